@@ -1,0 +1,113 @@
+/**
+ * Command-line front end (Node):
+ *   generate --model PATH [--backend cpu|webgpu] [--prompt TEXT | --prompt-ids 1,2,3] [--max-tokens N]
+ *            [--greedy] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
+ *            [--stop-at-eos] [--json]
+ *   score    --model PATH --ids-file FILE [--backend cpu|webgpu] [--json]
+ * PATH is a model folder, a .gguf file or a llama2.c .bin (tokenizer beside it or --tokenizer).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadModel } from '../model/load';
+import { createTokenizer } from '../tokenizer';
+import { createBackend } from '../engine/create-backend';
+import { generateIds } from '../engine/generate';
+import type { BackendName } from '../engine/backend';
+import { D2OError } from '../errors';
+
+class UsageError extends Error {}
+
+const options = {
+  model: { type: 'string' },
+  tokenizer: { type: 'string' },
+  backend: { type: 'string', default: 'cpu' },
+  prompt: { type: 'string' },
+  'prompt-ids': { type: 'string' },
+  'ids-file': { type: 'string' },
+  'max-tokens': { type: 'string', default: '128' },
+  greedy: { type: 'boolean', default: false },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'repetition-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  'stop-at-eos': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function parseIds(text: string): number[] {
+  const ids = text.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (ids.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError(`not a list of token ids: ${text.slice(0, 80)}`);
+  return ids;
+}
+
+function num(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new UsageError(`--${flag} needs a number, got ${v}`);
+  return x;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command !== 'generate' && command !== 'score') throw new UsageError('usage: cli generate|score --model PATH ...');
+  const { values: a } = parseArgs({ args: rest, options, strict: true });
+  if (!a.model) throw new UsageError('--model PATH is required');
+  if (a.backend !== 'cpu' && a.backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got ${a.backend}`);
+
+  const model = await loadModel(a.model, { tokenizerPath: a.tokenizer });
+  const backend = await createBackend(model, a.backend as BackendName);
+  try {
+    if (command === 'score') {
+      if (!a['ids-file']) throw new UsageError('score needs --ids-file FILE');
+      const ids = parseIds(await readFile(a['ids-file'], 'utf8'));
+      if (ids.length < 2) throw new UsageError('score needs at least two ids');
+      const nll = Array.from(await backend.nll(ids));
+      const meanNll = nll.reduce((s, x) => s + x, 0) / nll.length;
+      process.stdout.write(a.json ? JSON.stringify({ nll, meanNll, tokens: ids.length }) + '\n' : `mean NLL ${meanNll.toFixed(6)} over ${nll.length} tokens\n`);
+      return;
+    }
+
+    const tokenizer = a.prompt !== undefined || model.tokenizer.kind !== 'none' ? await createTokenizer(model.tokenizer) : null;
+    let promptIds: number[];
+    if (a['prompt-ids'] !== undefined) promptIds = parseIds(a['prompt-ids']);
+    else if (tokenizer) promptIds = tokenizer.encode(a.prompt ?? '', { addBos: true });
+    else throw new UsageError('this model has no tokenizer: pass --prompt-ids');
+    if (promptIds.length === 0) throw new UsageError('the prompt is empty');
+
+    const maxTokens = num(a['max-tokens'], 'max-tokens')!;
+    const stopIds = a['stop-at-eos'] ? model.config.eosTokenIds : [];
+    const sampling = {
+      greedy: a.greedy,
+      temperature: num(a.temperature, 'temperature'),
+      topK: num(a['top-k'], 'top-k'),
+      topP: num(a['top-p'], 'top-p'),
+      repetitionPenalty: num(a['repetition-penalty'], 'repetition-penalty'),
+      seed: num(a.seed, 'seed'),
+    };
+    const t0 = performance.now();
+    const generated: number[] = [];
+    const decoder = !a.json && tokenizer ? tokenizer.createDecoder() : null;
+    decoder?.push(promptIds[promptIds.length - 1]);
+    for await (const id of generateIds(backend, promptIds, { maxTokens, stopIds, sampling })) {
+      generated.push(id);
+      if (decoder) process.stdout.write(decoder.push(id));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const ids = [...promptIds, ...generated];
+    if (a.json) {
+      const text = tokenizer ? tokenizer.decode(ids) : '';
+      process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds }) + '\n');
+    } else {
+      process.stdout.write((decoder?.flush() ?? generated.join(' ')) + '\n');
+    }
+  } finally {
+    backend.dispose();
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  const known = e instanceof D2OError || e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'));
+  process.stderr.write(`error: ${e instanceof Error ? (known ? e.message : (e.stack ?? e.message)) : String(e)}\n`);
+  process.exitCode = known && e instanceof UsageError ? 2 : 1;
+});

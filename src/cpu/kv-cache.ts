@@ -1,0 +1,85 @@
+/**
+ * The CPU reference KV cache: per layer and KV head, a table of slots. A slot holds one token's
+ * (post-RoPE) key and value, its position and its cumulative attention score. Slots are freed and
+ * reused in place, as the paged GPU cache does, so KV policies behave the same on both.
+ */
+export class HeadSlots {
+  keys: Float32Array;
+  values: Float32Array;
+  /** Position of the token in a slot, -1 when the slot is free. */
+  pos: Int32Array;
+  /** Cumulative attention received, summed over the KV head's query group. */
+  score: Float32Array;
+  capacity = 0;
+
+  constructor(readonly headDim: number, capacity = 16) {
+    this.keys = new Float32Array(0);
+    this.values = new Float32Array(0);
+    this.pos = new Int32Array(0);
+    this.score = new Float32Array(0);
+    this.grow(capacity);
+  }
+
+  private grow(capacity: number): void {
+    const d = this.headDim;
+    const keys = new Float32Array(capacity * d);
+    const values = new Float32Array(capacity * d);
+    const pos = new Int32Array(capacity).fill(-1);
+    const score = new Float32Array(capacity);
+    keys.set(this.keys);
+    values.set(this.values);
+    pos.set(this.pos);
+    score.set(this.score);
+    Object.assign(this, { keys, values, pos, score, capacity });
+  }
+
+  /** Stores a token in the lowest free slot (growing the table if none) and returns the slot. */
+  append(key: Float32Array, value: Float32Array, position: number): number {
+    let slot = this.pos.indexOf(-1);
+    if (slot < 0) {
+      slot = this.capacity;
+      this.grow(Math.max(16, this.capacity * 2));
+    }
+    this.keys.set(key, slot * this.headDim);
+    this.values.set(value, slot * this.headDim);
+    this.pos[slot] = position;
+    this.score[slot] = 0;
+    return slot;
+  }
+
+  free(slot: number): void {
+    this.pos[slot] = -1;
+    this.score[slot] = 0;
+  }
+
+  /** Occupied slots in slot order. */
+  occupied(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.capacity; s++) if (this.pos[s] >= 0) out.push(s);
+    return out;
+  }
+
+  get length(): number {
+    let n = 0;
+    for (let s = 0; s < this.capacity; s++) if (this.pos[s] >= 0) n++;
+    return n;
+  }
+}
+
+export class CpuKvCache {
+  /** heads[layer][kvHead] */
+  readonly heads: HeadSlots[][];
+
+  constructor(numLayers: number, numKvHeads: number, readonly headDim: number) {
+    this.heads = Array.from({ length: numLayers }, () =>
+      Array.from({ length: numKvHeads }, () => new HeadSlots(headDim)),
+    );
+  }
+
+  /** Bytes the cache holds for its occupied tokens (K and V, float32). */
+  bytesUsed(): number {
+    let n = 0;
+    for (const layer of this.heads) for (const h of layer) n += h.length;
+    return n * this.headDim * 2 * 4;
+  }
+}

@@ -1,0 +1,25 @@
+/** What the decoding loop needs from a forward-pass implementation (CPU reference or WebGPU). */
+import type { ModelConfig } from '../model/types';
+import type { ResolvedSampling } from './sampling';
+
+export type BackendName = 'cpu' | 'webgpu';
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly config: ModelConfig;
+  /** Every id appended so far; its length is the next position. */
+  readonly context: readonly number[];
+  /**
+   * Appends `ids` to the context (a prefill chunk or one decoded token) and returns the id sampled
+   * from the logits of the last one; `step` seeds the draw.
+   */
+  append(ids: number[], sampling: ResolvedSampling, step: number, signal?: AbortSignal): Promise<number>;
+  /**
+   * Teacher forcing: appends `ids` and returns, for each i >= 1, -log p(ids[i] | context, ids[..i)).
+   * The first id's own probability is not scored (no logits precede it).
+   */
+  nll(ids: number[], signal?: AbortSignal): Promise<Float64Array>;
+  /** Forgets the context (the weights stay loaded). */
+  reset(): void;
+  dispose(): void;
+}
