@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
 
-    const tokenizer = a.prompt !== undefined || model.tokenizer.kind !== 'none' ? await createTokenizer(model.tokenizer) : null;
+    const tokenizer = a.prompt !== undefined || model.tokenizer.kind !== 'none' ? createTokenizer(model.tokenizer, model.config.eosTokenIds) : null;
     let promptIds: number[];
     if (a['prompt-ids'] !== undefined) promptIds = parseIds(a['prompt-ids']);
     else if (tokenizer) promptIds = tokenizer.encode(a.prompt ?? '', { addBos: true });
@@ -87,8 +87,7 @@ async function main(argv: string[]): Promise<void> {
     };
     const t0 = performance.now();
     const generated: number[] = [];
-    const decoder = !a.json && tokenizer ? tokenizer.createDecoder() : null;
-    decoder?.push(promptIds[promptIds.length - 1]);
+    const decoder = !a.json && tokenizer ? tokenizer.createDecoder(promptIds[promptIds.length - 1]) : null;
     for await (const id of generateIds(backend, promptIds, { maxTokens, stopIds, sampling })) {
       generated.push(id);
       if (decoder) process.stdout.write(decoder.push(id));
@@ -96,7 +95,8 @@ async function main(argv: string[]): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const ids = [...promptIds, ...generated];
     if (a.json) {
-      const text = tokenizer ? tokenizer.decode(ids) : '';
+      // The continuation only, as golden.json's `text`.
+      const text = tokenizer ? tokenizer.decode(generated, promptIds[promptIds.length - 1]) : '';
       process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds }) + '\n');
     } else {
       process.stdout.write((decoder?.flush() ?? generated.join(' ')) + '\n');

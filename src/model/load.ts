@@ -24,9 +24,7 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node && typ
 async function resolve(spec: ModelSpec): Promise<{ source: FileSource; file?: string }> {
   if (typeof spec !== 'string') {
     if ('source' in spec) return spec;
-    const files = spec as readonly File[];
-    const main = files.find((f) => /\.(gguf|bin)$/i.test(f.name) && !/^tok.*\.bin$/i.test(f.name) && !files.some((g) => g.name === 'config.json'));
-    return { source: fileListSource(files), file: main?.name };
+    return { source: fileListSource(spec as readonly File[]) };
   }
   const single = /\.(gguf|bin)$/i.test(spec) ? spec.slice(spec.lastIndexOf('/') + 1) : undefined;
   const folder = single ? spec.slice(0, spec.length - single.length) || './' : spec;
@@ -64,8 +62,17 @@ async function readLlama2cTokenizer(source: FileSource, vocabHint: string | unde
   }
 }
 
+/** In a folder without config.json, the single-file checkpoint: a .gguf, else a non-tokenizer .bin. */
+async function mainFile(source: FileSource): Promise<string | undefined> {
+  const names = await source.list();
+  if (names.length === 0 || names.includes('config.json')) return undefined;
+  return names.find((n) => /\.gguf$/i.test(n)) ?? names.find((n) => /\.bin$/i.test(n) && !/^tok/i.test(n));
+}
+
 export async function loadModel(spec: ModelSpec, opts: LoadOptions = {}): Promise<ModelDescription> {
-  const { source, file } = await resolve(spec);
+  const resolved = await resolve(spec);
+  const source = resolved.source;
+  const file = resolved.file ?? (await mainFile(source));
   const progress = (f: string) => (loaded: number, total: number) => opts.onProgress?.({ file: f, loaded, total });
   if (!file) return loadHf(source, opts);
 

@@ -1,0 +1,18 @@
+import { UnsupportedModelError } from '../errors';
+import type { TokenizerSource } from '../model/types';
+import { hfTokenizer } from './hf';
+import { llama2cTokenizer } from './llama2c';
+import type { Tokenizer } from './types';
+
+export type { Tokenizer, ChatMessage, StreamDecoder } from './types';
+
+export function createTokenizer(source: TokenizerSource, eosIds: number[] = []): Tokenizer {
+  switch (source.kind) {
+    case 'hf':
+      return hfTokenizer(source.tokenizerJson, source.tokenizerConfig, eosIds);
+    case 'llama2c':
+      return llama2cTokenizer(source.bytes, source.vocabSize);
+    case 'none':
+      throw new UnsupportedModelError('this model has no tokenizer: put its tokenizer.json (or llama2.c tokenizer.bin) beside it');
+  }
+}
