@@ -1,0 +1,44 @@
+import { defineConfig } from 'vitest/config';
+import type { Plugin } from 'vite';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Shared checkpoints, served to the demo and browser tests at /models/ (D2O_MODELS_DIR overrides). */
+const modelsDir = resolve(import.meta.dirname, process.env.D2O_MODELS_DIR ?? '../shared/models');
+
+function serveModels(): Plugin {
+  return {
+    name: 'd2o-serve-models',
+    configureServer(server) {
+      server.middlewares.use('/models', (req, res, next) => {
+        const path = resolve(modelsDir, '.' + decodeURIComponent((req.url ?? '/').split('?')[0]));
+        if (!path.startsWith(modelsDir) || !existsSync(path)) return next();
+        const st = statSync(path);
+        if (st.isDirectory()) return next();
+        res.setHeader('Content-Length', st.size);
+        res.setHeader('Content-Type', 'application/octet-stream');
+        if (req.method === 'HEAD') return res.end();
+        createReadStream(path).pipe(res);
+      });
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [serveModels()],
+  server: { host: '127.0.0.1', fs: { allow: [import.meta.dirname, modelsDir] } },
+  test: {
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      {
+        extends: true,
+        // Dawn on lavapipe uses both cores: one file at a time.
+        test: { name: 'gpu-node', include: ['test/gpu-node/**/*.test.ts'], fileParallelism: false, testTimeout: 120_000, hookTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], fileParallelism: false, testTimeout: 300_000, hookTimeout: 120_000 },
+      },
+    ],
+  },
+});
