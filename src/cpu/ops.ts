@@ -61,7 +61,8 @@ export function rope(x: Float32Array, heads: number, headDim: number, pos: numbe
   for (let h = 0; h < heads; h++) {
     const base = h * headDim;
     for (let i = 0; i < half; i++) {
-      const angle = pos * invFreq[i];
+      // The angle in float32, as the float32 references (llama2.c, transformers) compute it.
+      const angle = Math.fround(pos * invFreq[i]);
       const c = Math.cos(angle);
       const s = Math.sin(angle);
       const a = layout === 'half' ? base + i : base + 2 * i;

@@ -27,7 +27,7 @@ export function argmax(x: ArrayLike<number>): number {
  */
 export function sample(logits: Float32Array, o: ResolvedSampling, step: number, recent: number[]): number {
   const x = Float32Array.from(logits);
-  applyRepetitionPenalty(x, o.repetitionWindow > 0 ? recent.slice(-o.repetitionWindow) : recent, o.repetitionPenalty);
+  applyRepetitionPenalty(x, recent.slice(-o.repetitionWindow), o.repetitionPenalty);
   if (o.greedy) return argmax(x);
 
   const n = x.length;

@@ -6,7 +6,7 @@ export interface SamplingOptions {
   topP?: number;
   /** > 1 penalises tokens already in the context (CTRL / llama.cpp rule). */
   repetitionPenalty?: number;
-  /** How many of the most recent context tokens the penalty looks at (0 = all). */
+  /** How many of the most recent context tokens the penalty looks at (1 to 256). */
   repetitionWindow?: number;
   seed?: number;
   greedy?: boolean;
@@ -30,7 +30,7 @@ export function resolveSampling(o: SamplingOptions = {}): ResolvedSampling {
     topK: Math.max(0, Math.floor(o.topK ?? 0)),
     topP: o.topP ?? 1,
     repetitionPenalty: o.repetitionPenalty ?? 1,
-    repetitionWindow: o.repetitionWindow ?? 64,
+    repetitionWindow: Math.min(256, Math.max(1, Math.floor(o.repetitionWindow ?? 64))),
     seed: (o.seed ?? 0x2545f491) >>> 0,
   };
 }

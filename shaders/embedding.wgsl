@@ -1,0 +1,18 @@
+// out[t, c] = E[ids[t], c]: the embedding rows of the step's tokens, in any weight format
+// (prepended by a weights_<format>.wgsl). Ids are read on the GPU so a sampled id needs no round trip.
+
+struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
+struct Params { cols: u32, vocab: u32, _a: u32, _b: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> step: StepParams;
+@group(0) @binding(2) var<storage, read> ids: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  let t = gid.y;
+  if (c >= p.cols || t >= step.nTokens) { return; }
+  out[t * p.cols + c] = weight1(min(ids[t], p.vocab - 1u), c, p.cols);
+}

@@ -1,0 +1,50 @@
+// Writes the step's post-RoPE keys and values [T, numKvHeads, headDim] into the paged cache at
+// slots meta.nextSlot + t (a prefill chunk appends at the end; a single decoded token may reuse a
+// slot a policy freed), records their positions and zeroes their scores; `advance` then updates meta.
+
+struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
+struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, _a: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> step: StepParams;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> kPool: array<f32>;
+@group(0) @binding(5) var<storage, read_write> vPool: array<f32>;
+@group(0) @binding(6) var<storage, read_write> index: array<u32>;
+@group(0) @binding(7) var<storage, read_write> score: array<f32>;
+
+fn slot_base(h: u32, slot: u32) -> u32 {
+  let page = index[p.pageTableOffset + h * p.pagesPerHead + slot / p.pageSize];
+  return (page * p.pageSize + slot % p.pageSize) * p.headDim;
+}
+
+@compute @workgroup_size(64)
+fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let d = gid.x % p.headDim;
+  let h = gid.x / p.headDim;
+  let t = gid.y;
+  if (h >= p.numKvHeads || t >= step.nTokens) { return; }
+  let slot = index[2u * h + 1u] + t;
+  if (slot >= p.maxSlots) { return; }
+  let src = (t * p.numKvHeads + h) * p.headDim + d;
+  let dst = slot_base(h, slot) + d;
+  kPool[dst] = k[src];
+  vPool[dst] = v[src];
+  if (d == 0u) {
+    index[p.slotPosOffset + h * p.maxSlots + slot] = step.pos0 + t;
+    score[h * p.maxSlots + slot] = 0.0;
+  }
+}
+
+@compute @workgroup_size(64)
+fn advance(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let h = gid.x;
+  if (h >= p.numKvHeads) { return; }
+  let numSlots = index[2u * h];
+  let next = index[2u * h + 1u];
+  // Appending at the end grows the table; filling a freed slot does not.
+  let grown = max(numSlots, next + step.nTokens);
+  index[2u * h] = grown;
+  index[2u * h + 1u] = grown;
+}

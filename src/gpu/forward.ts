@@ -1,0 +1,166 @@
+/**
+ * The forward pass on the GPU, the same steps as src/cpu/forward.ts, for a chunk of T tokens at
+ * once: embedding -> per layer (RMSNorm, QKV, RoPE, paged-cache append, GQA attention, output
+ * projection added to the residual, RMSNorm, gate/up, SwiGLU, down added to the residual) ->
+ * final RMSNorm -> LM head. Weights are uploaded once and every bind group is built here, once;
+ * a step only writes its StepParams/RoPE table and encodes the dispatches.
+ */
+import type { ModelDescription } from '../model/types';
+import { tensorNames } from '../model/types';
+import type { GpuContext } from './device';
+import { chooseVariant, type KernelVariant } from './variant';
+import { uploadMatrix, uploadVector, type GpuTensor } from './weights';
+import { StepParams } from './step-params';
+import { GpuKvCache } from '../kv/paged-cache';
+import { EmbeddingKernel } from './embedding';
+import { RmsNormKernel } from './rmsnorm';
+import { MatmulKernel } from './matmul';
+import { RopeKernel, RopeTable } from './rope';
+import { KvAppendKernel } from './kv_append';
+import { AttentionKernel, attentionScratch, type AttentionScratch } from './attention';
+import { SwigluKernel } from './swiglu';
+import type { BoundKernel } from './pipelines';
+
+export interface GpuForwardOptions {
+  /** Tokens per prefill chunk (activations are sized for it). */
+  maxChunk?: number;
+  /** KV slots per head (the context length of the full cache). */
+  kvCapacity?: number;
+  variant?: KernelVariant;
+}
+
+export class GpuForward {
+  readonly step: StepParams;
+  readonly kv: GpuKvCache;
+  readonly ids: GPUBuffer;
+  /** Logits of the last token (decode), or of every token of the chunk (`logitsAll`). */
+  readonly logits: GPUBuffer;
+  readonly logitsAll: GPUBuffer;
+  readonly maxChunk: number;
+  readonly variant: KernelVariant;
+  readonly weightBytes: number;
+  private readonly rope: RopeTable;
+  private readonly owned: { destroy(): void }[] = [];
+  private readonly body: BoundKernel[];
+  private readonly headLast: BoundKernel[];
+  private readonly headAll: BoundKernel[];
+  private readonly scratch: AttentionScratch;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly model: ModelDescription,
+    o: GpuForwardOptions = {},
+  ) {
+    const { device } = ctx;
+    const c = model.config;
+    this.maxChunk = o.maxChunk ?? 32;
+    this.variant = o.variant ?? chooseVariant(ctx.info);
+    const T = this.maxChunk;
+    const qDim = c.numHeads * c.headDim;
+    const kvDim = c.numKvHeads * c.headDim;
+
+    const buf = (floats: number, label: string, extra = 0) => {
+      const b = device.createBuffer({ label, size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extra });
+      this.owned.push(b);
+      return b;
+    };
+    const x = buf(T * c.hiddenSize, 'x');
+    const xb = buf(T * c.hiddenSize, 'xb');
+    const q = buf(T * qDim, 'q');
+    const k = buf(T * kvDim, 'k');
+    const v = buf(T * kvDim, 'v');
+    const att = buf(T * qDim, 'att');
+    const gate = buf(T * c.intermediateSize, 'gate');
+    const up = buf(T * c.intermediateSize, 'up');
+    const xLast = buf(c.hiddenSize, 'x last');
+    this.ids = buf(T, 'ids');
+    this.logits = buf(c.vocabSize, 'logits');
+    this.logitsAll = buf(T * c.vocabSize, 'logits all');
+
+    this.step = new StepParams(device);
+    this.rope = new RopeTable(device, c.headDim, c.rope, T);
+    this.kv = new GpuKvCache(device, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity: o.kvCapacity ?? c.maxPositionEmbeddings });
+    this.scratch = attentionScratch(device, this.kv, c.numHeads, T);
+    this.owned.push(this.step, this.rope, this.kv, this.scratch.logits, this.scratch.stats);
+
+    // Upload each distinct tensor once (tied embeddings share one).
+    const uploaded = new Map<object, GpuTensor>();
+    const matrix = (name: string) => {
+      const t = model.tensors.get(name)!;
+      let g = uploaded.get(t);
+      if (!g) uploaded.set(t, (g = uploadMatrix(device, t)));
+      return g;
+    };
+    const vector = (name: string) => {
+      const b = uploadVector(device, model.tensors.get(name)!);
+      this.owned.push(b);
+      return b;
+    };
+
+    const step = this.step.buffer;
+    const mm = new MatmulKernel(device, this.variant);
+    const norm = new RmsNormKernel(device, this.variant);
+    const ropeK = new RopeKernel(device);
+    const append = new KvAppendKernel(device);
+    const attention = new AttentionKernel(device);
+    const swiglu = new SwigluKernel(device);
+
+    this.body = [new EmbeddingKernel(device).bind({ weight: matrix(tensorNames.embed), ids: this.ids, out: x, step })];
+    for (let l = 0; l < c.numLayers; l++) {
+      const n = tensorNames.layer(l);
+      this.body.push(
+        norm.bind({ x, weight: vector(n.attnNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
+        mm.bind({ weight: matrix(n.q), x: xb, y: q, step }),
+        mm.bind({ weight: matrix(n.k), x: xb, y: k, step }),
+        mm.bind({ weight: matrix(n.v), x: xb, y: v, step }),
+        ropeK.bind({ q, k, table: this.rope, step }, { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, layout: c.rope.layout }),
+        append.bind({ k, v, cache: this.kv, layer: l, step }),
+        attention.bind({ q, out: att, cache: this.kv, layer: l, scratch: this.scratch, step }, { numHeads: c.numHeads, slidingWindow: c.slidingWindow }),
+        mm.bind({ weight: matrix(n.o), x: att, y: x, step }, { accumulate: true }),
+        norm.bind({ x, weight: vector(n.mlpNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
+        mm.bind({ weight: matrix(n.gate), x: xb, y: gate, step }),
+        mm.bind({ weight: matrix(n.up), x: xb, y: up, step }),
+        swiglu.bind({ gate, up, step }, { width: c.intermediateSize }),
+        mm.bind({ weight: matrix(n.down), x: gate, y: x, step }, { accumulate: true }),
+      );
+    }
+    const finalNorm = vector(tensorNames.finalNorm);
+    const lmHead = matrix(tensorNames.lmHead);
+    this.headLast = [
+      norm.bind({ x, weight: finalNorm, out: xLast, step }, { width: c.hiddenSize, eps: c.rmsNormEps, lastOnly: true }),
+      mm.bind({ weight: lmHead, x: xLast, y: this.logits, step }, { fixedTokens: 1 }),
+    ];
+    this.headAll = [
+      norm.bind({ x, weight: finalNorm, out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
+      mm.bind({ weight: lmHead, x: xb, y: this.logitsAll, step }),
+    ];
+    for (const g of uploaded.values()) this.owned.push(g);
+    this.weightBytes = [...uploaded.values()].reduce((s, g) => s + g.bytes, 0);
+  }
+
+  /** Writes the step's uniforms; call before `encode`, with the ids already in `ids` (or written by the sampler). */
+  prepare(pos0: number, tokens: number, step: number, seed: number): void {
+    this.step.write({ pos0, nTokens: tokens, step, seed });
+    this.rope.write(pos0, tokens);
+  }
+
+  /** Encodes the forward pass of `tokens` tokens; logits of the last one, or of all of them. */
+  encode(pass: GPUComputePassEncoder, tokens: number, allLogits = false): void {
+    this.kv.highWater += tokens;
+    const dynamic = { tokens, slots: Math.min(this.kv.highWater, this.kv.maxSlots) };
+    for (const k of this.body) k.encode(pass, dynamic);
+    for (const k of allLogits ? this.headAll : this.headLast) k.encode(pass, dynamic);
+  }
+
+  /** Dispatches per token of decoding (the per-token overhead reported by the benchmark). */
+  get dispatchesPerStep(): number {
+    let n = 0;
+    const counter = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups: () => n++ } as unknown as GPUComputePassEncoder;
+    for (const k of [...this.body, ...this.headLast]) k.encode(counter, { tokens: 1, slots: 1 });
+    return n;
+  }
+
+  destroy(): void {
+    for (const o of this.owned) o.destroy();
+  }
+}
