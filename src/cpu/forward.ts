@@ -6,6 +6,7 @@
 import type { CpuWeights } from './weights';
 import type { CpuKvCache } from './kv-cache';
 import { matvec, rmsnorm, rope, ropeInvFreq, silu } from './ops';
+import { attendGroup } from './attention';
 
 /** Scratch buffers, allocated once per model. */
 export class RunState {
@@ -47,7 +48,6 @@ export function forward(w: CpuWeights, s: RunState, cache: CpuKvCache, token: nu
   const group = c.numHeads / c.numKvHeads;
   const qDim = c.numHeads * hd;
   const kvDim = c.numKvHeads * hd;
-  const scale = 1 / Math.sqrt(hd);
 
   s.x.set(w.embed.subarray(token * dim, (token + 1) * dim));
 
@@ -66,31 +66,7 @@ export function forward(w: CpuWeights, s: RunState, cache: CpuKvCache, token: nu
       const slots = cache.heads[l][kvh];
       slots.append(s.k.subarray(kvh * hd, (kvh + 1) * hd), s.v.subarray(kvh * hd, (kvh + 1) * hd), pos);
       // Each KV head is read once for its whole query group: no K/V expansion.
-      const visible = slots.occupied().filter((slot) => c.slidingWindow === null || slots.pos[slot] > pos - c.slidingWindow);
-      const att = new Float64Array(visible.length);
-      for (let g = 0; g < group; g++) {
-        const h = kvh * group + g;
-        const q = s.q.subarray(h * hd, (h + 1) * hd);
-        let max = -Infinity;
-        for (let t = 0; t < visible.length; t++) {
-          const kb = visible[t] * hd;
-          let dot = 0;
-          for (let i = 0; i < hd; i++) dot += q[i] * slots.keys[kb + i];
-          att[t] = dot * scale;
-          if (att[t] > max) max = att[t];
-        }
-        let sum = 0;
-        for (let t = 0; t < visible.length; t++) sum += (att[t] = Math.exp(att[t] - max));
-        const out = s.xb.subarray(h * hd, (h + 1) * hd);
-        const acc = new Float64Array(hd);
-        for (let t = 0; t < visible.length; t++) {
-          const p = att[t] / sum;
-          slots.score[visible[t]] += p;
-          const vb = visible[t] * hd;
-          for (let i = 0; i < hd; i++) acc[i] += p * slots.values[vb + i];
-        }
-        out.set(acc);
-      }
+      attendGroup(slots, s.q.subarray(kvh * group * hd, (kvh + 1) * group * hd), s.xb.subarray(kvh * group * hd, (kvh + 1) * group * hd), group, pos, c.slidingWindow);
     }
 
     matvec(s.xb2, lw.o, s.xb, dim, qDim);

@@ -1,0 +1,33 @@
+/** Reference GQA attention of one KV head's query group over its slot table, with score accumulation. */
+import type { HeadSlots } from './kv-cache';
+
+/**
+ * For the `group` query heads in `q` (group * headDim) at position `pos`, writes the attention
+ * output to `out` (group * headDim) and adds each visible slot's probability to its score.
+ */
+export function attendGroup(slots: HeadSlots, q: Float32Array, out: Float32Array, group: number, pos: number, slidingWindow: number | null): void {
+  const hd = slots.headDim;
+  const scale = 1 / Math.sqrt(hd);
+  const visible = slots.occupied().filter((s) => slots.pos[s] <= pos && (slidingWindow === null || slots.pos[s] > pos - slidingWindow));
+  const att = new Float64Array(visible.length);
+  for (let g = 0; g < group; g++) {
+    let max = -Infinity;
+    for (let t = 0; t < visible.length; t++) {
+      const kb = visible[t] * hd;
+      let dot = 0;
+      for (let i = 0; i < hd; i++) dot += q[g * hd + i] * slots.keys[kb + i];
+      att[t] = dot * scale;
+      if (att[t] > max) max = att[t];
+    }
+    let sum = 0;
+    for (let t = 0; t < visible.length; t++) sum += att[t] = Math.exp(att[t] - max);
+    const acc = new Float64Array(hd);
+    for (let t = 0; t < visible.length; t++) {
+      const p = att[t] / sum;
+      slots.score[visible[t]] += p;
+      const vb = visible[t] * hd;
+      for (let i = 0; i < hd; i++) acc[i] += p * slots.values[vb + i];
+    }
+    out.set(acc, g * hd);
+  }
+}
