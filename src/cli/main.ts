@@ -90,7 +90,8 @@ async function main(argv: string[]): Promise<void> {
     const decoder = !a.json && tokenizer ? tokenizer.createDecoder(promptIds[promptIds.length - 1]) : null;
     for await (const id of generateIds(backend, promptIds, { maxTokens, stopIds, sampling })) {
       generated.push(id);
-      if (decoder) process.stdout.write(decoder.push(id));
+      // The stop token ends the text; it is in the ids but not printed.
+      if (decoder && !stopIds.includes(id)) process.stdout.write(decoder.push(id));
     }
     const seconds = (performance.now() - t0) / 1000;
     const ids = [...promptIds, ...generated];
