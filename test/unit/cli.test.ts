@@ -18,7 +18,11 @@ describe('cli (cpu backend)', () => {
     const r = cli('generate', '--model', join(modelsDir, 'tinystories-656k'), '--prompt', 'Once upon a time', '--max-tokens', '300', '--greedy', '--stop-at-eos');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(50);
-    expect(r.stdout).not.toContain('<|end_story|>');
+    const j = cli('generate', '--model', join(modelsDir, 'tinystories-656k'), '--prompt', 'Once upon a time', '--max-tokens', '300', '--greedy', '--stop-at-eos', '--json');
+    const ids: number[] = JSON.parse(j.stdout).generatedIds;
+    expect(ids.at(-1)).toBe(2);
+    expect(ids.length).toBeLessThan(300);
+    expect(ids.indexOf(2)).toBe(ids.length - 1);
   });
 
   it('score --json prints per-token NLL and their mean', () => {
