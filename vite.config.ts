@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import type { Plugin } from 'vite';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Shared checkpoints, served to the demo and browser tests at /models/ (D2O_MODELS_DIR overrides). */
@@ -10,11 +10,19 @@ function serveModels(): Plugin {
   return {
     name: 'd2o-serve-models',
     configureServer(server) {
-      server.middlewares.use('/models', (req, res, next) => {
+      server.middlewares.use('/models', (req, res) => {
+        if (req.url === '/index.json') {
+          const names = existsSync(modelsDir) ? readdirSync(modelsDir).filter((n) => statSync(resolve(modelsDir, n)).isDirectory()) : [];
+          res.setHeader('Content-Type', 'application/json');
+          return res.end(JSON.stringify(names));
+        }
         const path = resolve(modelsDir, '.' + decodeURIComponent((req.url ?? '/').split('?')[0]));
-        if (!path.startsWith(modelsDir) || !existsSync(path)) return next();
+        // A real 404, not Vite's index.html fallback: loaders probe for optional files.
+        if (!path.startsWith(modelsDir) || !existsSync(path) || statSync(path).isDirectory()) {
+          res.statusCode = 404;
+          return res.end('not found');
+        }
         const st = statSync(path);
-        if (st.isDirectory()) return next();
         res.setHeader('Content-Length', st.size);
         res.setHeader('Content-Type', 'application/octet-stream');
         if (req.method === 'HEAD') return res.end();

@@ -2,7 +2,7 @@
 // (prepended by a weights_<format>.wgsl). Ids are read on the GPU so a sampled id needs no round trip.
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { cols: u32, vocab: u32, _a: u32, _b: u32 }
+struct Params { cols: u32, vocab: u32, rowStart: u32, rows: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;
@@ -14,5 +14,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   let t = gid.y;
   if (c >= p.cols || t >= step.nTokens) { return; }
-  out[t * p.cols + c] = weight1(min(ids[t], p.vocab - 1u), c, p.cols);
+  // Large embeddings come in row slices: each dispatch fills the tokens whose row it holds.
+  let id = min(ids[t], p.vocab - 1u);
+  if (id < p.rowStart || id >= p.rowStart + p.rows) { return; }
+  out[t * p.cols + c] = weight1(id - p.rowStart, c, p.cols);
 }

@@ -8,19 +8,20 @@ export class EmbeddingKernel {
 
   bind(b: { weight: GpuTensor; ids: GPUBuffer; out: GPUBuffer; step: GPUBuffer }): BoundKernel {
     const { weight } = b;
-    // One slice: embedding rows are gathered by id, so row slicing would need a per-slice id test.
-    if (weight.slices.length !== 1) throw new RangeError('the embedding matrix must fit one storage binding');
     const pipeline = computePipeline(this.device, [`weights_${weight.dtype}`, 'embedding'], 'main');
-    const params = uniformBuffer(this.device, new Uint32Array([weight.cols, weight.rows, 0, 0]));
-    const slice = weight.slices[0];
-    const buffers: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.ids, 3: b.out, 8: slice.data };
-    if (slice.scales) buffers[9] = slice.scales;
-    const group = bindGroup(this.device, pipeline, buffers, 'embedding');
+    const groups = weight.slices.map((slice) => {
+      const params = uniformBuffer(this.device, new Uint32Array([weight.cols, weight.rows, slice.rowStart, slice.rows]));
+      const buffers: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.ids, 3: b.out, 8: slice.data };
+      if (slice.scales) buffers[9] = slice.scales;
+      return bindGroup(this.device, pipeline, buffers, 'embedding');
+    });
     return {
       encode(pass, dynamic = {}) {
         pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(Math.ceil(weight.cols / 64), dynamic.tokens ?? 1);
+        for (const group of groups) {
+          pass.setBindGroup(0, group);
+          pass.dispatchWorkgroups(Math.ceil(weight.cols / 64), dynamic.tokens ?? 1);
+        }
       },
     };
   }

@@ -91,7 +91,7 @@ export async function swigluCase(ctx: GpuContext, c: { tokens: number; width: nu
   return compare(await readF32(device, gb, g.length), expected, 1e-6, 1e-5);
 }
 
-export async function embeddingCase(ctx: GpuContext, c: { dtype: DType; vocab: number; cols: number; ids: number[] }): Promise<Comparison> {
+export async function embeddingCase(ctx: GpuContext, c: { dtype: DType; vocab: number; cols: number; ids: number[]; maxBinding?: number }): Promise<Comparison> {
   const { device } = ctx;
   const t = randomTensor(c.dtype, c.vocab, c.cols, 9);
   const w = dequantize(t);
@@ -99,7 +99,7 @@ export async function embeddingCase(ctx: GpuContext, c: { dtype: DType; vocab: n
   c.ids.forEach((id, i) => expected.set(w.subarray(id * c.cols, (id + 1) * c.cols), i * c.cols));
   const out = storageBuffer(device, expected.length * 4);
   const step = stepParams(ctx, 0, c.ids.length);
-  const k = new EmbeddingKernel(device).bind({ weight: uploadMatrix(device, t), ids: storageBuffer(device, Uint32Array.from(c.ids)), out, step: step.buffer });
+  const k = new EmbeddingKernel(device).bind({ weight: uploadMatrix(device, t, c.maxBinding), ids: storageBuffer(device, Uint32Array.from(c.ids)), out, step: step.buffer });
   await run(ctx, (p) => k.encode(p, { tokens: c.ids.length }));
   // A gather: exact.
   return compare(await readF32(device, out, expected.length), expected, 0, 0);

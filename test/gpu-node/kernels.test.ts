@@ -30,6 +30,7 @@ describe('embedding gather', () => {
   for (const dtype of ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'] as DType[]) {
     it(dtype, async () => ok(await embeddingCase(await getTestDevice(), { dtype, vocab: 37, cols: dtype.startsWith('q') ? 96 : 33, ids: [0, 36, 5, 5, 17] })));
   }
+  it('row-sliced embeddings (larger than one binding)', async () => ok(await embeddingCase(await getTestDevice(), { dtype: 'q8_0', vocab: 37, cols: 64, ids: [0, 36, 5, 5, 17, 20], maxBinding: 512 })));
 });
 
 describe('GPU sampler draws the CPU sampler ids', () => {
