@@ -54,6 +54,18 @@ fn partial(row: u32, t0: u32, n: u32, begin: u32, stride: u32) -> vec4<f32> {
   return sums;
 }
 
+// One row with one token: decoding, where computing 4 token lanes would waste 3/4 of the work.
+fn partial1(row: u32, t: u32, begin: u32, stride: u32) -> f32 {
+  var a = vec4<f32>();
+  let whole = p.cols & ~3u;
+  for (var c = begin * 4u; c < whole; c += stride * 4u) { a += weight4(row, c, p.cols) * x4(t, c); }
+  var sum = dot(a, vec4<f32>(1.0));
+  if (begin == 0u) {
+    for (var c = whole; c < p.cols; c++) { sum += weight1(row, c, p.cols) * x[p.xOffset + t * p.cols + c]; }
+  }
+  return sum;
+}
+
 // Barrier-free: one invocation per (row, 4 tokens). Best on software adapters.
 @compute @workgroup_size(64)
 fn simple(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -61,6 +73,10 @@ fn simple(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t0 = gid.y * 4u;
   let n = token_count();
   if (row >= p.rows || t0 >= n) { return; }
+  if (n - t0 == 1u) {
+    store(t0, row, partial1(row, t0, 0u, 1u));
+    return;
+  }
   let sums = partial(row, t0, n, 0u, 1u);
   for (var k = 0u; k < min(4u, n - t0); k++) {
     store(t0 + k, row, sums[k]);

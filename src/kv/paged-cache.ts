@@ -85,6 +85,21 @@ export class GpuKvCache {
     this.highWater = 0;
   }
 
+  /**
+   * Marks the first `tokens` slots of every head live at positions 0..tokens-1, leaving their K/V
+   * as they are. Benchmarks use it to time decoding at a context length without prefilling it
+   * (speed does not depend on the values).
+   */
+  markFilled(tokens: number): void {
+    const { numKvHeads } = this.o;
+    for (const layer of this.layers)
+      for (let h = 0; h < numKvHeads; h++) {
+        this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(tokens, tokens));
+        this.device.queue.writeBuffer(layer.index, (this.slotPosOffset + h * this.maxSlots) * 4, Int32Array.from({ length: tokens }, (_, i) => i));
+      }
+    this.highWater = tokens;
+  }
+
   /** Overrides a head's page table (tests use it to prove that nothing assumes contiguity). */
   setPageTable(layer: number, head: number, pages: number[]): void {
     this.device.queue.writeBuffer(this.layers[layer].index, (this.pageTableOffset + head * this.pagesPerHead) * 4, Uint32Array.from(pages));

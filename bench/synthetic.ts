@@ -1,0 +1,42 @@
+/**
+ * Models at real shapes with synthetic weights, in the dtypes and layouts real files have. Speed
+ * does not depend on the values, so a small random block is tiled (generating billions of random
+ * numbers would dominate the benchmark).
+ */
+import { quantizeQ4_0, quantizeQ8_0, f32ToF16Bits, tensorByteSize } from '../src/model/dtypes';
+import { expectedShapes } from '../src/model/check-tensors';
+import type { DType, ModelConfig, ModelDescription, Tensor } from '../src/model/types';
+import { randomFloats } from '../test/cases/random';
+
+export const SHAPES: Record<string, Omit<ModelConfig, 'eosTokenIds' | 'bosTokenId' | 'slidingWindow' | 'tieWordEmbeddings' | 'architecture'> & { tied: boolean }> = {
+  'SmolLM2-135M': { hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, headDim: 64, vocabSize: 49152, maxPositionEmbeddings: 8192, rmsNormEps: 1e-5, rope: { theta: 100000, layout: 'half', scaling: null }, tied: true },
+  'Llama-3.2-1B': {
+    hiddenSize: 2048, intermediateSize: 8192, numLayers: 16, numHeads: 32, numKvHeads: 8, headDim: 64, vocabSize: 128256, maxPositionEmbeddings: 131072, rmsNormEps: 1e-5,
+    rope: { theta: 500000, layout: 'half', scaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } }, tied: true,
+  },
+};
+
+const BLOCK = 1 << 16;
+
+function tiled(dtype: DType, shape: number[]): Uint8Array {
+  const out = new Uint8Array(tensorByteSize(dtype, shape));
+  const f = randomFloats(BLOCK, shape.length * 7 + shape[0], 0.05);
+  const block =
+    dtype === 'q8_0' ? quantizeQ8_0(f) : dtype === 'q4_0' ? quantizeQ4_0(f) : dtype === 'f16' ? new Uint8Array(Uint16Array.from(f, f32ToF16Bits).buffer) : new Uint8Array(f.buffer);
+  for (let o = 0; o < out.length; o += block.length) out.set(block.subarray(0, Math.min(block.length, out.length - o)), o);
+  return out;
+}
+
+export function syntheticModel(name: keyof typeof SHAPES, dtype: DType): ModelDescription {
+  const { tied, ...s } = SHAPES[name];
+  const config: ModelConfig = { ...s, architecture: 'llama', slidingWindow: null, tieWordEmbeddings: tied, bosTokenId: 1, eosTokenIds: [2] };
+  const tensors = new Map<string, Tensor>();
+  for (const [tensorName, shape] of expectedShapes(config)) {
+    if (tied && tensorName === 'lm_head.weight') continue;
+    // Norm vectors stay f32, as in GGUF files.
+    const dt = shape.length === 1 ? 'f32' : dtype;
+    tensors.set(tensorName, { name: tensorName, dtype: dt, shape, data: shape.length === 1 ? new Uint8Array(Float32Array.from({ length: shape[0] }, () => 1).buffer) : tiled(dt, shape) });
+  }
+  if (tied) tensors.set('lm_head.weight', tensors.get('model.embed_tokens.weight')!);
+  return { format: 'gguf', config, tensors, tokenizer: { kind: 'none' }, generationConfig: null };
+}
