@@ -6,6 +6,8 @@
 //   softmax_stats: one per (t, head): row max and sum of exponentials
 //   weighted_sum:  one per (t, kv head, dim): out = sum_slot p * V, reading V once for the group
 //   accumulate:    one per (kv head, slot): score[slot] += sum over t and the group of p
+//   colsum:        one per (head, slot): colsum[head][slot] += sum over t of p (first prefill, for
+//                  the per-layer attention variance of D2O's budgets)
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
 struct Params {
@@ -24,6 +26,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> score: array<f32>;
 @group(0) @binding(8) var<storage, read_write> logits: array<f32>;
 @group(0) @binding(9) var<storage, read_write> stats: array<vec2<f32>>;
+@group(0) @binding(10) var<storage, read_write> colsums: array<f32>;
 
 const NEG_INF: f32 = -3.0e38;
 
@@ -116,4 +119,14 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var g = 0u; g < group; g++) { received += prob(t, h * group + g, slot); }
   }
   score[h * p.maxSlots + slot] += received;
+}
+
+@compute @workgroup_size(64)
+fn colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let slot = gid.x;
+  let head = gid.y;
+  if (slot >= num_slots(head / (p.numHeads / p.numKvHeads))) { return; }
+  var received = 0.0;
+  for (var t = 0u; t < step.nTokens; t++) { received += prob(t, head, slot); }
+  colsums[head * p.maxSlots + slot] += received;
 }

@@ -1,9 +1,9 @@
-// Writes the step's post-RoPE keys and values [T, numKvHeads, headDim] into the paged cache at
-// slots meta.nextSlot + t (a prefill chunk appends at the end; a single decoded token may reuse a
-// slot a policy freed), records their positions and zeroes their scores; `advance` then updates meta.
+// Writes the step's post-RoPE keys and values [T, numKvHeads, headDim] into the paged cache: token
+// t takes the t-th lowest freed slot while there are any (the free list is kept descending), then
+// new slots past numSlots. Records positions, zeroes scores; `advance` then updates meta.
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, _a: u32 }
+struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, freeListOffset: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;
@@ -25,7 +25,10 @@ fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.x / p.headDim;
   let t = gid.y;
   if (h >= p.numKvHeads || t >= step.nTokens) { return; }
-  let slot = index[2u * h + 1u] + t;
+  let numSlots = index[2u * h];
+  let freeCount = index[2u * h + 1u];
+  var slot = numSlots + t - freeCount;
+  if (t < freeCount) { slot = index[p.freeListOffset + h * p.maxSlots + freeCount - 1u - t]; }
   if (slot >= p.maxSlots) { return; }
   let src = (t * p.numKvHeads + h) * p.headDim + d;
   let dst = slot_base(h, slot) + d;
@@ -41,10 +44,9 @@ fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn advance(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.x;
   if (h >= p.numKvHeads) { return; }
-  let numSlots = index[2u * h];
-  let next = index[2u * h + 1u];
-  // Appending at the end grows the table; filling a freed slot does not.
-  let grown = max(numSlots, next + step.nTokens);
-  index[2u * h] = grown;
-  index[2u * h + 1u] = grown;
+  // Freed slots are used first; only the rest grows the table.
+  let freeCount = index[2u * h + 1u];
+  let reused = min(freeCount, step.nTokens);
+  index[2u * h] += step.nTokens - reused;
+  index[2u * h + 1u] = freeCount - reused;
 }

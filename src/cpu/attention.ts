@@ -3,9 +3,10 @@ import type { HeadSlots } from './kv-cache';
 
 /**
  * For the `group` query heads in `q` (group * headDim) at position `pos`, writes the attention
- * output to `out` (group * headDim) and adds each visible slot's probability to its score.
+ * output to `out` (group * headDim) and adds each visible slot's probability to its score, and,
+ * when `colsum` is given, to colsum[g][position] (per query head, for the prefill variance).
  */
-export function attendGroup(slots: HeadSlots, q: Float32Array, out: Float32Array, group: number, pos: number, slidingWindow: number | null): void {
+export function attendGroup(slots: HeadSlots, q: Float32Array, out: Float32Array, group: number, pos: number, slidingWindow: number | null, colsum?: number[][]): void {
   const hd = slots.headDim;
   const scale = 1 / Math.sqrt(hd);
   const visible = slots.occupied().filter((s) => slots.pos[s] <= pos && (slidingWindow === null || slots.pos[s] > pos - slidingWindow));
@@ -25,6 +26,7 @@ export function attendGroup(slots: HeadSlots, q: Float32Array, out: Float32Array
     for (let t = 0; t < visible.length; t++) {
       const p = att[t] / sum;
       slots.score[visible[t]] += p;
+      if (colsum) colsum[g][slots.pos[visible[t]]] = (colsum[g][slots.pos[visible[t]]] ?? 0) + p;
       const vb = visible[t] * hd;
       for (let i = 0; i < hd; i++) acc[i] += p * slots.values[vb + i];
     }

@@ -1,24 +1,37 @@
-/** The CPU reference as a selectable backend. */
+/** The CPU reference as a selectable backend, with every KV policy. */
 import type { Backend } from '../engine/backend';
 import type { ResolvedSampling } from '../engine/sampling';
 import type { ModelDescription } from '../model/types';
 import { throwIfAborted } from '../errors';
+import { resolvePolicy, type KvPolicyOptions } from '../kv/policy';
+import type { KvStats } from '../kv/stats';
 import { cpuWeights, type CpuWeights } from './weights';
 import { CpuKvCache } from './kv-cache';
+import { CpuKvPolicy } from './kv-policy';
 import { forward, RunState } from './forward';
 import { sample } from './sampler';
+
+export interface CpuBackendOptions {
+  kv?: KvPolicyOptions;
+}
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly context: number[] = [];
   private readonly weights: CpuWeights;
   private readonly state: RunState;
-  private cache: CpuKvCache;
+  cache: CpuKvCache;
+  policy: CpuKvPolicy;
+  private promptLength = 0;
 
-  constructor(model: ModelDescription) {
+  constructor(
+    model: ModelDescription,
+    private readonly o: CpuBackendOptions = {},
+  ) {
     this.weights = cpuWeights(model);
     this.state = new RunState(this.weights);
     this.cache = this.newCache();
+    this.policy = this.newPolicy();
   }
 
   get config() {
@@ -30,35 +43,76 @@ export class CpuBackend implements Backend {
     return new CpuKvCache(c.numLayers, c.numKvHeads, c.headDim);
   }
 
-  private step(id: number): Float32Array {
-    const logits = forward(this.weights, this.state, this.cache, id, this.context.length);
-    this.context.push(id);
+  private newPolicy(): CpuKvPolicy {
+    return new CpuKvPolicy(resolvePolicy(this.o.kv), this.weights.config.numLayers, this.weights.config.numHeads);
+  }
+
+  /**
+   * Runs one call's ids; the first call is the prefill (its column sums feed the budgets), every
+   * later call (a decoded token or another turn's chunk) is followed by the policy's compression.
+   */
+  private feed(ids: number[], signal: AbortSignal | undefined, each?: (logits: Float32Array, i: number) => void): Float32Array {
+    const prefill = this.context.length === 0;
+    let logits!: Float32Array;
+    ids.forEach((id, i) => {
+      throwIfAborted(signal);
+      logits = forward(this.weights, this.state, this.cache, id, this.context.length, prefill ? (this.policy.colsum ?? undefined) : undefined);
+      this.context.push(id);
+      each?.(logits, i);
+    });
+    if (prefill) this.promptLength = ids.length;
+    else if (this.policy.p.evicts) {
+      if (!this.policy.budgets) this.policy.setBudgets(this.context.length, this.promptLength);
+      this.policy.compress(this.cache, this.context.length);
+    }
     return logits;
   }
 
   async append(ids: number[], sampling: ResolvedSampling, step: number, signal?: AbortSignal): Promise<number> {
-    let logits: Float32Array | undefined;
-    for (const id of ids) {
-      throwIfAborted(signal);
-      logits = this.step(id);
-    }
-    if (!logits) throw new RangeError('append needs at least one id');
+    if (ids.length === 0) throw new RangeError('append needs at least one id');
+    const logits = this.feed(ids, signal);
     return sample(logits, sampling, step, this.context);
   }
 
   async nll(ids: number[], signal?: AbortSignal): Promise<Float64Array> {
     const out = new Float64Array(Math.max(0, ids.length - 1));
-    for (let i = 0; i < ids.length; i++) {
-      throwIfAborted(signal);
-      const logits = this.step(ids[i]);
+    // Token by token as in generation: the first id is the prompt, each later one a decode step.
+    const score = (logits: Float32Array, i: number) => {
       if (i + 1 < ids.length) out[i] = negLogSoftmaxAt(logits, ids[i + 1]);
-    }
+    };
+    ids.forEach((id, i) => this.feed([id], signal, (logits) => score(logits, i)));
     return out;
+  }
+
+  async kvStats(): Promise<KvStats> {
+    const c = this.weights.config;
+    const budgets = this.policy.budgets;
+    return {
+      policy: this.policy.p.policy,
+      layers: this.cache.heads.map((heads, l) => {
+        const b = budgets?.[l];
+        const st = this.policy.stats[l];
+        return {
+          budget: b?.compress ? b.hh + b.recent : null,
+          hh: b?.compress ? b.hh : null,
+          recent: b?.compress ? b.recent : null,
+          occupancy: heads.reduce((s, h) => s + h.length, 0) / heads.length,
+          evictions: st.evictions,
+          merges: st.merges,
+          tau: st.tau,
+        };
+      }),
+      bytesAllocated: this.cache.heads.flat().reduce((s, h) => s + h.capacity * h.headDim * 2 * 4, 0),
+      bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
+      sequenceLength: this.context.length,
+    };
   }
 
   reset(): void {
     this.context.length = 0;
     this.cache = this.newCache();
+    this.policy = this.newPolicy();
+    this.promptLength = 0;
   }
 
   dispose(): void {}

@@ -39,9 +39,10 @@ export class RunState {
 
 /**
  * Runs token `token` at position `pos`, appending its K/V to `cache` and adding the attention each
- * cached token receives to its score. Returns the logits (a view into `s.logits`).
+ * cached token receives to its score (and, with `colsum[layer][head]`, to per-head column sums).
+ * Returns the logits (a view into `s.logits`).
  */
-export function forward(w: CpuWeights, s: RunState, cache: CpuKvCache, token: number, pos: number): Float32Array {
+export function forward(w: CpuWeights, s: RunState, cache: CpuKvCache, token: number, pos: number, colsum?: number[][][]): Float32Array {
   const c = w.config;
   const dim = c.hiddenSize;
   const hd = c.headDim;
@@ -66,7 +67,7 @@ export function forward(w: CpuWeights, s: RunState, cache: CpuKvCache, token: nu
       const slots = cache.heads[l][kvh];
       slots.append(s.k.subarray(kvh * hd, (kvh + 1) * hd), s.v.subarray(kvh * hd, (kvh + 1) * hd), pos);
       // Each KV head is read once for its whole query group: no K/V expansion.
-      attendGroup(slots, s.q.subarray(kvh * group * hd, (kvh + 1) * group * hd), s.xb.subarray(kvh * group * hd, (kvh + 1) * group * hd), group, pos, c.slidingWindow);
+      attendGroup(slots, s.q.subarray(kvh * group * hd, (kvh + 1) * group * hd), s.xb.subarray(kvh * group * hd, (kvh + 1) * group * hd), group, pos, c.slidingWindow, colsum?.[l].slice(kvh * group, (kvh + 1) * group));
     }
 
     matvec(s.xb2, lw.o, s.xb, dim, qDim);

@@ -1,6 +1,7 @@
 /** What the decoding loop needs from a forward-pass implementation (CPU reference or WebGPU). */
 import type { ModelConfig } from '../model/types';
 import type { ResolvedSampling } from './sampling';
+import type { KvStats } from '../kv/stats';
 
 export type BackendName = 'cpu' | 'webgpu';
 
@@ -19,6 +20,8 @@ export interface Backend {
    * The first id's own probability is not scored (no logits precede it).
    */
   nll(ids: number[], signal?: AbortSignal): Promise<Float64Array>;
+  /** KV policy statistics (budgets, occupancy, evictions, merges, tau, memory); read lazily. */
+  kvStats(): Promise<KvStats>;
   /** Forgets the context (the weights stay loaded). */
   reset(): void;
   dispose(): void;

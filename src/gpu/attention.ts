@@ -22,7 +22,7 @@ export class AttentionKernel {
   constructor(private readonly device: GPUDevice) {}
 
   bind(
-    b: { q: GPUBuffer; out: GPUBuffer; cache: GpuKvCache; layer: number; scratch: AttentionScratch; step: GPUBuffer },
+    b: { q: GPUBuffer; out: GPUBuffer; cache: GpuKvCache; layer: number; scratch: AttentionScratch; step: GPUBuffer; colsum?: GPUBuffer },
     o: { numHeads: number; slidingWindow: number | null },
   ): BoundKernel {
     const { cache } = b;
@@ -33,11 +33,13 @@ export class AttentionKernel {
     new Float32Array(raw)[9] = 1 / Math.sqrt(headDim);
     const params = uniformBuffer(this.device, new Uint8Array(raw));
     const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.q, 3: b.out, 4: L.k, 5: L.v, 6: L.index, 7: L.score, 8: b.scratch.logits, 9: b.scratch.stats };
+    if (b.colsum) all[10] = b.colsum;
     const uses: Record<string, number[]> = {
       scores: [0, 1, 2, 4, 6, 8],
       softmax_stats: [0, 1, 6, 8, 9],
       weighted_sum: [0, 1, 3, 5, 6, 8, 9],
       accumulate: [0, 1, 6, 7, 8, 9],
+      colsum: [0, 1, 6, 8, 9, 10],
     };
     const stage = (entry: string) => {
       const pipeline = computePipeline(this.device, ['attention'], entry);
@@ -45,9 +47,10 @@ export class AttentionKernel {
       return { pipeline, group: bindGroup(this.device, pipeline, buffers, `attention ${entry}`) };
     };
     const [scores, stats, sum, accumulate] = ['scores', 'softmax_stats', 'weighted_sum', 'accumulate'].map(stage);
+    const colsum = b.colsum ? stage('colsum') : null;
     const numHeads = o.numHeads;
     return {
-      /** dynamic: tokens (T) and slots (the cache's high-water mark after this step's append). */
+      /** dynamic: tokens (T), slots (an upper bound of the used slots), colsum (1 during the first prefill). */
       encode(pass, dynamic = {}) {
         const T = dynamic.tokens ?? 1;
         const slots = Math.max(1, dynamic.slots ?? maxSlots);
@@ -60,6 +63,7 @@ export class AttentionKernel {
         run(stats, Math.ceil((T * numHeads) / 64));
         run(sum, Math.ceil(headDim / 64), numKvHeads, T);
         run(accumulate, Math.ceil(slots / 64), numKvHeads);
+        if (colsum && dynamic.colsum) run(colsum, Math.ceil(slots / 64), numHeads);
       },
     };
   }

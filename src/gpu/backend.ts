@@ -2,12 +2,15 @@
 import type { Backend } from '../engine/backend';
 import type { ResolvedSampling } from '../engine/sampling';
 import type { ModelDescription } from '../model/types';
+import type { KvStats } from '../kv/stats';
 import { ContextOverflowError, DeviceLostError, throwIfAborted } from '../errors';
 import { acquireDevice, type GpuContext } from './device';
 import { GpuForward, type GpuForwardOptions } from './forward';
 import { SampleKernel } from './sample';
 import type { BoundKernel } from './pipelines';
+import { readBuffer } from './buffers';
 import { negLogSoftmaxAt } from '../cpu/backend';
+import { resolvePolicy } from '../kv/policy';
 
 export interface WebGpuBackendOptions extends GpuForwardOptions {
   ctx?: GpuContext;
@@ -16,11 +19,13 @@ export interface WebGpuBackendOptions extends GpuForwardOptions {
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly context: number[] = [];
+  readonly forward: GpuForward;
   private readonly sampler: SampleKernel;
   private readonly sample: BoundKernel;
   private readonly readback: GPUBuffer;
   private lost: DeviceLostError | null = null;
   private lastSampling = '';
+  private promptLength = 0;
 
   static async create(model: ModelDescription, o: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     return new WebGpuBackend(o.ctx ?? (await acquireDevice()), model, o);
@@ -39,33 +44,53 @@ export class WebGpuBackend implements Backend {
     void ctx.lost.then((e) => (this.lost = e));
   }
 
-  readonly forward: GpuForward;
-
   get config() {
     return this.forward.model.config;
   }
 
-  private check(extra: number): void {
+  /** Throws before anything is written when `tokens` more would not fit the cache. */
+  private checkRoom(tokens: number): void {
     if (this.lost) throw this.lost;
     const capacity = this.forward.kv.maxSlots;
-    if (this.forward.kv.highWater + extra > capacity)
-      throw new ContextOverflowError(`${this.context.length + extra} tokens exceed the KV cache of ${capacity} slots`, this.context.length + extra, capacity);
+    const policy = this.forward.policy;
+    const live = policy ? Math.max(...policy.liveBound) : this.context.length;
+    if (live + tokens > capacity)
+      throw new ContextOverflowError(
+        policy ? `${tokens} more tokens do not fit a KV cache of ${capacity} slots per head (the prompt is over the budget's room; raise maxPromptTokens)` : `${this.context.length + tokens} tokens exceed the context of ${capacity}`,
+        live + tokens,
+        capacity,
+      );
   }
 
-  /** Runs `ids` through the model in chunks; the last chunk ends with `tail` (sampling or all logits). */
-  private async run(ids: number[], signal: AbortSignal | undefined, step: number, seed: number, each: (chunkStart: number, n: number) => Promise<void> | void): Promise<void> {
+  /**
+   * Runs `ids`: the first call after a reset is the prefill (in chunks), every later call a step
+   * the KV policy compresses after. `each` encodes what follows the forward pass of a chunk.
+   */
+  private async run(ids: number[], signal: AbortSignal | undefined, step: number, seed: number, each: (enc: GPUCommandEncoder, pass: GPUComputePassEncoder, start: number, n: number) => void | Promise<void>, after?: (start: number, n: number) => Promise<void>, allLogits = false): Promise<void> {
     const { device } = this.ctx;
     const f = this.forward;
-    this.check(ids.length);
-    for (let i = 0; i < ids.length; i += f.maxChunk) {
+    const prefill = this.context.length === 0;
+    this.checkRoom(ids.length);
+    if (!prefill && f.policy && !f.policy.budgets) await f.policy.setBudgets(this.context.length + ids.length, this.promptLength);
+    // After the prefill a call is compressed as a whole, as the CPU reference does: one chunk.
+    const chunk = prefill ? f.maxChunk : Math.max(ids.length, 1);
+    if (!prefill && ids.length > f.maxChunk) throw new ContextOverflowError(`a later turn of ${ids.length} tokens exceeds the chunk of ${f.maxChunk}`, ids.length, f.maxChunk);
+    for (let i = 0; i < ids.length; i += chunk) {
       throwIfAborted(signal);
-      const chunk = ids.slice(i, i + f.maxChunk);
-      device.queue.writeBuffer(f.ids, 0, Uint32Array.from(chunk));
-      this.sampler.writeRecent(this.context.length, chunk);
-      f.prepare(this.context.length, chunk.length, step, seed);
-      this.context.push(...chunk);
-      await each(i, chunk.length);
+      const part = ids.slice(i, i + chunk);
+      device.queue.writeBuffer(f.ids, 0, Uint32Array.from(part));
+      this.sampler.writeRecent(this.context.length, part);
+      f.prepare(this.context.length, part.length, step, seed);
+      this.context.push(...part);
+      f.policy?.appended(part.length, !prefill);
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      f.encode(pass, part.length, { colsum: prefill, compress: !prefill, allLogits });
+      await each(enc, pass, i, part.length);
+      device.queue.submit([enc.finish()]);
+      await after?.(i, part.length);
     }
+    if (prefill) this.promptLength = ids.length;
   }
 
   async append(ids: number[], sampling: ResolvedSampling, step: number, signal?: AbortSignal): Promise<number> {
@@ -73,25 +98,27 @@ export class WebGpuBackend implements Backend {
     const key = JSON.stringify(sampling);
     if (key !== this.lastSampling) this.sampler.setSampling(sampling);
     this.lastSampling = key;
-    const { device } = this.ctx;
     let id = -1;
-    await this.run(ids, signal, step, sampling.seed, async (start, n) => {
-      const last = start + n === ids.length;
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      this.forward.encode(pass, n);
-      if (last) this.sample.encode(pass);
-      pass.end();
-      if (last) enc.copyBufferToBuffer(this.forward.ids, 0, this.readback, 0, 4);
-      device.queue.submit([enc.finish()]);
-      if (last) {
+    const last = (start: number, n: number) => start + n === ids.length;
+    await this.run(
+      ids,
+      signal,
+      step,
+      sampling.seed,
+      (enc, pass, start, n) => {
+        if (last(start, n)) this.sample.encode(pass);
+        pass.end();
+        if (last(start, n)) enc.copyBufferToBuffer(this.forward.ids, 0, this.readback, 0, 4);
+      },
+      async (start, n) => {
+        if (!last(start, n)) return;
         await this.readback.mapAsync(GPUMapMode.READ).catch((e) => {
           throw this.lost ?? new DeviceLostError(`reading the sampled token failed: ${(e as Error).message}`);
         });
         id = new Uint32Array(this.readback.getMappedRange())[0];
         this.readback.unmap();
-      }
-    });
+      },
+    );
     return id;
   }
 
@@ -100,31 +127,77 @@ export class WebGpuBackend implements Backend {
     const vocab = this.config.vocabSize;
     const out = new Float64Array(Math.max(0, ids.length - 1));
     const staging = device.createBuffer({ size: this.forward.logitsAll.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    // With a policy each token is its own step, exactly as in generation; the full cache prefills
+    // in chunks and reads every position's logits.
+    const perToken = this.forward.policy !== null;
+    const groups = perToken ? ids.map((id) => [id]) : [ids];
+    let offset = 0;
     try {
-      await this.run(ids, signal, 0, 0, async (start, n) => {
-        const enc = device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        this.forward.encode(pass, n, true);
-        pass.end();
-        enc.copyBufferToBuffer(this.forward.logitsAll, 0, staging, 0, n * vocab * 4);
-        device.queue.submit([enc.finish()]);
-        await staging.mapAsync(GPUMapMode.READ, 0, n * vocab * 4);
-        const logits = new Float32Array(staging.getMappedRange(0, n * vocab * 4));
-        for (let t = 0; t < n; t++) {
-          const i = start + t;
-          if (i + 1 < ids.length) out[i] = negLogSoftmaxAt(logits.subarray(t * vocab, (t + 1) * vocab), ids[i + 1]);
-        }
-        staging.unmap();
-      });
+      for (const group of groups) {
+        await this.run(
+          group,
+          signal,
+          0,
+          0,
+          (enc, pass, _, n) => {
+            pass.end();
+            enc.copyBufferToBuffer(perToken ? this.forward.logits : this.forward.logitsAll, 0, staging, 0, n * vocab * 4);
+          },
+          async (start, n) => {
+            await staging.mapAsync(GPUMapMode.READ, 0, n * vocab * 4);
+            const logits = new Float32Array(staging.getMappedRange(0, n * vocab * 4));
+            for (let t = 0; t < n; t++) {
+              const i = offset + start + t;
+              if (i + 1 < ids.length) out[i] = negLogSoftmaxAt(logits.subarray(t * vocab, (t + 1) * vocab), ids[i + 1]);
+            }
+            staging.unmap();
+          },
+          !perToken,
+        );
+        offset += group.length;
+      }
     } finally {
       staging.destroy();
     }
     return out;
   }
 
+  async kvStats(): Promise<KvStats> {
+    const { device } = this.ctx;
+    const f = this.forward;
+    const c = this.config;
+    const state = f.policy ? await f.policy.readState() : null;
+    const layers = await Promise.all(
+      f.kv.layers.map(async (layer, l) => {
+        const meta = new Uint32Array(await readBuffer(device, layer.index, c.numKvHeads * 8));
+        let live = 0;
+        for (let h = 0; h < c.numKvHeads; h++) live += meta[2 * h] - meta[2 * h + 1];
+        const b = f.policy?.budgets?.[l];
+        return {
+          budget: b?.compress ? b.hh + b.recent : null,
+          hh: b?.compress ? b.hh : null,
+          recent: b?.compress ? b.recent : null,
+          occupancy: live / c.numKvHeads,
+          evictions: state?.[l].evictions ?? 0,
+          merges: state?.[l].merges ?? 0,
+          tau: state?.[l].tau ?? null,
+        };
+      }),
+    );
+    return {
+      policy: f.policy?.p.policy ?? resolvePolicy().policy,
+      layers,
+      bytesAllocated: f.kv.bytes(),
+      bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
+      sequenceLength: this.context.length,
+    };
+  }
+
   reset(): void {
     this.context.length = 0;
+    this.promptLength = 0;
     this.forward.kv.reset();
+    this.forward.policy?.reset();
     this.sampler.clearRecent();
   }
 

@@ -20,13 +20,28 @@ import { KvAppendKernel } from './kv_append';
 import { AttentionKernel, attentionScratch, type AttentionScratch } from './attention';
 import { SwigluKernel } from './swiglu';
 import type { BoundKernel } from './pipelines';
+import { GpuKvPolicy } from '../kv/gpu-policy';
+import { resolvePolicy, SINKS, type KvPolicyOptions } from '../kv/policy';
 
 export interface GpuForwardOptions {
   /** Tokens per prefill chunk (activations are sized for it). */
   maxChunk?: number;
-  /** KV slots per head (the context length of the full cache). */
+  /** KV slots per head. Default: the context length for the full cache; for a policy, room for the longest prompt plus a chunk. */
   kvCapacity?: number;
+  /** Longest first prompt a policy engine accepts (its cache holds the prompt before compressing). */
+  maxPromptTokens?: number;
   variant?: KernelVariant;
+  kv?: KvPolicyOptions;
+}
+
+/** Slots per head a configuration needs. */
+export function defaultKvCapacity(model: ModelDescription, o: GpuForwardOptions): number {
+  const c = model.config;
+  const contextLength = Math.min(c.maxPositionEmbeddings, 4096);
+  const p = resolvePolicy(o.kv);
+  if (!p.evicts) return o.kvCapacity ?? contextLength;
+  const budgetRoom = p.budget.kind === 'tokens' ? 2 * p.budget.tokens : 0;
+  return o.kvCapacity ?? Math.max(o.maxPromptTokens ?? Math.min(contextLength, 512), budgetRoom) + (o.maxChunk ?? 32) + SINKS + 1;
 }
 
 export class GpuForward {
@@ -39,6 +54,8 @@ export class GpuForward {
   readonly maxChunk: number;
   readonly variant: KernelVariant;
   readonly weightBytes: number;
+  /** The KV policy, or null for the full cache. */
+  readonly policy: GpuKvPolicy | null;
   private readonly rope: RopeTable;
   private readonly owned: { destroy(): void }[] = [];
   private readonly body: BoundKernel[];
@@ -79,9 +96,13 @@ export class GpuForward {
 
     this.step = new StepParams(device);
     this.rope = new RopeTable(device, c.headDim, c.rope, T);
-    this.kv = new GpuKvCache(device, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity: o.kvCapacity ?? c.maxPositionEmbeddings });
+    this.kv = new GpuKvCache(device, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity: defaultKvCapacity(model, o) });
     this.scratch = attentionScratch(device, this.kv, c.numHeads, T);
     this.owned.push(this.step, this.rope, this.kv, this.scratch.logits, this.scratch.stats);
+    const policy = resolvePolicy(o.kv);
+    this.policy = policy.evicts ? new GpuKvPolicy(device, policy, this.kv, c.numHeads, this.step.buffer) : null;
+    if (this.policy) this.owned.push(this.policy);
+    const colsums = this.policy?.colsumBuffers;
 
     // Upload each distinct tensor once (tied embeddings share one).
     const uploaded = new Map<object, GpuTensor>();
@@ -115,7 +136,7 @@ export class GpuForward {
         mm.bind({ weight: matrix(n.v), x: xb, y: v, step }),
         ropeK.bind({ q, k, table: this.rope, step }, { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, layout: c.rope.layout }),
         append.bind({ k, v, cache: this.kv, layer: l, step }),
-        attention.bind({ q, out: att, cache: this.kv, layer: l, scratch: this.scratch, step }, { numHeads: c.numHeads, slidingWindow: c.slidingWindow }),
+        attention.bind({ q, out: att, cache: this.kv, layer: l, scratch: this.scratch, step, colsum: colsums?.[l] }, { numHeads: c.numHeads, slidingWindow: c.slidingWindow }),
         mm.bind({ weight: matrix(n.o), x: att, y: x, step }, { accumulate: true }),
         norm.bind({ x, weight: vector(n.mlpNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
         mm.bind({ weight: matrix(n.gate), x: xb, y: gate, step }),
@@ -144,12 +165,17 @@ export class GpuForward {
     this.rope.write(pos0, tokens);
   }
 
-  /** Encodes the forward pass of `tokens` tokens; logits of the last one, or of all of them. */
-  encode(pass: GPUComputePassEncoder, tokens: number, allLogits = false): void {
+  /**
+   * Encodes the forward pass of `tokens` tokens, then the KV policy when `compress` (every call
+   * after the first prefill, whose column sums are gathered when `colsum`); logits of the last
+   * token, or of all of them.
+   */
+  encode(pass: GPUComputePassEncoder, tokens: number, o: { allLogits?: boolean; colsum?: boolean; compress?: boolean } = {}): void {
     this.kv.highWater += tokens;
-    const dynamic = { tokens, slots: Math.min(this.kv.highWater, this.kv.maxSlots) };
+    const dynamic = { tokens, slots: Math.min(this.kv.highWater, this.kv.maxSlots), colsum: o.colsum ? 1 : 0 };
     for (const k of this.body) k.encode(pass, dynamic);
-    for (const k of allLogits ? this.headAll : this.headLast) k.encode(pass, dynamic);
+    if (o.compress && this.policy) for (const k of this.policy.layers) k.encode(pass, dynamic);
+    for (const k of o.allLogits ? this.headAll : this.headLast) k.encode(pass, dynamic);
   }
 
   /** Dispatches per token of decoding (the per-token overhead reported by the benchmark). */

@@ -4,7 +4,7 @@ import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
 
 export function kvCacheParams(cache: GpuKvCache): number[] {
-  return [cache.o.numKvHeads, cache.o.headDim, cache.pageSize, cache.pagesPerHead, cache.maxSlots, cache.pageTableOffset, cache.slotPosOffset, 0];
+  return [cache.o.numKvHeads, cache.o.headDim, cache.pageSize, cache.pagesPerHead, cache.maxSlots, cache.pageTableOffset, cache.slotPosOffset, cache.freeListOffset];
 }
 
 export class KvAppendKernel {

@@ -1,9 +1,10 @@
 /**
  * The paged KV cache on the GPU (layout in docs/gpu-kernels.md). Per layer: K and V pools of
  * fixed-size pages shared by the layer's KV heads; one u32 index buffer holding, per KV head,
- * `meta = {numSlots, nextSlot}`, its page table and each slot's position (-1 = free); and each
+ * `meta = {numSlots, freeCount}`, its page table, each slot's position (-1 = free) and a list of
+ * freed slots (descending, so the lowest is taken first, as the CPU reference does); and each
  * slot's cumulative attention score. Slots are addressed through the page table, so a policy can
- * free one slot and the next token reuses it while nothing else moves.
+ * free a slot and the next token reuses it while nothing else moves.
  */
 import { readBuffer } from '../gpu/buffers';
 
@@ -29,7 +30,7 @@ export interface HeadState {
   keys: Float32Array;
   values: Float32Array;
   numSlots: number;
-  nextSlot: number;
+  freeSlots: number[];
 }
 
 export class GpuKvCache {
@@ -38,6 +39,7 @@ export class GpuKvCache {
   readonly maxSlots: number;
   readonly pageTableOffset: number;
   readonly slotPosOffset: number;
+  readonly freeListOffset: number;
   readonly layers: LayerKv[];
   /** Slots ever used per head (the same for every head and layer): known without a readback. */
   highWater = 0;
@@ -53,12 +55,13 @@ export class GpuKvCache {
     this.numPages = this.pagesPerHead * o.numKvHeads;
     this.pageTableOffset = 2 * o.numKvHeads;
     this.slotPosOffset = this.pageTableOffset + o.numKvHeads * this.pagesPerHead;
+    this.freeListOffset = this.slotPosOffset + o.numKvHeads * this.maxSlots;
     const poolBytes = this.numPages * this.pageSize * o.headDim * 4;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.layers = Array.from({ length: o.numLayers }, (_, l) => ({
       k: device.createBuffer({ label: `k pool ${l}`, size: poolBytes, usage }),
       v: device.createBuffer({ label: `v pool ${l}`, size: poolBytes, usage }),
-      index: device.createBuffer({ label: `kv index ${l}`, size: (this.slotPosOffset + o.numKvHeads * this.maxSlots) * 4, usage }),
+      index: device.createBuffer({ label: `kv index ${l}`, size: (this.freeListOffset + o.numKvHeads * this.maxSlots) * 4, usage }),
       score: device.createBuffer({ label: `kv score ${l}`, size: o.numKvHeads * this.maxSlots * 4, usage }),
     }));
     this.reset();
@@ -74,10 +77,10 @@ export class GpuKvCache {
 
   reset(): void {
     const { numKvHeads } = this.o;
-    const index = new Int32Array(this.slotPosOffset + numKvHeads * this.maxSlots);
+    const index = new Int32Array(this.freeListOffset + numKvHeads * this.maxSlots);
     for (let h = 0; h < numKvHeads; h++)
       for (let j = 0; j < this.pagesPerHead; j++) index[this.pageTableOffset + h * this.pagesPerHead + j] = this.physicalPage(h, j);
-    index.fill(-1, this.slotPosOffset);
+    index.fill(-1, this.slotPosOffset, this.freeListOffset);
     for (const layer of this.layers) {
       this.device.queue.writeBuffer(layer.index, 0, index);
       this.device.queue.writeBuffer(layer.score, 0, new Float32Array(numKvHeads * this.maxSlots));
@@ -94,10 +97,25 @@ export class GpuKvCache {
     const { numKvHeads } = this.o;
     for (const layer of this.layers)
       for (let h = 0; h < numKvHeads; h++) {
-        this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(tokens, tokens));
+        this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(tokens, 0));
         this.device.queue.writeBuffer(layer.index, (this.slotPosOffset + h * this.maxSlots) * 4, Int32Array.from({ length: tokens }, (_, i) => i));
       }
     this.highWater = tokens;
+  }
+
+  /** Frees slots of one head as a policy does (tests use it; policies do it on the GPU). */
+  async freeSlots(layer: number, head: number, slots: number[]): Promise<void> {
+    const L = this.layers[layer];
+    const index = new Int32Array(await readBuffer(this.device, L.index));
+    const free = Array.from(index.subarray(this.freeListOffset + head * this.maxSlots, this.freeListOffset + head * this.maxSlots + index[2 * head + 1]));
+    for (const s of slots) {
+      index[this.slotPosOffset + head * this.maxSlots + s] = -1;
+      free.push(s);
+    }
+    free.sort((a, b) => b - a);
+    index.set(free, this.freeListOffset + head * this.maxSlots);
+    index[2 * head + 1] = free.length;
+    this.device.queue.writeBuffer(L.index, 0, index);
   }
 
   /** Overrides a head's page table (tests use it to prove that nothing assumes contiguity). */
@@ -137,7 +155,7 @@ export class GpuKvCache {
       keys,
       values,
       numSlots: index[2 * head],
-      nextSlot: index[2 * head + 1],
+      freeSlots: Array.from(index.subarray(this.freeListOffset + head * this.maxSlots, this.freeListOffset + head * this.maxSlots + index[2 * head + 1])),
     };
   }
 

@@ -4,6 +4,7 @@ import type { DType, Tensor } from './types';
 export const QK = 32;
 const BLOCK_BYTES = { q8_0: 34, q4_0: 18 } as const;
 
+/** Bytes of a tensor; quantized tensors must hold whole 32-element blocks. */
 export function tensorByteSize(dtype: DType, shape: readonly number[]): number {
   const n = shape.reduce((a, b) => a * b, 1);
   switch (dtype) {
@@ -14,6 +15,7 @@ export function tensorByteSize(dtype: DType, shape: readonly number[]): number {
       return n * 2;
     case 'q8_0':
     case 'q4_0':
+      if (n % QK) throw new RangeError(`${dtype} needs a multiple of ${QK} elements, got ${n}`);
       return (n / QK) * BLOCK_BYTES[dtype];
   }
 }
@@ -68,7 +70,9 @@ export function dequantize(t: Tensor): Float32Array {
   const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   switch (t.dtype) {
     case 'f32':
-      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+      // A 4-byte-aligned view copies in one go; otherwise read element by element.
+      if (t.data.byteOffset % 4 === 0) out.set(new Float32Array(t.data.buffer, t.data.byteOffset, n));
+      else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
       break;
     case 'f16':
       for (let i = 0; i < n; i++) out[i] = f16BitsToF32(dv.getUint16(i * 2, true));
@@ -98,6 +102,9 @@ export function dequantize(t: Tensor): Float32Array {
   return out;
 }
 
+/** C's roundf; Math.round would send -2.5 to -2. */
+const roundHalfAway = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
+
 /** llama.cpp's reference Q8_0 quantizer (d = amax / 127, round half away from zero). */
 export function quantizeQ8_0(x: Float32Array): Uint8Array {
   if (x.length % QK) throw new RangeError('Q8_0 needs a multiple of 32 values');
@@ -109,7 +116,7 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
     const d = amax / 127;
     const id = d ? 1 / d : 0;
     dv.setUint16(b * 34, f32ToF16Bits(d), true);
-    for (let j = 0; j < QK; j++) dv.setInt8(b * 34 + 2 + j, Math.round(x[b * QK + j] * id));
+    for (let j = 0; j < QK; j++) dv.setInt8(b * 34 + 2 + j, roundHalfAway(x[b * QK + j] * id));
   }
   return out;
 }

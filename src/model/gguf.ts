@@ -1,12 +1,13 @@
 /**
- * GGUF v2/v3. A small parser of ours rather than `@huggingface/gguf`: that package is built around
- * fetching ranges from a URL, while we need the header, metadata and tensor table from one
- * in-memory buffer in the browser and Node, with our own typed errors for every corruption.
+ * GGUF v2/v3. A small parser of ours rather than `@huggingface/gguf` (checked at 0.4.6): its `gguf(uri)`
+ * always reads through fetch (or fs in Node), so parsing a buffer we already hold needs a fake fetch;
+ * it throws plain Errors (we need our typed ModelFormatError problems); it gives bigint shapes and
+ * does no range or overlap checks on the tensor data. The format is small enough to parse ourselves.
  */
 import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { tensorByteSize } from './dtypes';
 import { checkTensors } from './check-tensors';
-import { tensorNames, type Architecture, type DType, type ModelDescription, type Tensor, type TokenizerSource } from './types';
+import { tensorNames, type Architecture, type DType, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type Tensor, type TokenizerSource } from './types';
 
 export const GGML_TYPES: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K',
@@ -17,6 +18,10 @@ export const GGML_TYPES: Record<number, string> = {
 export const GGML_TYPE_IDS: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 };
 const SUPPORTED: Record<number, DType> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 8: 'q8_0', 30: 'bf16' };
 
+/** Metadata value types, by their GGUF ids. */
+export const GGUF_TYPE = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
+export type GgufTypeName = keyof typeof GGUF_TYPE;
+
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
 
 export interface GgufTensorInfo {
@@ -24,6 +29,7 @@ export interface GgufTensorInfo {
   /** Innermost first, as stored. */
   dims: number[];
   type: number;
+  /** From the start of the data section. */
   offset: number;
 }
 
@@ -31,92 +37,99 @@ export interface GgufFile {
   version: number;
   metadata: Map<string, GgufValue>;
   tensorInfos: GgufTensorInfo[];
+  alignment: number;
+  /** Where the data section starts in the file. */
   dataOffset: number;
 }
 
 class Reader {
   pos = 0;
   private readonly dv: DataView;
-  constructor(private readonly bytes: Uint8Array, private readonly file: string) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly file: string,
+  ) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  need(n: number, what: string): void {
+  private need(n: number, what: string): number {
     if (this.pos + n > this.bytes.byteLength)
-      throw new ModelFormatError('truncated', `file ends at byte ${this.bytes.byteLength} while reading ${what} at ${this.pos}`, this.file);
+      throw new ModelFormatError('truncated', `file ends at byte ${this.bytes.byteLength} while reading ${what} at byte ${this.pos}`, this.file);
+    const at = this.pos;
+    this.pos += n;
+    return at;
   }
-  u8() { this.need(1, 'u8'); return this.dv.getUint8(this.pos++); }
-  u32() { this.need(4, 'u32'); const v = this.dv.getUint32(this.pos, true); this.pos += 4; return v; }
-  u64(): number {
-    this.need(8, 'u64');
-    const v = this.dv.getBigUint64(this.pos, true);
-    this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ModelFormatError('bad-header', `implausible 64-bit count ${v} at byte ${this.pos - 8}`, this.file);
+  u32(what: string): number {
+    return this.dv.getUint32(this.need(4, what), true);
+  }
+  /** A count or offset: must fit a JS number. */
+  u64(what: string): number {
+    const v = this.dv.getBigUint64(this.need(8, what), true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ModelFormatError('bad-header', `implausible ${what} ${v} at byte ${this.pos - 8}`, this.file);
     return Number(v);
   }
-  str(): string {
-    const n = this.u64();
-    this.need(n, 'string');
-    const s = new TextDecoder().decode(this.bytes.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return s;
+  str(what: string): string {
+    const n = this.u64(`${what} length`);
+    const at = this.need(n, what);
+    return new TextDecoder().decode(this.bytes.subarray(at, at + n));
   }
-  value(type: number): GgufValue {
+  value(type: number, what: string): GgufValue {
     const dv = this.dv;
-    const fixed = (n: number, get: (o: number) => GgufValue) => { this.need(n, 'value'); const v = get(this.pos); this.pos += n; return v; };
     switch (type) {
-      case 0: return fixed(1, (o) => dv.getUint8(o));
-      case 1: return fixed(1, (o) => dv.getInt8(o));
-      case 2: return fixed(2, (o) => dv.getUint16(o, true));
-      case 3: return fixed(2, (o) => dv.getInt16(o, true));
-      case 4: return fixed(4, (o) => dv.getUint32(o, true));
-      case 5: return fixed(4, (o) => dv.getInt32(o, true));
-      case 6: return fixed(4, (o) => dv.getFloat32(o, true));
-      case 7: return fixed(1, (o) => dv.getUint8(o) !== 0);
-      case 8: return this.str();
-      case 9: {
-        const itemType = this.u32();
-        const n = this.u64();
+      case GGUF_TYPE.u8: return dv.getUint8(this.need(1, what));
+      case GGUF_TYPE.i8: return dv.getInt8(this.need(1, what));
+      case GGUF_TYPE.u16: return dv.getUint16(this.need(2, what), true);
+      case GGUF_TYPE.i16: return dv.getInt16(this.need(2, what), true);
+      case GGUF_TYPE.u32: return dv.getUint32(this.need(4, what), true);
+      case GGUF_TYPE.i32: return dv.getInt32(this.need(4, what), true);
+      case GGUF_TYPE.f32: return dv.getFloat32(this.need(4, what), true);
+      case GGUF_TYPE.bool: return dv.getUint8(this.need(1, what)) !== 0;
+      case GGUF_TYPE.string: return this.str(what);
+      case GGUF_TYPE.array: {
+        const itemType = this.u32(`${what} item type`);
+        const n = this.u64(`${what} length`);
+        // Every item takes at least one byte, so a corrupt length ends in 'truncated', not a hang.
         const out: GgufValue[] = [];
-        for (let i = 0; i < n; i++) out.push(this.value(itemType));
+        for (let i = 0; i < n; i++) out.push(this.value(itemType, what));
         return out;
       }
-      case 10: return fixed(8, (o) => dv.getBigUint64(o, true));
-      case 11: return fixed(8, (o) => dv.getBigInt64(o, true));
-      case 12: return fixed(8, (o) => dv.getFloat64(o, true));
-      default: throw new ModelFormatError('bad-header', `unknown metadata value type ${type} at byte ${this.pos}`, this.file);
+      case GGUF_TYPE.u64: return dv.getBigUint64(this.need(8, what), true);
+      case GGUF_TYPE.i64: return dv.getBigInt64(this.need(8, what), true);
+      case GGUF_TYPE.f64: return dv.getFloat64(this.need(8, what), true);
+      default: throw new ModelFormatError('bad-header', `unknown metadata value type ${type} in ${what}`, this.file);
     }
   }
 }
 
+/** Header, metadata and tensor table; the tensor data is not touched. */
 export function parseGgufHeader(bytes: Uint8Array, file = 'model.gguf'): GgufFile {
   const r = new Reader(bytes, file);
-  if (bytes.byteLength < 4 || r.u32() !== 0x46554747) throw new ModelFormatError('bad-header', 'not a GGUF file (magic bytes differ)', file);
-  const version = r.u32();
+  if (bytes.byteLength < 4 || r.u32('magic') !== 0x46554747) throw new ModelFormatError('bad-header', 'not a GGUF file (magic bytes differ)', file);
+  const version = r.u32('version');
   if (version !== 2 && version !== 3) throw new UnsupportedModelError(`${file}: GGUF version ${version} is not supported (2 and 3 are)`);
-  const nTensors = r.u64();
-  const nKv = r.u64();
+  const nTensors = r.u64('tensor count');
+  const nKv = r.u64('metadata count');
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
-    const key = r.str();
-    metadata.set(key, r.value(r.u32()));
+    const key = r.str('metadata key');
+    metadata.set(key, r.value(r.u32(`type of ${key}`), key));
   }
   const tensorInfos: GgufTensorInfo[] = [];
   for (let i = 0; i < nTensors; i++) {
-    const name = r.str();
-    const nDims = r.u32();
+    const name = r.str('tensor name');
+    const nDims = r.u32(`dimension count of ${name}`);
     if (nDims > 4) throw new ModelFormatError('bad-header', `tensor ${name} has ${nDims} dimensions`, file);
-    const dims = Array.from({ length: nDims }, () => r.u64());
-    tensorInfos.push({ name, dims, type: r.u32(), offset: r.u64() });
+    const dims = Array.from({ length: nDims }, () => r.u64(`dimension of ${name}`));
+    tensorInfos.push({ name, dims, type: r.u32(`type of ${name}`), offset: r.u64(`offset of ${name}`) });
   }
   const alignment = Number(metadata.get('general.alignment') ?? 32);
-  const dataOffset = Math.ceil(r.pos / alignment) * alignment;
-  return { version, metadata, tensorInfos, dataOffset };
+  if (!Number.isInteger(alignment) || alignment <= 0) throw new ModelFormatError('bad-header', `general.alignment ${alignment} is not a positive integer`, file);
+  return { version, metadata, tensorInfos, alignment, dataOffset: Math.ceil(r.pos / alignment) * alignment };
 }
 
 /** Tensors as views into `bytes`, in GGUF names and GGUF row order, after every range check. */
 export function ggufTensors(bytes: Uint8Array, g: GgufFile, file = 'model.gguf'): Map<string, Tensor> {
   const dataLen = bytes.byteLength - g.dataOffset;
-  if (dataLen < 0) throw new ModelFormatError('truncated', `file ends before the tensor data at byte ${g.dataOffset}`, file);
+  if (dataLen < 0) throw new ModelFormatError('truncated', `file ends at byte ${bytes.byteLength}, before the tensor data at byte ${g.dataOffset}`, file);
   const out = new Map<string, Tensor>();
   const ranges: [number, number, string][] = [];
   for (const t of g.tensorInfos) {
@@ -126,9 +139,9 @@ export function ggufTensors(bytes: Uint8Array, g: GgufFile, file = 'model.gguf')
       if (typeName) throw new UnsupportedModelError(`${file}: tensor ${t.name} has type ${typeName}; supported: F32, F16, BF16, Q8_0, Q4_0`);
       throw new ModelFormatError('unknown-dtype', `tensor ${t.name} has unknown ggml type ${t.type}`, file);
     }
-    const shape = [...t.dims].reverse();
-    if ((dtype === 'q8_0' || dtype === 'q4_0') && t.dims[0] % 32)
+    if ((dtype === 'q8_0' || dtype === 'q4_0') && (t.dims[0] ?? 1) % 32)
       throw new ModelFormatError('size-mismatch', `tensor ${t.name}: ${GGML_TYPES[t.type]} rows of ${t.dims[0]} are not whole 32-element blocks`, file);
+    const shape = [...t.dims].reverse();
     const size = tensorByteSize(dtype, shape);
     if (t.offset + size > dataLen)
       throw new ModelFormatError('tensor-out-of-range', `tensor ${t.name} spans bytes [${t.offset}, ${t.offset + size}) but the data section has ${dataLen}`, file);
@@ -143,8 +156,9 @@ export function ggufTensors(bytes: Uint8Array, g: GgufFile, file = 'model.gguf')
 }
 
 /**
- * llama.cpp's converter reorders q/k rows of each head from rotate-half pairs (i, i+d/2) to
- * interleaved pairs (2i, 2i+1). Whole rows move, so quantized blocks stay intact.
+ * llama.cpp's converter reorders each head's q/k rows from rotate-half pairs (i, i+d/2) to
+ * interleaved pairs (2i, 2i+1): HF row h*d + s*d/2 + i is GGUF row h*d + 2i + s. This undoes it.
+ * Whole rows move, so quantized blocks stay intact; the result is necessarily a copy.
  */
 export function unpermuteRows(t: Tensor, heads: number): Tensor {
   const rows = t.shape[0];
@@ -173,7 +187,41 @@ function canonicalName(name: string): string | null {
   return m && LAYER_NAMES[m[2]] ? tensorNames.layer(Number(m[1]))[LAYER_NAMES[m[2]]] : null;
 }
 
-export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 'model.gguf'): ModelDescription & { gguf: GgufFile } {
+/** Llama-3's per-pair frequency divisors, as llama.cpp's converter writes them into rope_freqs.weight. */
+export function llama3RopeDivisors(s: Llama3RopeScaling, theta: number, headDim: number): Float32Array {
+  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  return Float32Array.from({ length: headDim / 2 }, (_, i) => {
+    const wavelen = 2 * Math.PI * theta ** ((2 * i) / headDim);
+    if (wavelen < highWavelen) return 1;
+    if (wavelen > lowWavelen) return s.factor;
+    const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    return 1 / ((1 - smooth) / s.factor + smooth);
+  });
+}
+
+/**
+ * A Llama-3.x GGUF keeps its rope scaling only as rope_freqs.weight. The converter always uses
+ * low/high factors 1 and 4 and an original context of 8192 (Llama 3.1-3.3), so the factor is the
+ * largest divisor; anything these parameters do not reproduce is a scaling we cannot express.
+ */
+function ropeScalingFromFreqs(t: Tensor, theta: number, headDim: number, file: string): Llama3RopeScaling | null {
+  if (t.dtype !== 'f32' || t.shape.length !== 1 || t.shape[0] !== headDim / 2)
+    throw new ModelFormatError('size-mismatch', `rope_freqs.weight is ${t.dtype} ${JSON.stringify(t.shape)}, expected f32 [${headDim / 2}]`, file);
+  const divisors = new Float32Array(t.data.slice().buffer);
+  const factor = Math.max(...divisors);
+  if (divisors.every((d) => d === 1)) return null;
+  const s: Llama3RopeScaling = { type: 'llama3', factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
+  const expected = llama3RopeDivisors(s, theta, headDim);
+  if (expected.some((e, i) => Math.abs(e - divisors[i]) > 1e-4 * e))
+    throw new UnsupportedModelError(`${file}: rope_freqs.weight holds a frequency scaling other than Llama-3's`);
+  return s;
+}
+
+export type GgufModel = ModelDescription & { gguf: GgufFile };
+
+/** A whole llama/mistral GGUF: config from the metadata, canonical names, q/k back in HF row order. */
+export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 'model.gguf'): GgufModel {
   const g = parseGgufHeader(bytes, file);
   const md = g.metadata;
   const arch = String(md.get('general.architecture') ?? 'unknown');
@@ -181,17 +229,24 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
   const num = (key: string, fallback?: number): number => {
     const v = md.get(`${arch}.${key}`) ?? fallback;
     if (v === undefined) throw new ModelFormatError('bad-config', `metadata ${arch}.${key} is missing`, file);
+    if (typeof v !== 'number' && typeof v !== 'bigint') throw new ModelFormatError('bad-config', `metadata ${arch}.${key} is not a number`, file);
     return Number(v);
   };
   const raw = ggufTensors(bytes, g, file);
+  for (const name of raw.keys())
+    if (name.endsWith('.bias')) throw new UnsupportedModelError(`${file}: tensor ${name}: biases are not supported`);
+
   const hiddenSize = num('embedding_length');
   const numHeads = num('attention.head_count');
   const numKvHeads = num('attention.head_count_kv', numHeads);
-  const embed = raw.get('token_embd.weight');
-  const vocabSize = embed?.shape[0] ?? (md.get('tokenizer.ggml.tokens') as GgufValue[] | undefined)?.length ?? 0;
-  const eos = md.get('tokenizer.ggml.eos_token_id');
-  const bos = md.get('tokenizer.ggml.bos_token_id');
-  const window = md.get(`${arch}.attention.sliding_window`);
+  const headDim = num('attention.key_length', hiddenSize / numHeads);
+  if (!(numHeads > 0 && numKvHeads > 0) || numHeads % numKvHeads || !Number.isInteger(headDim) || headDim % 2)
+    throw new ModelFormatError('bad-config', `head counts ${numHeads}/${numKvHeads} and head size ${headDim} are inconsistent`, file);
+  if (num('rope.dimension_count', headDim) !== headDim) throw new UnsupportedModelError(`${file}: partial RoPE (rope.dimension_count ${num('rope.dimension_count')} of head size ${headDim}) is not supported`);
+  const scalingType = md.get(`${arch}.rope.scaling.type`);
+  if (scalingType !== undefined && scalingType !== 'none') throw new UnsupportedModelError(`${file}: rope scaling ${String(scalingType)} is not supported (llama3 is)`);
+  const theta = num('rope.freq_base', 10000);
+  const ropeFreqs = raw.get('rope_freqs.weight');
 
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of raw) {
@@ -203,18 +258,21 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
   const tied = !tensors.has(tensorNames.lmHead);
   if (tied && tensors.has(tensorNames.embed)) tensors.set(tensorNames.lmHead, tensors.get(tensorNames.embed)!);
 
-  const config = {
+  const eos = md.get('tokenizer.ggml.eos_token_id');
+  const bos = md.get('tokenizer.ggml.bos_token_id');
+  const window = md.get(`${arch}.attention.sliding_window`);
+  const config: ModelConfig = {
     architecture: arch as Architecture,
     hiddenSize,
     intermediateSize: num('feed_forward_length'),
     numLayers: num('block_count'),
     numHeads,
     numKvHeads,
-    headDim: num('attention.key_length', hiddenSize / numHeads),
-    vocabSize,
+    headDim,
+    vocabSize: tensors.get(tensorNames.embed)?.shape[0] ?? (md.get('tokenizer.ggml.tokens') as GgufValue[] | undefined)?.length ?? 0,
     maxPositionEmbeddings: num('context_length', 2048),
     rmsNormEps: num('attention.layer_norm_rms_epsilon', 1e-5),
-    rope: { theta: num('rope.freq_base', 10000), layout: 'half' as const, scaling: null },
+    rope: { theta, layout: 'half', scaling: ropeFreqs ? ropeScalingFromFreqs(ropeFreqs, theta, headDim, file) : null },
     slidingWindow: window === undefined ? null : Number(window),
     tieWordEmbeddings: tied,
     bosTokenId: bos === undefined ? null : Number(bos),

@@ -2,46 +2,43 @@
 import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { parseSafetensors } from './safetensors';
 import { checkTensors } from './check-tensors';
-import type { FileSource } from './sources';
-import type { Architecture, Llama3RopeScaling, ModelConfig, ModelDescription, ProgressCallback, Tensor } from './types';
-import { tensorNames } from './types';
+import { readFiles, type FileSource } from './sources';
+import { tensorNames, type Architecture, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type ProgressCallback, type Tensor, type TokenizerSource } from './types';
 
 const ARCHITECTURES: Record<string, Architecture> = { LlamaForCausalLM: 'llama', MistralForCausalLM: 'mistral' };
+const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', mistral: 'mistral' };
 
 type Json = Record<string, unknown>;
 
+function badConfig(message: string): ModelFormatError {
+  return new ModelFormatError('bad-config', message, 'config.json');
+}
+
+/** config.json (plus generation_config.json for the stop tokens) -> ModelConfig. */
 export function parseHfConfig(cfg: Json, generationConfig: Json | null): ModelConfig {
-  const archName = (cfg.architectures as string[] | undefined)?.[0] ?? String(cfg.model_type ?? 'unknown');
-  const architecture = ARCHITECTURES[archName] ?? (cfg.model_type === 'llama' ? 'llama' : cfg.model_type === 'mistral' ? 'mistral' : undefined);
-  if (!architecture) throw new UnsupportedModelError(`architecture ${archName} is not supported (Llama and Mistral are)`);
+  const archs = cfg.architectures;
+  const archName = Array.isArray(archs) && archs.length ? String(archs[0]) : `model_type ${String(cfg.model_type)}`;
+  const architecture = Array.isArray(archs) && archs.length ? ARCHITECTURES[archName] : MODEL_TYPES[String(cfg.model_type)];
+  if (!architecture) throw new UnsupportedModelError(`architecture ${archName} is not supported (LlamaForCausalLM and MistralForCausalLM are)`);
+  // Features of the Llama family we do not run; ignoring them would silently give wrong outputs.
+  if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'silu') throw new UnsupportedModelError(`hidden_act ${String(cfg.hidden_act)} is not supported (silu is)`);
+  if (cfg.attention_bias === true || cfg.mlp_bias === true) throw new UnsupportedModelError('attention or MLP biases are not supported');
+
   const int = (key: string, fallback?: number): number => {
     const v = cfg[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ModelFormatError('bad-config', `config.json: ${key} must be a positive integer, got ${JSON.stringify(v)}`, 'config.json');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw badConfig(`${key} must be a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
   const hiddenSize = int('hidden_size');
   const numHeads = int('num_attention_heads');
   const numKvHeads = int('num_key_value_heads', numHeads);
   const headDim = int('head_dim', hiddenSize / numHeads);
-  if (numHeads % numKvHeads) throw new ModelFormatError('bad-config', `num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`, 'config.json');
+  if (numHeads % numKvHeads) throw badConfig(`num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`);
+  if (headDim % 2) throw badConfig(`head_dim ${headDim} is odd; RoPE rotates pairs`);
 
-  let scaling: Llama3RopeScaling | null = null;
-  const rs = cfg.rope_scaling as Json | null | undefined;
-  if (rs) {
-    const type = rs.rope_type ?? rs.type;
-    if (type === 'default') scaling = null;
-    else if (type !== 'llama3') throw new UnsupportedModelError(`rope_scaling type ${String(type)} is not supported (llama3 is)`);
-    else
-      scaling = {
-        type: 'llama3',
-        factor: Number(rs.factor),
-        lowFreqFactor: Number(rs.low_freq_factor),
-        highFreqFactor: Number(rs.high_freq_factor),
-        originalMaxPositionEmbeddings: Number(rs.original_max_position_embeddings),
-      };
-  }
   const ids = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : typeof v === 'number' ? [v] : []);
-  const eos = ids(generationConfig?.eos_token_id ?? cfg.eos_token_id);
+  const bos = cfg.bos_token_id ?? generationConfig?.bos_token_id;
+  const slidingWindow = architecture === 'mistral' && cfg.sliding_window != null ? int('sliding_window') : null;
   return {
     architecture,
     hiddenSize,
@@ -51,70 +48,98 @@ export function parseHfConfig(cfg: Json, generationConfig: Json | null): ModelCo
     numKvHeads,
     headDim,
     vocabSize: int('vocab_size'),
+    // Transformers' LlamaConfig defaults.
     maxPositionEmbeddings: int('max_position_embeddings', 2048),
     rmsNormEps: Number(cfg.rms_norm_eps ?? 1e-6),
-    rope: { theta: Number(cfg.rope_theta ?? 10000), layout: 'half', scaling },
-    slidingWindow: architecture === 'mistral' && typeof cfg.sliding_window === 'number' ? cfg.sliding_window : null,
+    rope: { theta: Number(cfg.rope_theta ?? 10000), layout: 'half', scaling: ropeScaling(cfg.rope_scaling) },
+    slidingWindow,
     tieWordEmbeddings: cfg.tie_word_embeddings === true,
-    bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
-    eosTokenIds: [...new Set(eos)],
+    bosTokenId: typeof bos === 'number' ? bos : null,
+    // Both files may list stop tokens (Llama-3 Instruct lists more in generation_config.json).
+    eosTokenIds: [...new Set([...ids(cfg.eos_token_id), ...ids(generationConfig?.eos_token_id)])],
   };
 }
 
-async function readJson(source: FileSource, file: string, required: boolean): Promise<Json | null> {
-  if (!required && (await source.size(file).catch(() => null)) === null && (await source.list()).length > 0) return null;
+function ropeScaling(rs: unknown): Llama3RopeScaling | null {
+  if (rs == null) return null;
+  const r = rs as Json;
+  const type = r.rope_type ?? r.type;
+  if (type === 'default') return null;
+  if (type !== 'llama3') throw new UnsupportedModelError(`rope_scaling type ${String(type)} is not supported (llama3 is)`);
+  const num = (key: string) => {
+    if (typeof r[key] !== 'number' || !(r[key] > 0)) throw badConfig(`rope_scaling.${key} must be a positive number, got ${JSON.stringify(r[key])}`);
+    return r[key];
+  };
+  return {
+    type: 'llama3',
+    factor: num('factor'),
+    lowFreqFactor: num('low_freq_factor'),
+    highFreqFactor: num('high_freq_factor'),
+    originalMaxPositionEmbeddings: num('original_max_position_embeddings'),
+  };
+}
+
+function parseJson(bytes: Uint8Array, file: string): Json {
+  let json: unknown;
   try {
-    const bytes = await source.read(file);
-    try {
-      return JSON.parse(new TextDecoder().decode(bytes)) as Json;
-    } catch (e) {
-      throw new ModelFormatError('bad-config', `not valid JSON (${(e as Error).message})`, file);
-    }
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new ModelFormatError('bad-config', `not valid JSON (${(e as Error).message})`, file);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelFormatError('bad-config', 'not a JSON object', file);
+  return json as Json;
+}
+
+/** A JSON file of the folder, or null when an optional one is absent. */
+async function readJson(source: FileSource, file: string, required: boolean, signal?: AbortSignal): Promise<Json | null> {
+  try {
+    return parseJson(await source.read(file, { signal }), file);
   } catch (e) {
     if (!required && e instanceof ModelFormatError && e.problem === 'missing-file') return null;
     throw e;
   }
 }
 
+/** tokenizer.json (+ tokenizer_config.json) when the folder has one; GGUF folders use it too. */
+export async function readHfTokenizer(source: FileSource, signal?: AbortSignal, tokenizerJson?: Json): Promise<TokenizerSource> {
+  const json = tokenizerJson ?? (await readJson(source, 'tokenizer.json', false, signal));
+  if (!json) return { kind: 'none' };
+  return { kind: 'hf', tokenizerJson: json, tokenizerConfig: await readJson(source, 'tokenizer_config.json', false, signal) };
+}
+
 export async function loadHf(source: FileSource, opts: { onProgress?: ProgressCallback; signal?: AbortSignal } = {}): Promise<ModelDescription> {
-  const config = (await readJson(source, 'config.json', true))!;
-  const generationConfig = await readJson(source, 'generation_config.json', false);
+  const { signal } = opts;
+  const config = (await readJson(source, 'config.json', true, signal))!;
+  const generationConfig = await readJson(source, 'generation_config.json', false, signal);
   const cfg = parseHfConfig(config, generationConfig);
 
-  const index = await readJson(source, 'model.safetensors.index.json', false);
-  const files = index ? [...new Set(Object.values(index.weight_map as Record<string, string>))] : ['model.safetensors'];
-  const sizes = await Promise.all(files.map((f) => source.size(f)));
-  const total = sizes.reduce<number>((s, x) => s + (x ?? 0), 0);
-  let done = 0;
-  const tensors = new Map<string, Tensor>();
-  for (const file of files) {
-    const bytes = await source.read(file, {
-      signal: opts.signal,
-      onProgress: (loaded, t) => opts.onProgress?.({ file, loaded: done + loaded, total: Math.max(total, done + t) }),
-    });
-    done += bytes.byteLength;
-    for (const [name, t] of parseSafetensors(bytes, file)) tensors.set(name, t);
-  }
+  const index = await readJson(source, 'model.safetensors.index.json', false, signal);
+  const weightMap = index?.weight_map;
+  if (index && (typeof weightMap !== 'object' || weightMap === null))
+    throw new ModelFormatError('bad-header', 'weight_map is missing', 'model.safetensors.index.json');
+  const files = weightMap ? [...new Set(Object.values(weightMap as Record<string, string>))] : ['model.safetensors'];
+  // tokenizer.json can be as large as a small model's weights: it counts in the progress too.
+  const hasTokenizer = (await source.size('tokenizer.json')) !== null;
+  const bytes = await readFiles(source, hasTokenizer ? [...files, 'tokenizer.json'] : files, opts);
 
-  // Tied embeddings: some files store only one of the two names.
+  const tensors = new Map<string, Tensor>();
+  files.forEach((file, i) => {
+    for (const [name, t] of parseSafetensors(bytes[i], file)) tensors.set(name, t);
+  });
+  // Tied embeddings: files may store one name only (the shared TinyStories-656K stores only
+  // lm_head.weight); when the config ties them, one Tensor serves both names.
   const embed = tensors.get(tensorNames.embed);
   const head = tensors.get(tensorNames.lmHead);
-  if (!head && embed) {
-    tensors.set(tensorNames.lmHead, embed);
-    cfg.tieWordEmbeddings = true;
-  } else if (head && !embed && (config.tie_word_embeddings ?? true)) {
-    tensors.set(tensorNames.embed, head);
-    cfg.tieWordEmbeddings = true;
-  }
+  if (embed && (!head || cfg.tieWordEmbeddings)) tensors.set(tensorNames.lmHead, embed);
+  else if (head && !embed && config.tie_word_embeddings !== false) tensors.set(tensorNames.embed, head);
+  cfg.tieWordEmbeddings = tensors.get(tensorNames.embed) === tensors.get(tensorNames.lmHead) && tensors.has(tensorNames.embed);
   checkTensors(cfg, tensors);
 
-  const tokenizerJson = await readJson(source, 'tokenizer.json', false);
-  const tokenizerConfig = await readJson(source, 'tokenizer_config.json', false);
   return {
     format: 'safetensors',
     config: cfg,
     tensors,
-    tokenizer: tokenizerJson ? { kind: 'hf', tokenizerJson, tokenizerConfig } : { kind: 'none' },
+    tokenizer: hasTokenizer ? await readHfTokenizer(source, signal, parseJson(bytes.at(-1)!, 'tokenizer.json')) : { kind: 'none' },
     generationConfig,
   };
 }

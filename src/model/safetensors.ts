@@ -35,8 +35,8 @@ export function parseSafetensors(file: Uint8Array, fileName = 'model.safetensors
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const e = raw as HeaderEntry;
-    if (!e || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
-      throw fail('bad-header', `tensor ${name} lacks dtype, shape or data_offsets`);
+    if (!e || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
+      throw fail('bad-header', `tensor ${name} lacks a dtype, a shape of non-negative integers or two data_offsets`);
     const dtype = DTYPES[e.dtype];
     if (!dtype) {
       if (KNOWN_UNSUPPORTED.has(e.dtype)) throw new UnsupportedModelError(`${fileName}: tensor ${name} has dtype ${e.dtype}; supported: F32, F16, BF16`);

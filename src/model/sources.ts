@@ -1,5 +1,6 @@
 /** Where model files come from: a URL base (or Hugging Face repo id), browser File objects, a Node folder. */
 import { AbortError, LoadError, ModelFormatError } from '../errors';
+import type { ProgressCallback } from './types';
 
 export interface ReadOptions {
   onProgress?: (loaded: number, total: number) => void;
@@ -17,11 +18,18 @@ export interface FileSource {
 }
 
 function missing(source: string, file: string): ModelFormatError {
-  return new ModelFormatError('missing-file', `${file} not found in ${source}`, file);
+  return new ModelFormatError('missing-file', `not found in ${source}`, file);
 }
 
 function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortError('loading aborted', { cause: signal.reason });
+}
+
+/** A failed read is an abort when the signal says so, else a LoadError. */
+function readFailure(e: unknown, what: string, signal?: AbortSignal): never {
+  checkAbort(signal);
+  if (e instanceof AbortError || e instanceof ModelFormatError) throw e;
+  throw new LoadError(`${what}: ${(e as Error).message}`, { cause: e });
 }
 
 export function urlSource(baseUrl: string, fetchImpl: typeof fetch = (...a) => fetch(...a)): FileSource {
@@ -32,12 +40,15 @@ export function urlSource(baseUrl: string, fetchImpl: typeof fetch = (...a) => f
     list: async () => [],
     async size(file) {
       if (!sizes.has(file)) {
+        let r: Response;
         try {
-          const r = await fetchImpl(base + file, { method: 'HEAD' });
-          sizes.set(file, r.ok ? Number(r.headers.get('content-length') ?? 0) : null);
+          r = await fetchImpl(base + file, { method: 'HEAD' });
         } catch (e) {
-          throw new LoadError(`cannot reach ${base + file}: ${(e as Error).message}`, { cause: e });
+          readFailure(e, `cannot reach ${base + file}`);
         }
+        if (!r.ok && r.status !== 404) throw new LoadError(`HEAD ${base + file} failed: HTTP ${r.status}`);
+        // A server that omits content-length still says the file exists: size 0 = unknown.
+        sizes.set(file, r.ok ? Number(r.headers.get('content-length') ?? 0) : null);
       }
       return sizes.get(file)!;
     },
@@ -47,28 +58,34 @@ export function urlSource(baseUrl: string, fetchImpl: typeof fetch = (...a) => f
       try {
         r = await fetchImpl(base + file, { signal: opts.signal });
       } catch (e) {
-        checkAbort(opts.signal);
-        throw new LoadError(`cannot fetch ${base + file}: ${(e as Error).message}`, { cause: e });
+        readFailure(e, `cannot fetch ${base + file}`, opts.signal);
       }
       if (r.status === 404) throw missing(base, file);
       if (!r.ok) throw new LoadError(`fetching ${base + file} failed: HTTP ${r.status}`);
       const total = Number(r.headers.get('content-length') ?? 0);
       if (!r.body) return new Uint8Array(await r.arrayBuffer());
-      return readStream(r.body, total, opts);
+      return readStream(r.body, total, opts, base + file);
     },
   };
 }
 
-/** Reads a stream into one buffer, preallocated when the length is known. */
-async function readStream(body: ReadableStream<Uint8Array>, total: number, opts: ReadOptions): Promise<Uint8Array> {
+/** Reads a stream into one buffer, preallocated when the length is known so the file is never held twice. */
+async function readStream(body: ReadableStream<Uint8Array>, total: number, opts: ReadOptions, what: string): Promise<Uint8Array> {
   const reader = body.getReader();
   let buf = new Uint8Array(total || 1 << 20);
   let loaded = 0;
   try {
     for (;;) {
       checkAbort(opts.signal);
-      const { done, value } = await reader.read();
-      if (done) break;
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        readFailure(e, `reading ${what} failed after ${loaded} bytes`, opts.signal);
+      }
+      if (chunk.done) break;
+      const value = chunk.value;
+      // Only an unknown (or wrong, e.g. compressed) length makes the buffer grow.
       if (loaded + value.length > buf.length) {
         const bigger = new Uint8Array(Math.max(buf.length * 2, loaded + value.length));
         bigger.set(buf.subarray(0, loaded));
@@ -81,6 +98,7 @@ async function readStream(body: ReadableStream<Uint8Array>, total: number, opts:
   } finally {
     reader.releaseLock();
   }
+  if (loaded === 0) opts.onProgress?.(0, 0);
   return loaded === buf.length ? buf : buf.subarray(0, loaded);
 }
 
@@ -89,19 +107,22 @@ export function hfRepoSource(repoId: string, revision = 'main'): FileSource {
   return urlSource(`https://huggingface.co/${repoId}/resolve/${revision}/`);
 }
 
-/** Files picked in the browser (an <input type=file multiple> or a folder with webkitdirectory). */
+/**
+ * Files picked in the browser: an <input type=file multiple>, or a folder picked with webkitdirectory,
+ * whose files carry "folder/sub/name" in webkitRelativePath; names are taken relative to that folder.
+ */
 export function fileListSource(files: readonly File[]): FileSource {
   const byName = new Map<string, File>();
-  for (const f of files) byName.set(f.name, f);
+  for (const f of files) byName.set(f.webkitRelativePath ? f.webkitRelativePath.replace(/^[^/]*\//, '') : f.name, f);
   return {
-    name: 'local files',
+    name: 'the selected files',
     list: async () => [...byName.keys()],
     size: async (file) => byName.get(file)?.size ?? null,
     async read(file, opts = {}) {
       const f = byName.get(file);
       if (!f) throw missing('the selected files', file);
       checkAbort(opts.signal);
-      return readStream(f.stream(), f.size, opts);
+      return readStream(f.stream(), f.size, opts, file);
     },
   };
 }
@@ -114,29 +135,25 @@ export function nodeDirSource(dir: string): FileSource {
     name: dir,
     list: async () => (await fs()).readdir(dir),
     async size(file) {
-      try {
-        return (await (await fs()).stat(path(file))).size;
-      } catch {
-        return null;
-      }
+      const st = await (await fs()).stat(path(file)).catch(() => null);
+      return st?.isFile() ? st.size : null;
     },
     async read(file, opts = {}) {
       checkAbort(opts.signal);
       const { open } = await fs();
-      let handle;
-      try {
-        handle = await open(path(file), 'r');
-      } catch {
-        throw missing(dir, file);
-      }
+      const handle = await open(path(file), 'r').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'EISDIR') throw missing(dir, file);
+        readFailure(e, `cannot open ${path(file)}`);
+      });
       try {
         const { size } = await handle.stat();
         const buf = new Uint8Array(size);
-        const chunk = 16 << 20;
-        for (let off = 0; off < size; off += chunk) {
+        for (let off = 0; off < size; ) {
           checkAbort(opts.signal);
-          await handle.read(buf, off, Math.min(chunk, size - off), off);
-          opts.onProgress?.(Math.min(off + chunk, size), size);
+          const { bytesRead } = await handle.read(buf, off, Math.min(16 << 20, size - off), off);
+          if (bytesRead === 0) throw new LoadError(`${path(file)} shrank while being read`);
+          off += bytesRead;
+          opts.onProgress?.(off, size);
         }
         if (size === 0) opts.onProgress?.(0, 0);
         return buf;
@@ -145,4 +162,52 @@ export function nodeDirSource(dir: string): FileSource {
       }
     },
   };
+}
+
+export type SourceSpec = string | readonly File[] | FileSource;
+
+/**
+ * Picks the source for a spec: a FileSource as is, browser Files, an existing Node path (a folder,
+ * or a single file and the folder around it), a URL, or a Hugging Face repo id "owner/name".
+ * `file` is set when the spec names one checkpoint file (.gguf or .bin) rather than a folder.
+ */
+export async function resolveSource(spec: SourceSpec): Promise<{ source: FileSource; file?: string }> {
+  if (typeof spec !== 'string') return Array.isArray(spec) ? { source: fileListSource(spec) } : { source: spec as FileSource };
+  const single = /\.(gguf|bin)$/i.test(spec) ? spec.slice(spec.lastIndexOf('/') + 1) : undefined;
+  const folder = single ? spec.slice(0, spec.length - single.length) || './' : spec;
+  if (/^https?:\/\//.test(spec)) return { source: urlSource(folder), file: single };
+  if (isNode()) {
+    const { stat } = await import('node:fs/promises');
+    if (await stat(spec).then(() => true, () => false)) return { source: nodeDirSource(folder), file: single };
+  }
+  if (/^[\w.-]+\/[\w.-]+$/.test(spec)) return { source: hfRepoSource(spec) };
+  throw new ModelFormatError('missing-file', `no model at ${spec} (expected a folder, a .gguf or .bin file, a URL or a Hugging Face repo id)`);
+}
+
+export function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+}
+
+/**
+ * Reads several files in turn, reporting progress in bytes over all of them; ends with loaded = total.
+ * Sizes are asked first so the total is known from the start (an unknown size only grows it).
+ */
+export async function readFiles(source: FileSource, files: string[], opts: { onProgress?: ProgressCallback; signal?: AbortSignal } = {}): Promise<Uint8Array[]> {
+  const sizes = opts.onProgress ? await Promise.all(files.map((f) => source.size(f))) : [];
+  let total = sizes.reduce<number>((s, x) => s + (x ?? 0), 0);
+  let done = 0;
+  const out: Uint8Array[] = [];
+  for (const file of files) {
+    const bytes = await source.read(file, {
+      signal: opts.signal,
+      onProgress: (loaded) => {
+        total = Math.max(total, done + loaded);
+        opts.onProgress?.({ file, loaded: done + loaded, total });
+      },
+    });
+    done += bytes.byteLength;
+    out.push(bytes);
+  }
+  opts.onProgress?.({ file: files.at(-1) ?? '', loaded: done, total: done });
+  return out;
 }

@@ -50,12 +50,10 @@ export async function attentionCase(ctx: GpuContext, c: AttentionCase) {
     const T = c.chunks[call];
     if (c.freeAfter !== undefined && call === c.freeAfter) {
       // What an eviction policy does: free one slot per head; the next token goes there.
-      if (T !== 1) throw new Error('a freed slot is refilled by a single decoded token');
       for (let h = 0; h < c.numKvHeads; h++) {
         const victim = 1 + h;
         cpu[h].free(victim);
-        device.queue.writeBuffer(cache.layers[0].index, (cache.slotPosOffset + h * cache.maxSlots + victim) * 4, Int32Array.of(-1));
-        device.queue.writeBuffer(cache.layers[0].index, (2 * h + 1) * 4, Uint32Array.of(victim));
+        await cache.freeSlots(0, h, [victim]);
       }
     }
     const k = randomFloats(T * c.numKvHeads * hd, 100 + call);
@@ -65,12 +63,11 @@ export async function attentionCase(ctx: GpuContext, c: AttentionCase) {
     device.queue.writeBuffer(vb, 0, v);
     device.queue.writeBuffer(qb, 0, q);
     step.write({ pos0: pos, nTokens: T, step: 0, seed: 0 });
-    const reused = c.freeAfter !== undefined && call === c.freeAfter;
-    if (!reused) cache.highWater += T;
+    cache.highWater += T;
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     append.encode(pass, { tokens: T });
-    attention.encode(pass, { tokens: T, slots: cache.highWater });
+    attention.encode(pass, { tokens: T, slots: Math.min(cache.highWater, cache.maxSlots) });
     pass.end();
     device.queue.submit([enc.finish()]);
 

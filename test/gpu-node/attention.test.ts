@@ -23,5 +23,7 @@ describe('paged KV cache + GQA attention vs CPU reference', () => {
 
   it('a freed slot is reused in place by the next token (what eviction does)', async () => {
     check(await attentionCase(await getTestDevice(), { headDim: 16, numHeads: 8, numKvHeads: 4, chunks: [9, 1, 1, 1, 1], freeAfter: 2, shufflePages: true }));
+    // A chunk after the free fills the freed slot first, then grows the table.
+    check(await attentionCase(await getTestDevice(), { headDim: 16, numHeads: 8, numKvHeads: 4, chunks: [9, 1, 5, 1], freeAfter: 2 }));
   });
 });

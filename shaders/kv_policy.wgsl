@@ -1,0 +1,198 @@
+// The token-level KV policy of one layer on the GPU (d2o-spec.md sections 3 and 4), run after the
+// step's attention so no score is read back:
+//   select      one invocation per KV head: the victims (live tokens over the budget, lowest
+//               cumulative score first, ties to the lowest slot; sinks and the recent window never)
+//   similarity  one per (KV head, victim): max cosine of the victim's key against kept keys, argmax
+//   threshold   one invocation: tau = mean(u) at the first eviction, then alpha*tau + beta*mean(u);
+//               eviction and merge counts
+//   merge       one per (KV head, kept slot): k_c = (k_c + sum u_e k_e) / (1 + |M_c|), same for v
+//   release     one per KV head: free the victims' slots (free list kept descending)
+// `variance` (once, after the first prefill) turns each head's column sums into their unbiased variance.
+
+struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
+struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, freeListOffset: u32 }
+// hh + recent = the layer's budget; flags: 1 compress, 2 streaming, 4 merge
+struct Policy { hh: u32, recent: u32, flags: u32, numHeads: u32, alpha: f32, beta: f32, promptLength: u32, _a: u32 }
+// tau, tauSet, evictions, merges
+struct State { tau: f32, tauSet: u32, evictions: u32, merges: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> step: StepParams;
+@group(0) @binding(2) var<uniform> policy: Policy;
+@group(0) @binding(3) var<storage, read_write> kPool: array<f32>;
+@group(0) @binding(4) var<storage, read_write> vPool: array<f32>;
+@group(0) @binding(5) var<storage, read_write> index: array<u32>;
+@group(0) @binding(6) var<storage, read_write> score: array<f32>;
+@group(0) @binding(7) var<storage, read_write> victims: array<u32>;
+@group(0) @binding(8) var<storage, read_write> sims: array<vec2<f32>>;
+@group(0) @binding(9) var<storage, read_write> state: State;
+
+const SINKS: i32 = 4;
+// A chosen victim's score is set to this until `release` frees it.
+const CHOSEN: f32 = 3.0e38;
+
+fn slot_base(h: u32, slot: u32) -> u32 {
+  let page = index[p.pageTableOffset + h * p.pagesPerHead + slot / p.pageSize];
+  return (page * p.pageSize + slot % p.pageSize) * p.headDim;
+}
+
+fn pos_of(h: u32, slot: u32) -> i32 {
+  return bitcast<i32>(index[p.slotPosOffset + h * p.maxSlots + slot]);
+}
+
+fn victim_count(h: u32) -> u32 {
+  return victims[h * (p.maxSlots + 1u)];
+}
+
+fn victim(h: u32, k: u32) -> u32 {
+  return victims[h * (p.maxSlots + 1u) + 1u + k];
+}
+
+fn kept(h: u32, slot: u32) -> bool {
+  return pos_of(h, slot) >= 0 && score[h * p.maxSlots + slot] != CHOSEN;
+}
+
+@compute @workgroup_size(64)
+fn select_victims(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let h = gid.x;
+  if (h >= p.numKvHeads) { return; }
+  let base = h * (p.maxSlots + 1u);
+  let n = index[2u * h];
+  var live = 0u;
+  for (var s = 0u; s < n; s++) { if (pos_of(h, s) >= 0) { live++; } }
+  let budget = policy.hh + policy.recent;
+  var count = 0u;
+  if ((policy.flags & 1u) != 0u && live > budget) {
+    let len = i32(step.pos0 + step.nTokens);
+    let streaming = (policy.flags & 2u) != 0u;
+    for (var k = 0u; k < live - budget; k++) {
+      var best = 0xffffffffu;
+      var bestKey = CHOSEN;
+      for (var s = 0u; s < n; s++) {
+        let pos = pos_of(h, s);
+        let sc = score[h * p.maxSlots + s];
+        if (pos < SINKS || pos >= len - i32(policy.recent) || sc == CHOSEN) { continue; }
+        let key = select(sc, f32(pos), streaming);
+        if (key < bestKey) { bestKey = key; best = s; }
+      }
+      if (best == 0xffffffffu) { break; }
+      score[h * p.maxSlots + best] = CHOSEN;
+      // Insertion keeps the victims in ascending slot order, the order the CPU merges them in.
+      var i = count;
+      while (i > 0u && victims[base + i] > best) { victims[base + 1u + i] = victims[base + i]; i--; }
+      victims[base + 1u + i] = best;
+      count++;
+    }
+  }
+  victims[base] = count;
+}
+
+@compute @workgroup_size(64)
+fn similarity(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let k = gid.x;
+  let h = gid.y;
+  if (k >= victim_count(h)) { return; }
+  let e = victim(h, k);
+  let eb = slot_base(h, e);
+  var ne = 0.0;
+  for (var d = 0u; d < p.headDim; d++) { ne += kPool[eb + d] * kPool[eb + d]; }
+  var best = -3.0e38;
+  var bestSlot = 0xffffffffu;
+  for (var c = 0u; c < index[2u * h]; c++) {
+    if (!kept(h, c)) { continue; }
+    let cb = slot_base(h, c);
+    var dot = 0.0;
+    var nc = 0.0;
+    for (var d = 0u; d < p.headDim; d++) {
+      dot += kPool[eb + d] * kPool[cb + d];
+      nc += kPool[cb + d] * kPool[cb + d];
+    }
+    let u = dot / max(sqrt(ne) * sqrt(nc), 1e-12);
+    if (u > best) { best = u; bestSlot = c; }
+  }
+  sims[h * p.maxSlots + k] = vec2<f32>(best, bitcast<f32>(bestSlot));
+}
+
+@compute @workgroup_size(1)
+fn threshold() {
+  var total = 0u;
+  var sum = 0.0;
+  for (var h = 0u; h < p.numKvHeads; h++) {
+    for (var k = 0u; k < victim_count(h); k++) { sum += sims[h * p.maxSlots + k].x; total++; }
+  }
+  if (total == 0u) { return; }
+  state.evictions += total;
+  if ((policy.flags & 4u) == 0u) { return; }
+  let mean = sum / f32(total);
+  state.tau = select(mean, policy.alpha * state.tau + policy.beta * mean, state.tauSet != 0u);
+  state.tauSet = 1u;
+  for (var h = 0u; h < p.numKvHeads; h++) {
+    for (var k = 0u; k < victim_count(h); k++) {
+      let s = sims[h * p.maxSlots + k];
+      if (bitcast<u32>(s.y) != 0xffffffffu && s.x >= state.tau) { state.merges++; }
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  let h = gid.y;
+  if ((policy.flags & 4u) == 0u || c >= index[2u * h] || !kept(h, c)) { return; }
+  let cb = slot_base(h, c);
+  var members = 0u;
+  for (var k = 0u; k < victim_count(h); k++) {
+    let s = sims[h * p.maxSlots + k];
+    if (bitcast<u32>(s.y) == c && s.x >= state.tau) { members++; }
+  }
+  if (members == 0u) { return; }
+  for (var d = 0u; d < p.headDim; d++) {
+    var ka = kPool[cb + d];
+    var va = vPool[cb + d];
+    for (var k = 0u; k < victim_count(h); k++) {
+      let s = sims[h * p.maxSlots + k];
+      if (bitcast<u32>(s.y) == c && s.x >= state.tau) {
+        let eb = slot_base(h, victim(h, k));
+        ka += s.x * kPool[eb + d];
+        va += s.x * vPool[eb + d];
+      }
+    }
+    kPool[cb + d] = ka / f32(1u + members);
+    vPool[cb + d] = va / f32(1u + members);
+  }
+}
+
+@compute @workgroup_size(64)
+fn release(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let h = gid.x;
+  if (h >= p.numKvHeads) { return; }
+  let list = p.freeListOffset + h * p.maxSlots;
+  var freeCount = index[2u * h + 1u];
+  for (var k = 0u; k < victim_count(h); k++) {
+    let e = victim(h, k);
+    index[p.slotPosOffset + h * p.maxSlots + e] = 0xffffffffu;
+    score[h * p.maxSlots + e] = 0.0;
+    var i = freeCount;
+    while (i > 0u && index[list + i - 1u] < e) { index[list + i] = index[list + i - 1u]; i--; }
+    index[list + i] = e;
+    freeCount++;
+  }
+  index[2u * h + 1u] = freeCount;
+}
+
+// colsums [numHeads][maxSlots] -> unbiased variance over the prompt's keys, per head.
+@group(0) @binding(10) var<storage, read> colsums: array<f32>;
+@group(0) @binding(11) var<storage, read_write> variances: array<f32>;
+
+@compute @workgroup_size(64)
+fn variance(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let head = gid.x;
+  let n = policy.promptLength;
+  if (head >= policy.numHeads || n == 0u) { return; }
+  var mean = 0.0;
+  for (var j = 0u; j < n; j++) { mean += colsums[head * p.maxSlots + j]; }
+  mean /= f32(n);
+  var ss = 0.0;
+  for (var j = 0u; j < n; j++) { let d = colsums[head * p.maxSlots + j] - mean; ss += d * d; }
+  variances[head] = select(0.0, ss / f32(n - 1u), n > 1u);
+}

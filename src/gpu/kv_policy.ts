@@ -1,0 +1,60 @@
+/** Wrapper of shaders/kv_policy.wgsl for one layer: victim selection, similarity, tau, merge, release, variance. */
+import type { GpuKvCache } from '../kv/paged-cache';
+import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { uniformBuffer } from './buffers';
+import { kvCacheParams } from './kv_append';
+
+export interface KvPolicyBuffers {
+  /** Policy uniform: hh, recent, flags, numHeads, alpha, beta, promptLength. */
+  policy: GPUBuffer;
+  victims: GPUBuffer;
+  sims: GPUBuffer;
+  state: GPUBuffer;
+  colsum: GPUBuffer;
+  variances: GPUBuffer;
+}
+
+export class KvPolicyKernel {
+  constructor(private readonly device: GPUDevice) {}
+
+  bind(b: { cache: GpuKvCache; layer: number; step: GPUBuffer; buffers: KvPolicyBuffers }): BoundKernel & { encodeVariance(pass: GPUComputePassEncoder): void } {
+    const { cache } = b;
+    const L = cache.layers[b.layer];
+    const params = uniformBuffer(this.device, new Uint32Array(kvCacheParams(cache)));
+    const B = b.buffers;
+    const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims, 8: B.sims, 9: B.state, 10: B.colsum, 11: B.variances };
+    const uses: Record<string, number[]> = {
+      select_victims: [0, 1, 2, 5, 6, 7],
+      similarity: [0, 3, 5, 6, 7, 8],
+      threshold: [0, 2, 7, 8, 9],
+      merge: [0, 2, 3, 4, 5, 6, 7, 8, 9],
+      release: [0, 5, 6, 7],
+      variance: [0, 2, 10, 11],
+    };
+    const stage = (entry: string) => {
+      const pipeline = computePipeline(this.device, ['kv_policy'], entry);
+      return { pipeline, group: bindGroup(this.device, pipeline, Object.fromEntries(uses[entry].map((i) => [i, all[i]])), `kv policy ${entry}`) };
+    };
+    const [select, similarity, threshold, merge, release, variance] = Object.keys(uses).map(stage);
+    const { numKvHeads } = cache.o;
+    const run = (pass: GPUComputePassEncoder, s: { pipeline: GPUComputePipeline; group: GPUBindGroup }, x: number, y = 1) => {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.group);
+      pass.dispatchWorkgroups(x, y);
+    };
+    return {
+      /** dynamic.slots: an upper bound of the used slots (victims are at most that many). */
+      encode(pass, dynamic = {}) {
+        const slots = Math.max(1, Math.min(dynamic.slots ?? cache.maxSlots, cache.maxSlots));
+        run(pass, select, Math.ceil(numKvHeads / 64));
+        run(pass, similarity, Math.ceil(slots / 64), numKvHeads);
+        run(pass, threshold, 1);
+        run(pass, merge, Math.ceil(slots / 64), numKvHeads);
+        run(pass, release, Math.ceil(numKvHeads / 64));
+      },
+      encodeVariance(pass) {
+        run(pass, variance, Math.ceil(cache.maxSlots / 64));
+      },
+    };
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * KV cache policies (../shared/docs/d2o-spec.md section 5) behind one description, read by both
+ * the CPU reference and the GPU. A policy only decides budgets and switches; the rules they drive
+ * (eviction, merging) are the same code path for all of them.
+ */
+export type PolicyName = 'full' | 'streaming' | 'h2o' | 'd2o' | 'd2o-no-merge' | 'd2o-uniform';
+
+export const POLICIES: readonly PolicyName[] = ['full', 'streaming', 'h2o', 'd2o', 'd2o-no-merge', 'd2o-uniform'];
+
+export type Budget = { kind: 'ratio'; ratio: number } | { kind: 'tokens'; tokens: number };
+
+export interface KvPolicyOptions {
+  policy: PolicyName;
+  /** A fraction of the prompt (as the paper) or an average number of tokens per layer. */
+  budget?: Budget;
+  /** Share of the budget for heavy hitters vs the recent window (reference: 0.1 + 0.1). */
+  hhRatio?: number;
+  recentRatio?: number;
+  /** EMA of the merge threshold: tau = alpha * tau + beta * mean(u). */
+  alpha?: number;
+  beta?: number;
+  /** Layers never compressed (the reference protects 0, 1 and L - 1; default none). */
+  protectedLayers?: number[];
+}
+
+export interface ResolvedPolicy {
+  policy: PolicyName;
+  budget: Budget;
+  hhRatio: number;
+  recentRatio: number;
+  alpha: number;
+  beta: number;
+  protectedLayers: number[];
+  /** Budgets per layer from attention variance (d2o, d2o-no-merge) or uniform. */
+  varianceBudgets: boolean;
+  merge: boolean;
+  /** StreamingLLM: the sinks and the newest tokens, scores ignored. */
+  streaming: boolean;
+  evicts: boolean;
+}
+
+/** Attention sinks: the first positions are never evicted. */
+export const SINKS = 4;
+
+export function resolvePolicy(o: KvPolicyOptions = { policy: 'full' }): ResolvedPolicy {
+  const hhRatio = o.hhRatio ?? 0.1;
+  const recentRatio = o.recentRatio ?? 0.1;
+  const budget = o.budget ?? { kind: 'ratio', ratio: hhRatio + recentRatio };
+  if (budget.kind === 'ratio' && !(budget.ratio > 0 && budget.ratio <= 1)) throw new RangeError(`a budget ratio must be in (0, 1], got ${budget.ratio}`);
+  if (budget.kind === 'tokens' && !(Number.isInteger(budget.tokens) && budget.tokens > SINKS)) throw new RangeError(`a token budget must be an integer above ${SINKS}, got ${budget.tokens}`);
+  const d2o = o.policy.startsWith('d2o');
+  return {
+    policy: o.policy,
+    budget,
+    // A budget given as a ratio rescales the heavy-hitter/recent split to sum to it.
+    hhRatio: budget.kind === 'ratio' ? (budget.ratio * hhRatio) / (hhRatio + recentRatio) : hhRatio,
+    recentRatio: budget.kind === 'ratio' ? (budget.ratio * recentRatio) / (hhRatio + recentRatio) : recentRatio,
+    alpha: o.alpha ?? 0.5,
+    beta: o.beta ?? 0.5,
+    protectedLayers: o.protectedLayers ?? [],
+    varianceBudgets: o.policy === 'd2o' || o.policy === 'd2o-no-merge',
+    merge: o.policy === 'd2o' || o.policy === 'd2o-uniform',
+    streaming: o.policy === 'streaming',
+    evicts: o.policy !== 'full',
+  };
+}
+
+/** "64" is 64 tokens per layer on average, "20%" a fifth of the prompt. */
+export function parseBudget(text: string): Budget {
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
+  if (!m) throw new RangeError(`a budget is N (tokens) or R% (of the prompt), got ${JSON.stringify(text)}`);
+  return m[2] ? { kind: 'ratio', ratio: Number(m[1]) / 100 } : { kind: 'tokens', tokens: Number(m[1]) };
+}
