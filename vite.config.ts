@@ -32,6 +32,20 @@ function serveModels(): Plugin {
   };
 }
 
+/**
+ * One config for the demo (`npm run demo`: `vite demo --config vite.config.ts`, root demo/), the
+ * browser tests' dev server (test/helpers/browser.ts: createServer() picks this file up from the
+ * project root) and Vitest. A library build of src/index.ts will go under `build` here.
+ *
+ * Vitest projects (run one at a time by scripts/test-all.mjs, the machine has 2 cores):
+ * - unit:     test/unit/**, plain Node;
+ * - gpu-node: test/gpu-node/**, Node + Dawn (`webgpu`) on Mesa lavapipe; one fork at a time
+ *             (lavapipe uses both cores), each file in its own fork with its own device;
+ * - browser:  test/browser/**, Node-side tests driving Debian Chromium (SwiftShader) through
+ *             playwright-core against a Vite dev server on 127.0.0.1; one file (one Chromium) at a time.
+ */
+const gpuSerial = { pool: 'forks', maxWorkers: 1, fileParallelism: false } as const;
+
 export default defineConfig({
   plugins: [serveModels()],
   server: { host: '127.0.0.1', fs: { allow: [import.meta.dirname, modelsDir] } },
@@ -40,12 +54,11 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
       {
         extends: true,
-        // Dawn on lavapipe uses both cores: one file at a time.
-        test: { name: 'gpu-node', include: ['test/gpu-node/**/*.test.ts'], fileParallelism: false, testTimeout: 120_000, hookTimeout: 60_000 },
+        test: { name: 'gpu-node', include: ['test/gpu-node/**/*.test.ts'], environment: 'node', ...gpuSerial, testTimeout: 120_000, hookTimeout: 60_000 },
       },
       {
         extends: true,
-        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], fileParallelism: false, testTimeout: 300_000, hookTimeout: 120_000 },
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], environment: 'node', ...gpuSerial, testTimeout: 300_000, hookTimeout: 180_000 },
       },
     ],
   },

@@ -1,132 +1,400 @@
-// Attention of the step's queries q [T, numHeads, headDim] over the paged cache, with GQA: each
-// KV head is read once for its whole group of G = numHeads / numKvHeads query heads. A key is
-// visible to the query at position qp iff its slot is live, its position <= qp and, with a sliding
-// window W, > qp - W. Barrier-free passes:
-//   scores:        one invocation per (t, kv head, slot): the G scaled dot products
-//   softmax_stats: one per (t, head): row max and sum of exponentials
-//   weighted_sum:  one per (t, kv head, dim): out = sum_slot p * V, reading V once for the group
-//   accumulate:    one per (kv head, slot): score[slot] += sum over t and the group of p
-//   colsum:        one per (head, slot): colsum[head][slot] += sum over t of p (first prefill, for
-//                  the per-layer attention variance of D2O's budgets)
+// Attention of the step's queries q [T, numHeads, headDim] (post-RoPE) over one layer's paged cache
+// (src/kv/paged-cache.ts), output [T, numHeads, headDim], with GQA: each KV head is read once for its
+// whole group of `group` = numHeads / numKvHeads query heads (K/V are never expanded per query head).
+// A key is visible to the query at position qp = pos0 + t iff its slot is live (pos >= 0),
+// pos <= qp and, with a sliding window W, pos > qp - W. Logits are scaled by 1/sqrt(headDim).
+// Every call adds to each slot's cumulative score the probability it received, summed over the
+// group's heads and the call's queries (and, with `colsum`, per query head to colsums[head][slot]).
+//
+// The wrapper prepends `const GROUP_CAP: u32` (the group size rounded up to a power of two: it
+// sizes arrays, loops run to the uniform's `group`), `const HEAD_DIM_CAP: u32` (the head dim) and
+// `const HD4: u32` (head dim / 4). Only the per-invocation vectors of the simple prefill loop over
+// the constant HD4, so that LLVM unrolls them into registers; everything else loops to uniform
+// sizes, as constant trip counts everywhere made the first dispatch of tiled_partial take ~30 s to
+// compile on lavapipe. q, out and the pools are bound as vec4 (headDim % 4 == 0).
+// Threads read each head's live numSlots from meta and skip free slots; dispatch sizes come from
+// the CPU's high-water mark (an upper bound of every head's numSlots).
+//
+// simple (barrier-free, no workgroup memory: software adapters)
+//   decode (T == 1):
+//     decode_logits   one invocation per (kv head, slot): the group's scaled dot products -> scratch
+//     decode_softmax  one per query head: max, exponentials, sum, then scratch holds probabilities
+//     decode_values   one per (kv head, 4 dims): out = sum_slot p * V, reading V once for the group
+//     accumulate_decode[_colsum]  one per (kv head, slot): score += the group's p
+//   prefill (T > 1):
+//     prefill_flash   one per (token, query head), a workgroup's invocations all of one kv head so
+//                     K/V loads are uniform: online softmax over the slots (flash-attention style,
+//                     no [T x slots] matrix), writes out and the row's (max, 1/sum) to stats
+//     accumulate_prefill[_colsum]  one per (kv head, slot): recomputes each p from the saved row
+//                     max and sum, score += sum over the call's tokens and the group
+// tiled (workgroup memory: real GPUs)
+//   tiled_partial   one 64-thread workgroup per (slot chunk of 256, kv head, token) (split-K): the
+//                   group's queries in workgroup memory, tiles of 64 slots (one thread per slot for
+//                   the logits, one per dim for P.V, K and V read once for the group), a running
+//                   max/sum per head; writes the chunk's unnormalised output and (max, sum). With
+//                   T == 1 it also keeps the logits for accumulate_decode.
+//   tiled_combine   one per (4 dims, query head, token): merges the chunks, writes out and stats
+//   then accumulate_decode (T == 1, from the kept logits) or accumulate_prefill (T > 1)
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
 struct Params {
-  numHeads: u32, numKvHeads: u32, headDim: u32, pageSize: u32,
-  pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32,
-  window: u32, scale: f32, _a: u32, _b: u32,
+  numHeads: u32, numKvHeads: u32, pageSize: u32, pagesPerHead: u32,
+  maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, window: u32,
+  scale: f32, numChunks: u32, partialOffset: u32, probsInScratch: u32,
+  group: u32, headDim: u32, hd4: u32, _b: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> kPool: array<f32>;
-@group(0) @binding(5) var<storage, read> vPool: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> kPool: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> vPool: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> index: array<u32>;
 @group(0) @binding(7) var<storage, read_write> score: array<f32>;
-@group(0) @binding(8) var<storage, read_write> logits: array<f32>;
+// [numHeads][maxSlots] decode logits/probabilities, then from partialOffset the tiled partials
+// [T][numHeads][numChunks][headDim + 2] (output, max, sum).
+@group(0) @binding(8) var<storage, read_write> scratch: array<f32>;
+// [T][numHeads]: (row max, 1 / row sum)
 @group(0) @binding(9) var<storage, read_write> stats: array<vec2<f32>>;
 @group(0) @binding(10) var<storage, read_write> colsums: array<f32>;
 
 const NEG_INF: f32 = -3.0e38;
+const NONE: u32 = 0xffffffffu;
+const TILE: u32 = 64u;
+const CHUNK: u32 = 256u;
+const DPT_CAP: u32 = (HEAD_DIM_CAP + TILE - 1u) / TILE;
+const HD4_CAP: u32 = HEAD_DIM_CAP / 4u;
 
-fn slot_base(h: u32, slot: u32) -> u32 {
-  let page = index[p.pageTableOffset + h * p.pagesPerHead + slot / p.pageSize];
-  return (page * p.pageSize + slot % p.pageSize) * p.headDim;
+fn num_slots(h: u32) -> u32 {
+  return min(index[2u * h], p.maxSlots);
 }
 
-fn visible(h: u32, slot: u32, t: u32) -> bool {
-  let pos = bitcast<i32>(index[p.slotPosOffset + h * p.maxSlots + slot]);
-  let qp = i32(step.pos0 + t);
+fn slot_pos(h: u32, slot: u32) -> i32 {
+  return bitcast<i32>(index[p.slotPosOffset + h * p.maxSlots + slot]);
+}
+
+// In vec4s: q, out and the pools are read 4 floats at a time (headDim % 4 == 0).
+fn slot_base(h: u32, slot: u32) -> u32 {
+  let page = index[p.pageTableOffset + h * p.pagesPerHead + slot / p.pageSize];
+  return (page * p.pageSize + slot % p.pageSize) * p.hd4;
+}
+
+fn visible(pos: i32, qp: i32) -> bool {
   return pos >= 0 && pos <= qp && (p.window == 0u || pos > qp - i32(p.window));
 }
 
-fn num_slots(h: u32) -> u32 {
-  return index[2u * h];
+// (scale q).k: the same operations in every entry point, so recomputed logits match.
+fn dot_qk(qb: u32, kb: u32) -> f32 {
+  var acc = 0.0;
+  for (var i = 0u; i < p.hd4; i++) { acc += dot(q[qb + i] * p.scale, kPool[kb + i]); }
+  return acc;
 }
 
-fn logit_index(t: u32, head: u32, slot: u32) -> u32 {
-  return (t * p.numHeads + head) * p.maxSlots + slot;
+fn logit_at(head: u32, slot: u32) -> u32 {
+  return head * p.maxSlots + slot;
 }
+
+// ---- simple decode -------------------------------------------------------------------------
 
 @compute @workgroup_size(64)
-fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn decode_logits(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
   let h = gid.y;
-  let t = gid.z;
-  if (t >= step.nTokens || slot >= num_slots(h)) { return; }
-  let group = p.numHeads / p.numKvHeads;
-  let live = visible(h, slot, t);
-  let kb = slot_base(h, slot);
-  for (var g = 0u; g < group; g++) {
-    let head = h * group + g;
-    var dot = 0.0;
-    if (live) {
-      let qb = (t * p.numHeads + head) * p.headDim;
-      for (var d = 0u; d < p.headDim; d++) { dot += q[qb + d] * kPool[kb + d]; }
-    }
-    logits[logit_index(t, head, slot)] = select(NEG_INF, dot * p.scale, live);
+  if (h >= p.numKvHeads || slot >= num_slots(h)) { return; }
+  let live = visible(slot_pos(h, slot), i32(step.pos0));
+  var kb = 0u;
+  if (live) { kb = slot_base(h, slot); }
+  for (var g = 0u; g < p.group; g++) {
+    let head = h * p.group + g;
+    var x = NEG_INF;
+    if (live) { x = dot_qk(head * p.hd4, kb); }
+    scratch[logit_at(head, slot)] = x;
   }
 }
 
 @compute @workgroup_size(64)
-fn softmax_stats(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let head = gid.x % p.numHeads;
-  let t = gid.x / p.numHeads;
-  if (t >= step.nTokens) { return; }
-  let n = num_slots(head / (p.numHeads / p.numKvHeads));
+fn decode_softmax(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let head = gid.x;
+  if (head >= p.numHeads) { return; }
+  let n = num_slots(head / p.group);
+  let base = head * p.maxSlots;
   var m = NEG_INF;
-  for (var s = 0u; s < n; s++) { m = max(m, logits[logit_index(t, head, s)]); }
+  for (var s = 0u; s < n; s++) { m = max(m, scratch[base + s]); }
   var sum = 0.0;
   for (var s = 0u; s < n; s++) {
-    let l = logits[logit_index(t, head, s)];
-    if (l > NEG_INF) { sum += exp(l - m); }
+    let x = scratch[base + s];
+    let e = select(0.0, exp(x - m), x > NEG_INF);
+    scratch[base + s] = e;
+    sum += e;
   }
-  stats[t * p.numHeads + head] = vec2<f32>(m, 1.0 / sum);
-}
-
-fn prob(t: u32, head: u32, slot: u32) -> f32 {
-  let l = logits[logit_index(t, head, slot)];
-  let st = stats[t * p.numHeads + head];
-  return select(0.0, exp(l - st.x) * st.y, l > NEG_INF);
+  let inv = select(0.0, 1.0 / sum, sum > 0.0);
+  for (var s = 0u; s < n; s++) { scratch[base + s] *= inv; }
+  stats[head] = vec2<f32>(m, inv);
 }
 
 @compute @workgroup_size(64)
-fn weighted_sum(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let d = gid.x;
+fn decode_values(@builtin(global_invocation_id) gid: vec3<u32>) {
+  // One kv head per workgroup row: the slot loop's loads are uniform across the invocations.
+  let i = gid.x;
   let h = gid.y;
-  let t = gid.z;
-  if (d >= p.headDim || t >= step.nTokens) { return; }
-  let group = p.numHeads / p.numKvHeads;
+  if (i >= p.hd4 || h >= p.numKvHeads) { return; }
   let n = num_slots(h);
-  // G <= 16 accumulators per invocation (Llama/Mistral groups are 1 to 8).
-  var acc: array<f32, 16>;
+  var acc: array<vec4<f32>, GROUP_CAP>;
   for (var s = 0u; s < n; s++) {
-    let v = vPool[slot_base(h, s) + d];
-    for (var g = 0u; g < group; g++) { acc[g] += prob(t, h * group + g, s) * v; }
+    if (slot_pos(h, s) < 0) { continue; }
+    let v = vPool[slot_base(h, s) + i];
+    for (var g = 0u; g < p.group; g++) { acc[g] += scratch[logit_at(h * p.group + g, s)] * v; }
   }
-  for (var g = 0u; g < group; g++) { out[(t * p.numHeads + h * group + g) * p.headDim + d] = acc[g]; }
+  for (var g = 0u; g < p.group; g++) { out[(h * p.group + g) * p.hd4 + i] = acc[g]; }
+}
+
+// p of (query head, slot) in a decode step: scratch holds it (simple) or its logit (tiled).
+fn decode_prob(head: u32, slot: u32) -> f32 {
+  let x = scratch[logit_at(head, slot)];
+  if (p.probsInScratch != 0u) { return x; }
+  let st = stats[head];
+  return select(0.0, exp(x - st.x) * st.y, x > NEG_INF);
+}
+
+fn decode_probs(h: u32, slot: u32) -> array<f32, GROUP_CAP> {
+  var r: array<f32, GROUP_CAP>;
+  for (var g = 0u; g < p.group; g++) { r[g] = decode_prob(h * p.group + g, slot); }
+  return r;
+}
+
+fn add_score(h: u32, slot: u32, pr: array<f32, GROUP_CAP>) {
+  var total = 0.0;
+  for (var g = 0u; g < p.group; g++) { total += pr[g]; }
+  score[h * p.maxSlots + slot] += total;
+}
+
+fn add_colsum(h: u32, slot: u32, pr: array<f32, GROUP_CAP>) {
+  for (var g = 0u; g < p.group; g++) { colsums[(h * p.group + g) * p.maxSlots + slot] += pr[g]; }
 }
 
 @compute @workgroup_size(64)
-fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn accumulate_decode(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
   let h = gid.y;
-  if (slot >= num_slots(h)) { return; }
-  let group = p.numHeads / p.numKvHeads;
-  var received = 0.0;
-  for (var t = 0u; t < step.nTokens; t++) {
-    for (var g = 0u; g < group; g++) { received += prob(t, h * group + g, slot); }
-  }
-  score[h * p.maxSlots + slot] += received;
+  if (h >= p.numKvHeads || slot >= num_slots(h) || slot_pos(h, slot) < 0) { return; }
+  add_score(h, slot, decode_probs(h, slot));
 }
 
 @compute @workgroup_size(64)
-fn colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn accumulate_decode_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
+  let h = gid.y;
+  if (h >= p.numKvHeads || slot >= num_slots(h) || slot_pos(h, slot) < 0) { return; }
+  let pr = decode_probs(h, slot);
+  add_score(h, slot, pr);
+  add_colsum(h, slot, pr);
+}
+
+// ---- simple prefill ------------------------------------------------------------------------
+
+@compute @workgroup_size(64)
+fn prefill_flash(@builtin(global_invocation_id) gid: vec3<u32>) {
+  // The invocations of a workgroup are queries (t, g) of one kv head h: they walk the same slots
+  // in step, so every K/V load has a workgroup-uniform address (one read for the whole group).
+  let h = gid.y;
+  let t = gid.x / p.group;
+  let head = h * p.group + gid.x % p.group;
+  if (t >= step.nTokens || h >= p.numKvHeads) { return; }
+  let qb = (t * p.numHeads + head) * HD4;
+  let qp = i32(step.pos0 + t);
+  let n = num_slots(h);
+  // Loops over HD4 (a constant) are unrolled, so qv and acc live in registers.
+  var qv: array<vec4<f32>, HD4>;
+  for (var i = 0u; i < HD4; i++) { qv[i] = q[qb + i] * p.scale; }
+  var m = NEG_INF;
+  var l = 0.0;
+  var acc: array<vec4<f32>, HD4>;
+  for (var s = 0u; s < n; s++) {
+    if (!visible(slot_pos(h, s), qp)) { continue; }
+    let kb = slot_base(h, s);
+    var x = 0.0;
+    for (var i = 0u; i < HD4; i++) { x += dot(qv[i], kPool[kb + i]); }
+    if (x > m) {
+      // A new running max: rescale what was accumulated (exp(NEG_INF - x) is 0).
+      let c = exp(m - x);
+      l *= c;
+      for (var i = 0u; i < HD4; i++) { acc[i] *= c; }
+      m = x;
+    }
+    let e = exp(x - m);
+    l += e;
+    for (var i = 0u; i < HD4; i++) { acc[i] += e * vPool[kb + i]; }
+  }
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  for (var i = 0u; i < HD4; i++) { out[qb + i] = acc[i] * inv; }
+  stats[t * p.numHeads + head] = vec2<f32>(m, inv);
+}
+
+// Sum over the call's tokens of p(t, head, slot) for the group's heads, from the rows' stats.
+// The key stays in registers (HD4 is a constant); q and stats addresses are the same for every
+// invocation of the workgroup (one kv head), so they are broadcast loads.
+fn prefill_probs(h: u32, slot: u32, pos: i32) -> array<f32, GROUP_CAP> {
+  var r: array<f32, GROUP_CAP>;
+  let kb = slot_base(h, slot);
+  var kv: array<vec4<f32>, HD4>;
+  for (var i = 0u; i < HD4; i++) { kv[i] = kPool[kb + i]; }
+  // Causal: tokens before the key's position cannot see it.
+  let first = u32(max(pos - i32(step.pos0), 0));
+  for (var t = first; t < step.nTokens; t++) {
+    if (!visible(pos, i32(step.pos0 + t))) { continue; }
+    for (var g = 0u; g < p.group; g++) {
+      let head = h * p.group + g;
+      let qb = (t * p.numHeads + head) * HD4;
+      var x = 0.0;
+      for (var i = 0u; i < HD4; i++) { x += dot(q[qb + i] * p.scale, kv[i]); }
+      let st = stats[t * p.numHeads + head];
+      r[g] += exp(x - st.x) * st.y;
+    }
+  }
+  return r;
+}
+
+@compute @workgroup_size(64)
+fn accumulate_prefill(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let slot = gid.x;
+  let h = gid.y;
+  if (h >= p.numKvHeads || slot >= num_slots(h)) { return; }
+  let pos = slot_pos(h, slot);
+  if (pos < 0) { return; }
+  add_score(h, slot, prefill_probs(h, slot, pos));
+}
+
+@compute @workgroup_size(64)
+fn accumulate_prefill_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let slot = gid.x;
+  let h = gid.y;
+  if (h >= p.numKvHeads || slot >= num_slots(h)) { return; }
+  let pos = slot_pos(h, slot);
+  if (pos < 0) { return; }
+  let pr = prefill_probs(h, slot, pos);
+  add_score(h, slot, pr);
+  add_colsum(h, slot, pr);
+}
+
+// ---- tiled (split-K) -----------------------------------------------------------------------
+
+var<workgroup> qs: array<vec4<f32>, GROUP_CAP * HD4_CAP>;
+var<workgroup> tileP: array<f32, GROUP_CAP * TILE>;
+var<workgroup> tileBase: array<u32, TILE>;
+var<workgroup> runMax: array<f32, GROUP_CAP>;
+var<workgroup> runSum: array<f32, GROUP_CAP>;
+var<workgroup> corr: array<f32, GROUP_CAP>;
+
+fn partial_at(t: u32, head: u32, chunk: u32) -> u32 {
+  return p.partialOffset + ((t * p.numHeads + head) * p.numChunks + chunk) * (p.headDim + 2u);
+}
+
+@compute @workgroup_size(64)
+fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let chunk = wid.x;
+  let h = wid.y;
+  let t = wid.z;
+  // Workgroup-uniform exits (before any barrier).
+  if (t >= step.nTokens || h >= p.numKvHeads) { return; }
+  let start = chunk * CHUNK;
+  let end = min(start + CHUNK, num_slots(h));
+  if (start >= end) { return; }
+  let qp = i32(step.pos0 + t);
+  let keepLogits = step.nTokens == 1u;
+  let dpt = (p.headDim + TILE - 1u) / TILE;
+  let q0 = (t * p.numHeads + h * p.group) * p.hd4;
+  for (var i = lid; i < p.group * p.hd4; i += TILE) { qs[i] = q[q0 + i] * p.scale; }
+  if (lid < p.group) {
+    runMax[lid] = NEG_INF;
+    runSum[lid] = 0.0;
+  }
+  var acc: array<f32, GROUP_CAP * DPT_CAP>;
+  workgroupBarrier();
+  for (var base = start; base < end; base += TILE) {
+    // Logits: one thread per slot, K read once for the group.
+    let s = base + lid;
+    let count = min(TILE, end - base);
+    var kb = NONE;
+    if (s < end && visible(slot_pos(h, s), qp)) { kb = slot_base(h, s); }
+    tileBase[lid] = kb;
+    for (var g = 0u; g < p.group; g++) {
+      var x = NEG_INF;
+      if (kb != NONE) {
+        x = 0.0;
+        for (var i = 0u; i < p.hd4; i++) { x += dot(qs[g * p.hd4 + i], kPool[kb + i]); }
+      }
+      tileP[g * TILE + lid] = x;
+      if (keepLogits && s < end) { scratch[logit_at(h * p.group + g, s)] = x; }
+    }
+    workgroupBarrier();
+    // New running max per head.
+    if (lid < p.group) {
+      var m = runMax[lid];
+      for (var j = 0u; j < count; j++) { m = max(m, tileP[lid * TILE + j]); }
+      corr[lid] = exp(runMax[lid] - m);
+      runMax[lid] = m;
+    }
+    workgroupBarrier();
+    for (var g = 0u; g < p.group; g++) {
+      let x = tileP[g * TILE + lid];
+      tileP[g * TILE + lid] = select(0.0, exp(x - runMax[g]), x > NEG_INF);
+    }
+    workgroupBarrier();
+    if (lid < p.group) {
+      var sum = 0.0;
+      for (var j = 0u; j < count; j++) { sum += tileP[lid * TILE + j]; }
+      runSum[lid] = runSum[lid] * corr[lid] + sum;
+    }
+    // P.V: one thread per dim, V read once for the group.
+    for (var i = 0u; i < dpt; i++) {
+      let d = lid + i * TILE;
+      if (d >= p.headDim) { break; }
+      for (var g = 0u; g < p.group; g++) { acc[g * dpt + i] *= corr[g]; }
+      for (var j = 0u; j < count; j++) {
+        let vb = tileBase[j];
+        if (vb == NONE) { continue; }
+        let v = vPool[vb + d / 4u][d % 4u];
+        for (var g = 0u; g < p.group; g++) { acc[g * dpt + i] += tileP[g * TILE + j] * v; }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var g = 0u; g < p.group; g++) {
+    let at = partial_at(t, h * p.group + g, chunk);
+    for (var i = 0u; i < dpt; i++) {
+      let d = lid + i * TILE;
+      if (d < p.headDim) { scratch[at + d] = acc[g * dpt + i]; }
+    }
+    if (lid == 0u) {
+      scratch[at + p.headDim] = runMax[g];
+      scratch[at + p.headDim + 1u] = runSum[g];
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn tiled_combine(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
   let head = gid.y;
-  if (slot >= num_slots(head / (p.numHeads / p.numKvHeads))) { return; }
-  var received = 0.0;
-  for (var t = 0u; t < step.nTokens; t++) { received += prob(t, head, slot); }
-  colsums[head * p.maxSlots + slot] += received;
+  let t = gid.z;
+  if (i >= p.hd4 || head >= p.numHeads || t >= step.nTokens) { return; }
+  let chunks = (num_slots(head / p.group) + CHUNK - 1u) / CHUNK;
+  var m = NEG_INF;
+  for (var c = 0u; c < chunks; c++) { m = max(m, scratch[partial_at(t, head, c) + p.headDim]); }
+  var l = 0.0;
+  var o = vec4<f32>(0.0);
+  for (var c = 0u; c < chunks; c++) {
+    let at = partial_at(t, head, c);
+    let mc = scratch[at + p.headDim];
+    if (mc > NEG_INF) {
+      let w = exp(mc - m);
+      l += scratch[at + p.headDim + 1u] * w;
+      let d = at + 4u * i;
+      o += vec4<f32>(scratch[d], scratch[d + 1u], scratch[d + 2u], scratch[d + 3u]) * w;
+    }
+  }
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  out[(t * p.numHeads + head) * p.hd4 + i] = o * inv;
+  if (i == 0u) { stats[t * p.numHeads + head] = vec2<f32>(m, inv); }
 }

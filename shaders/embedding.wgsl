@@ -1,10 +1,11 @@
-// out[t, c] = E[ids[t], c]: the embedding rows of the step's tokens, in any weight format
-// (prepended by a weights_<format>.wgsl). Ids are read on the GPU so a sampled id needs no round trip.
+// out[t, c] = E[ids[t], c] for the step's T tokens, in any weight format (prepended by a
+// weights_<format>.wgsl). Ids are read on the GPU, so a sampled id needs no round trip. A row-sliced
+// embedding is one dispatch per slice; each fills the tokens whose row it holds.
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { cols: u32, vocab: u32, rowStart: u32, rows: u32 }
+struct EmbeddingParams { cols: u32, vocab: u32, rowStart: u32, rows: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: EmbeddingParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> ids: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -13,9 +14,13 @@ struct Params { cols: u32, vocab: u32, rowStart: u32, rows: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   let t = gid.y;
-  if (c >= p.cols || t >= step.nTokens) { return; }
-  // Large embeddings come in row slices: each dispatch fills the tokens whose row it holds.
+  if (c >= p.cols || t >= step.nTokens) {
+    return;
+  }
+  // An id past the vocabulary reads the last row rather than another buffer's memory.
   let id = min(ids[t], p.vocab - 1u);
-  if (id < p.rowStart || id >= p.rowStart + p.rows) { return; }
+  if (id < p.rowStart || id >= p.rowStart + p.rows) {
+    return;
+  }
   out[t * p.cols + c] = weight1(id - p.rowStart, c, p.cols);
 }

@@ -1,6 +1,10 @@
-// Writes the step's post-RoPE keys and values [T, numKvHeads, headDim] into the paged cache: token
-// t takes the t-th lowest freed slot while there are any (the free list is kept descending), then
-// new slots past numSlots. Records positions, zeroes scores; `advance` then updates meta.
+// Writes the step's post-RoPE keys and values [T, numKvHeads, headDim] into one layer's paged cache
+// (layout and slot rules in src/kv/paged-cache.ts). Token t of the chunk goes to the t-th lowest
+// freed slot while there are any (the free list is kept descending, so those are its last
+// entries), then to numSlots + (t - freeCount), numSlots + (t - freeCount) + 1, ...: a chunk never
+// needs a contiguous run of free slots, and new slots are appended at the end. Each token's slot
+// gets its position pos0 + t and a zero score; `advance` then updates meta (a second dispatch, so
+// every `append` invocation has read the old meta first).
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
 struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, freeListOffset: u32 }
@@ -19,6 +23,7 @@ fn slot_base(h: u32, slot: u32) -> u32 {
   return (page * p.pageSize + slot % p.pageSize) * p.headDim;
 }
 
+// One invocation per (kv head, dim) and token.
 @compute @workgroup_size(64)
 fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
   let d = gid.x % p.headDim;
@@ -29,6 +34,7 @@ fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
   let freeCount = index[2u * h + 1u];
   var slot = numSlots + t - freeCount;
   if (t < freeCount) { slot = index[p.freeListOffset + h * p.maxSlots + freeCount - 1u - t]; }
+  // Past the capacity the token is dropped (the engine checks room on the CPU before this).
   if (slot >= p.maxSlots) { return; }
   let src = (t * p.numKvHeads + h) * p.headDim + d;
   let dst = slot_base(h, slot) + d;
@@ -40,6 +46,7 @@ fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
+// One invocation per kv head.
 @compute @workgroup_size(64)
 fn advance(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.x;
@@ -47,6 +54,6 @@ fn advance(@builtin(global_invocation_id) gid: vec3<u32>) {
   // Freed slots are used first; only the rest grows the table.
   let freeCount = index[2u * h + 1u];
   let reused = min(freeCount, step.nTokens);
-  index[2u * h] += step.nTokens - reused;
+  index[2u * h] = min(index[2u * h] + step.nTokens - reused, p.maxSlots);
   index[2u * h + 1u] = freeCount - reused;
 }

@@ -1,6 +1,19 @@
-// Rotary embedding in place on q [T, numHeads, headDim] and k [T, numKvHeads, headDim].
-// cos/sin come from a per-step table computed on the CPU (exact, and WGSL's cos/sin promise little
-// accuracy outside [-pi, pi]). Pairs are (i, i + d/2) in the rotate-half layout, (2i, 2i+1) interleaved.
+// Rotary embedding in place on q [T, numHeads, headDim] and k [T, numKvHeads, headDim], token t at
+// position pos0 + t. Pairs are (i, i + d/2) in the rotate-half layout, (2i, 2i+1) interleaved.
+//
+// The angle is f32(pos) * invFreq[i]: a correctly rounded f32 product (WGSL), so bit for bit the
+// angle of the CPU reference (Math.fround(pos * invFreq[i])) and of the f32 reference
+// implementations (llama2.c, transformers), for every position below 2^24. invFreq is
+// `ropeInvFreq` (Llama-3 scaling included) computed once on the CPU and uploaded.
+//
+// cos/sin are not WGSL's builtins: their accuracy is only promised inside [-pi, pi] (2^-11
+// absolute) and real implementations lose digits on large arguments (angles reach the position,
+// 4096 and far beyond). Instead: a Cody-Waite reduction by pi/2 with pi/2 split in five parts (four
+// of 4 significant bits, so n * part is exact for n < 2^20, i.e. angles up to ~1.6e6 rad), then the
+// Cephes minimax polynomials of sinf/cosf on [-pi/4, pi/4]. Every product of the reduction is exact,
+// so a compiler fusing multiply-adds changes nothing. Error vs Math.cos/Math.sin of the same angle:
+// at most 2.2 * 2^-24 (simulated for every position < 2^17 and every 7th one < 2^20, measured on
+// the GPU in test/gpu-node/rope.test.ts), the same on every adapter.
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
 struct Params { numHeads: u32, numKvHeads: u32, headDim: u32, interleaved: u32 }
@@ -9,30 +22,57 @@ struct Params { numHeads: u32, numKvHeads: u32, headDim: u32, interleaved: u32 }
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;
 @group(0) @binding(3) var<storage, read_write> k: array<f32>;
-@group(0) @binding(4) var<storage, read> table: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read> invFreq: array<f32>;
 
+const TWO_OVER_PI: f32 = 0.636619747;
+// pi/2 = PIO2_1 + ... + PIO2_5 (the first four have 4 significant bits).
+const PIO2_1: f32 = 1.5;
+const PIO2_2: f32 = 0.0703125;
+const PIO2_3: f32 = 0.000457763671875;
+const PIO2_4: f32 = 0.0000247955322265625;
+const PIO2_5: f32 = 0.00000126759085;
+
+// (sin a, cos a) for a >= 0.
+fn sincos(a: f32) -> vec2<f32> {
+  let n = round(a * TWO_OVER_PI);
+  var y = a - n * PIO2_1;
+  y = y - n * PIO2_2;
+  y = y - n * PIO2_3;
+  y = y - n * PIO2_4;
+  y = y - n * PIO2_5;
+  let z = y * y;
+  let s = y + y * z * (-0.166666552 + z * (0.00833216123 + z * -0.000195152956));
+  let c = (1.0 - 0.5 * z) + z * z * (0.0416666456 + z * (-0.00138873165 + z * 0.0000244331568));
+  switch (u32(i32(n)) & 3u) {
+    case 0u: { return vec2<f32>(s, c); }
+    case 1u: { return vec2<f32>(c, -s); }
+    case 2u: { return vec2<f32>(-s, -c); }
+    default: { return vec2<f32>(-c, s); }
+  }
+}
+
+// One invocation per (pair, head) in x over q's heads then k's, one token per y.
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let half = p.headDim / 2u;
-  let heads = p.numHeads + p.numKvHeads;
   let i = gid.x % half;
   let h = gid.x / half;
   let t = gid.y;
-  if (h >= heads || t >= step.nTokens) { return; }
-  let cs = table[t * half + i];
+  if (h >= p.numHeads + p.numKvHeads || t >= step.nTokens) { return; }
+  let sc = sincos(f32(step.pos0 + t) * invFreq[i]);
   let a = select(i, 2u * i, p.interleaved != 0u);
   let b = select(i + half, 2u * i + 1u, p.interleaved != 0u);
   if (h < p.numHeads) {
     let base = (t * p.numHeads + h) * p.headDim;
     let x0 = q[base + a];
     let x1 = q[base + b];
-    q[base + a] = x0 * cs.x - x1 * cs.y;
-    q[base + b] = x0 * cs.y + x1 * cs.x;
+    q[base + a] = x0 * sc.y - x1 * sc.x;
+    q[base + b] = x0 * sc.x + x1 * sc.y;
   } else {
     let base = (t * p.numKvHeads + h - p.numHeads) * p.headDim;
     let x0 = k[base + a];
     let x1 = k[base + b];
-    k[base + a] = x0 * cs.x - x1 * cs.y;
-    k[base + b] = x0 * cs.y + x1 * cs.x;
+    k[base + a] = x0 * sc.y - x1 * sc.x;
+    k[base + b] = x0 * sc.x + x1 * sc.y;
   }
 }

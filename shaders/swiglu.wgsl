@@ -1,4 +1,6 @@
-// gate[t, i] = silu(gate[t, i]) * up[t, i], the SwiGLU activation of the MLP, in place.
+// SwiGLU activation of the MLP over the step's T rows of `width`: h = silu(gate) * up, with
+// silu(g) = g / (1 + exp(-g)). Entry points: `main` writes h into gate (in place), `to_out` into
+// out. One invocation per element, no barriers. exp is WGSL's (3 + 2|g| ulp); g -> -inf gives -0.
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
 struct Params { width: u32, _a: u32, _b: u32, _c: u32 }
@@ -7,12 +9,23 @@ struct Params { width: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read_write> gate: array<f32>;
 @group(0) @binding(3) var<storage, read> up: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+fn swiglu_at(j: u32) -> f32 {
+  let g = gate[j];
+  return g / (1.0 + exp(-g)) * up[j];
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  let t = gid.y;
-  if (i >= p.width || t >= step.nTokens) { return; }
-  let g = gate[t * p.width + i];
-  gate[t * p.width + i] = g / (1.0 + exp(-g)) * up[t * p.width + i];
+  if (gid.x >= p.width || gid.y >= step.nTokens) { return; }
+  let j = gid.y * p.width + gid.x;
+  gate[j] = swiglu_at(j);
+}
+
+@compute @workgroup_size(64)
+fn to_out(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= p.width || gid.y >= step.nTokens) { return; }
+  let j = gid.y * p.width + gid.x;
+  out[j] = swiglu_at(j);
 }

@@ -33,3 +33,30 @@ export function attendGroup(slots: HeadSlots, q: Float32Array, out: Float32Array
     out.set(acc, g * hd);
   }
 }
+
+export interface ChunkOptions {
+  numHeads: number;
+  /** Queries in the chunk (T). */
+  tokens: number;
+  /** Position of the chunk's first query. */
+  pos0: number;
+  slidingWindow: number | null;
+  /** colsum[head][position] += p, per query head (the first prefill's column sums). */
+  colsum?: number[][];
+}
+
+/**
+ * Reference attention of a chunk of T queries at positions pos0..pos0+T-1 over per-KV-head slot
+ * tables (`heads[kvHead]`) that already hold the chunk's keys: q and out are [T, numHeads, headDim].
+ * Equal to the forward pass's token-by-token append-then-attend, since a query never sees a later
+ * position. Scores accumulate as in `attendGroup`.
+ */
+export function attendChunk(heads: HeadSlots[], q: Float32Array, out: Float32Array, o: ChunkOptions): void {
+  const hd = heads[0].headDim;
+  const group = o.numHeads / heads.length;
+  for (let t = 0; t < o.tokens; t++)
+    heads.forEach((slots, kvh) => {
+      const off = (t * o.numHeads + kvh * group) * hd;
+      attendGroup(slots, q.subarray(off, off + group * hd), out.subarray(off, off + group * hd), group, o.pos0 + t, o.slidingWindow, o.colsum?.slice(kvh * group, (kvh + 1) * group));
+    });
+}

@@ -1,69 +1,185 @@
-/** Wrapper of shaders/attention.wgsl: GQA attention over one layer's paged cache, with score accumulation. */
+/**
+ * Wrapper of shaders/attention.wgsl: GQA attention over one layer's paged cache with score
+ * accumulation (entry points and the meaning of each pass are described in the WGSL file).
+ *
+ * Variants: `simple` (barrier-free; software adapters) and `tiled` (workgroup memory, split-K over
+ * slot chunks; real GPUs). Decode (T == 1) and prefill (T > 1) take different paths, chosen in
+ * `encode` from `dynamic.tokens`, which must equal the StepParams' nTokens of the step.
+ */
+import type { GpuContext } from './device';
 import type { GpuKvCache } from '../kv/paged-cache';
+import { chooseVariant, type KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
-import { kvCacheParams } from './kv_append';
+
+/** Slots per tiled workgroup (split-K chunk) and threads per workgroup; as in the WGSL. */
+const CHUNK = 256;
+const TILE = 64;
 
 export interface AttentionScratch {
+  /**
+   * [numHeads][maxSlots] decode logits/probabilities, then (from `partialOffset` floats, when
+   * `partialOffset >= 0`) the tiled partials [maxTokens][numHeads][numChunks][headDim + 2].
+   */
   logits: GPUBuffer;
+  /** [maxTokens][numHeads] (row max, 1 / row sum). */
   stats: GPUBuffer;
+  maxTokens: number;
+  numChunks: number;
+  /** Float offset of the tiled partials in `logits`, -1 when sized for the simple variant only. */
+  partialOffset: number;
 }
 
-/** Scratch for `maxTokens` queries over the cache; shared by all layers (they run one after another). */
-export function attentionScratch(device: GPUDevice, cache: GpuKvCache, numHeads: number, maxTokens: number): AttentionScratch {
-  const usage = GPUBufferUsage.STORAGE;
+/**
+ * Scratch for up to `maxTokens` queries per call over the cache; shared by all layers (they run one
+ * after another). `variant: 'simple'` leaves out the tiled partials (a few MB for large models).
+ */
+export function attentionScratch(device: GPUDevice, cache: GpuKvCache, numHeads: number, maxTokens: number, variant?: KernelVariant): AttentionScratch {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+  const numChunks = Math.ceil(cache.maxSlots / CHUNK);
+  const logitFloats = numHeads * cache.maxSlots;
+  const partialFloats = variant === 'simple' ? 0 : maxTokens * numHeads * numChunks * (cache.o.headDim + 2);
   return {
-    logits: device.createBuffer({ label: 'attention logits', size: maxTokens * numHeads * cache.maxSlots * 4, usage }),
-    stats: device.createBuffer({ label: 'attention stats', size: maxTokens * numHeads * 8, usage }),
+    logits: device.createBuffer({ label: 'attention scratch', size: (logitFloats + partialFloats) * 4, usage }),
+    stats: device.createBuffer({ label: 'attention stats', size: Math.max(16, maxTokens * numHeads * 8), usage }),
+    maxTokens,
+    numChunks,
+    partialOffset: variant === 'simple' ? -1 : logitFloats,
   };
 }
 
-export class AttentionKernel {
-  constructor(private readonly device: GPUDevice) {}
+export interface AttentionBuffers {
+  /** Post-RoPE queries [T, numHeads, headDim]. */
+  q: GPUBuffer;
+  /** Output [T, numHeads, headDim]. */
+  out: GPUBuffer;
+  cache: GpuKvCache;
+  layer: number;
+  scratch: AttentionScratch;
+  /** The shared StepParams uniform (pos0, nTokens). */
+  step: GPUBuffer;
+  /** Per query head column sums [numHeads][maxSlots], added to when `dynamic.colsum` is set. */
+  colsum?: GPUBuffer;
+}
 
-  bind(
-    b: { q: GPUBuffer; out: GPUBuffer; cache: GpuKvCache; layer: number; scratch: AttentionScratch; step: GPUBuffer; colsum?: GPUBuffer },
-    o: { numHeads: number; slidingWindow: number | null },
-  ): BoundKernel {
-    const { cache } = b;
-    const L = cache.layers[b.layer];
-    const [numKvHeads, headDim, pageSize, pagesPerHead, maxSlots, pageTableOffset, slotPosOffset] = kvCacheParams(cache);
-    const raw = new ArrayBuffer(48);
-    new Uint32Array(raw).set([o.numHeads, numKvHeads, headDim, pageSize, pagesPerHead, maxSlots, pageTableOffset, slotPosOffset, o.slidingWindow ?? 0]);
-    new Float32Array(raw)[9] = 1 / Math.sqrt(headDim);
-    const params = uniformBuffer(this.device, new Uint8Array(raw));
-    const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.q, 3: b.out, 4: L.k, 5: L.v, 6: L.index, 7: L.score, 8: b.scratch.logits, 9: b.scratch.stats };
-    if (b.colsum) all[10] = b.colsum;
-    const uses: Record<string, number[]> = {
-      scores: [0, 1, 2, 4, 6, 8],
-      softmax_stats: [0, 1, 6, 8, 9],
-      weighted_sum: [0, 1, 3, 5, 6, 8, 9],
-      accumulate: [0, 1, 6, 7, 8, 9],
-      colsum: [0, 1, 6, 8, 9, 10],
-    };
-    const stage = (entry: string) => {
-      const pipeline = computePipeline(this.device, ['attention'], entry);
-      const buffers = Object.fromEntries(uses[entry].map((i) => [i, all[i]]));
-      return { pipeline, group: bindGroup(this.device, pipeline, buffers, `attention ${entry}`) };
-    };
-    const [scores, stats, sum, accumulate] = ['scores', 'softmax_stats', 'weighted_sum', 'accumulate'].map(stage);
-    const colsum = b.colsum ? stage('colsum') : null;
+export interface AttentionOptions {
+  numHeads: number;
+  /** Mistral's sliding window (a key at position j is visible to position p iff j > p - window), or null. */
+  slidingWindow: number | null;
+}
+
+export type BoundAttention = BoundKernel & {
+  /** The variant actually used (tiled falls back to simple when the group does not fit workgroup memory). */
+  readonly variant: KernelVariant;
+};
+
+export class AttentionKernel {
+  readonly device: GPUDevice;
+  readonly variant: KernelVariant;
+
+  /** With a GpuContext the variant defaults to `chooseVariant(info)`; with a bare device to `simple`. */
+  constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | { variant?: KernelVariant }) {
+    const isCtx = (ctx as GpuContext).info !== undefined && (ctx as GpuContext).device !== undefined;
+    this.device = isCtx ? (ctx as GpuContext).device : (ctx as GPUDevice);
+    const o = typeof opts === 'string' ? { variant: opts } : (opts ?? {});
+    this.variant = o.variant ?? (isCtx ? chooseVariant((ctx as GpuContext).info) : 'simple');
+  }
+
+  /** Array sizes compiled into the shader: the group rounded up to a power of two, the head dim. */
+  static caps(group: number, headDim: number): { groupCap: number; headDimCap: number } {
+    return { groupCap: 2 ** Math.ceil(Math.log2(group)), headDimCap: headDim };
+  }
+
+  /** Workgroup memory the tiled entry point needs for a group of `group` heads of `headDim`. */
+  static tiledWorkgroupBytes(group: number, headDim: number): number {
+    const { groupCap, headDimCap } = AttentionKernel.caps(group, headDim);
+    return (groupCap * headDimCap + groupCap * TILE + TILE + 3 * groupCap) * 4;
+  }
+
+  /**
+   * Builds the uniforms and bind groups once (re-bound by itself if the cache's pools grow).
+   * `encode(pass, { tokens, slots, colsum })`: tokens = the step's T; slots = an upper bound of
+   * every head's numSlots (the cache's high-water mark, at most maxSlots); colsum = 1 to add to
+   * the column sums (first prefill).
+   */
+  bind(b: AttentionBuffers, o: AttentionOptions): BoundAttention {
+    const { device } = this;
+    const { cache, scratch } = b;
+    const { numKvHeads, headDim } = cache.o;
     const numHeads = o.numHeads;
+    if (!(numHeads >= numKvHeads && numHeads % numKvHeads === 0)) throw new RangeError(`numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+    // q, out and the pools are read as vec4 (every Llama/Mistral head dim is a multiple of 4).
+    if (headDim % 4 !== 0) throw new RangeError(`GPU attention needs a head dim that is a multiple of 4 (got ${headDim})`);
+    const group = numHeads / numKvHeads;
+    let variant = this.variant;
+    if (variant === 'tiled' && (scratch.partialOffset < 0 || AttentionKernel.tiledWorkgroupBytes(group, headDim) > device.limits.maxComputeWorkgroupStorageSize)) variant = 'simple';
+    const { maxSlots } = cache;
+
+    const raw = new ArrayBuffer(64);
+    const u32 = new Uint32Array(raw);
+    u32.set([numHeads, numKvHeads, cache.pageSize, cache.pagesPerHead, maxSlots, cache.pageTableOffset, cache.slotPosOffset, o.slidingWindow ?? 0]);
+    new Float32Array(raw)[8] = 1 / Math.sqrt(headDim);
+    u32.set([scratch.numChunks, Math.max(0, scratch.partialOffset), variant === 'simple' ? 1 : 0, group, headDim, headDim / 4], 9);
+    const params = uniformBuffer(device, u32, 'attention params');
+    const { groupCap, headDimCap } = AttentionKernel.caps(group, headDim);
+    const prelude = `const GROUP_CAP: u32 = ${groupCap}u;\nconst HEAD_DIM_CAP: u32 = ${headDimCap}u;\nconst HD4: u32 = ${headDim / 4}u;\n`;
+
+    // Bindings each entry point uses (the 'auto' layout holds exactly those).
+    const uses: Record<string, number[]> = {
+      decode_logits: [0, 1, 2, 4, 6, 8],
+      decode_softmax: [0, 6, 8, 9],
+      decode_values: [0, 3, 5, 6, 8],
+      accumulate_decode: [0, 6, 7, 8, 9],
+      accumulate_decode_colsum: [0, 6, 7, 8, 9, 10],
+      prefill_flash: [0, 1, 2, 3, 4, 5, 6, 9],
+      accumulate_prefill: [0, 1, 2, 4, 6, 7, 9],
+      accumulate_prefill_colsum: [0, 1, 2, 4, 6, 7, 9, 10],
+      tiled_partial: [0, 1, 2, 4, 5, 6, 8],
+      tiled_combine: [0, 1, 3, 6, 8, 9],
+    };
+    const wanted = variant === 'simple'
+      ? ['decode_logits', 'decode_softmax', 'decode_values', 'accumulate_decode', 'prefill_flash', 'accumulate_prefill']
+      : ['tiled_partial', 'tiled_combine', 'accumulate_decode', 'accumulate_prefill'];
+    if (b.colsum) wanted.push('accumulate_decode_colsum', 'accumulate_prefill_colsum');
+    const pipelines = new Map(wanted.map((e) => [e, computePipeline(device, ['attention'], e, prelude)]));
+    let groups = new Map<string, GPUBindGroup>();
+    let version = -1;
+    const rebind = () => {
+      const L = cache.layers[b.layer];
+      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.q, 3: b.out, 4: L.k, 5: L.v, 6: L.index, 7: L.score, 8: scratch.logits, 9: scratch.stats };
+      if (b.colsum) all[10] = b.colsum;
+      groups = new Map(wanted.map((e) => [e, bindGroup(device, pipelines.get(e)!, Object.fromEntries(uses[e].map((i) => [i, all[i]])), `attention ${e} ${b.layer}`)]));
+      version = cache.version;
+    };
+    rebind();
+
     return {
-      /** dynamic: tokens (T), slots (an upper bound of the used slots), colsum (1 during the first prefill). */
+      variant,
       encode(pass, dynamic = {}) {
-        const T = dynamic.tokens ?? 1;
-        const slots = Math.max(1, dynamic.slots ?? maxSlots);
-        const run = (s: { pipeline: GPUComputePipeline; group: GPUBindGroup }, x: number, y = 1, z = 1) => {
-          pass.setPipeline(s.pipeline);
-          pass.setBindGroup(0, s.group);
+        if (version !== cache.version) rebind();
+        const T = Math.max(1, dynamic.tokens ?? 1);
+        if (T > scratch.maxTokens) throw new RangeError(`attention over ${T} tokens needs a scratch for at least that many (it has ${scratch.maxTokens})`);
+        const slots = Math.max(1, Math.min(dynamic.slots ?? maxSlots, maxSlots));
+        const colsum = !!(b.colsum && dynamic.colsum);
+        const run = (entry: string, x: number, y = 1, z = 1) => {
+          pass.setPipeline(pipelines.get(entry)!);
+          pass.setBindGroup(0, groups.get(entry)!);
           pass.dispatchWorkgroups(x, y, z);
         };
-        run(scores, Math.ceil(slots / 64), numKvHeads, T);
-        run(stats, Math.ceil((T * numHeads) / 64));
-        run(sum, Math.ceil(headDim / 64), numKvHeads, T);
-        run(accumulate, Math.ceil(slots / 64), numKvHeads);
-        if (colsum && dynamic.colsum) run(colsum, Math.ceil(slots / 64), numHeads);
+        const slotGroups = Math.ceil(slots / 64);
+        if (variant === 'simple') {
+          if (T === 1) {
+            run('decode_logits', slotGroups, numKvHeads);
+            run('decode_softmax', Math.ceil(numHeads / 64));
+            run('decode_values', Math.ceil(headDim / 4 / 64), numKvHeads);
+          } else {
+            run('prefill_flash', Math.ceil((T * group) / 64), numKvHeads);
+          }
+        } else {
+          run('tiled_partial', Math.ceil(slots / CHUNK), numKvHeads, T);
+          run('tiled_combine', Math.ceil(headDim / 4 / 64), numHeads, T);
+        }
+        run(`accumulate_${T === 1 ? 'decode' : 'prefill'}${colsum ? '_colsum' : ''}`, slotGroups, numKvHeads);
       },
     };
   }

@@ -1,12 +1,22 @@
-/** Getting a WebGPU device in a browser (navigator.gpu) or in Node (Dawn through the `webgpu` package). */
+/**
+ * Getting a WebGPU device in a browser (navigator.gpu) or in Node (Dawn through the `webgpu` npm
+ * package), with the adapter's largest limits and the optional features the kernels can use.
+ *
+ * Every failure to get a device is a NoWebGPUError whose message says what is missing and how to
+ * get it (the two software routes: shared/docs/webgpu-without-a-gpu.md, beside the checkout).
+ */
 import { DeviceLostError, NoWebGPUError } from '../errors';
 
 export interface AdapterInfo {
   vendor: string;
   architecture: string;
+  /** A software (CPU) adapter: lavapipe, SwiftShader, WARP. Kernels pick barrier-free variants. */
   isFallback: boolean;
+  /** The device has 'shader-f16' (never on SwiftShader). */
   hasF16: boolean;
+  /** The device has 'subgroups'. */
   hasSubgroups: boolean;
+  /** The device's limits (the adapter's maxima for those we request, defaults otherwise). */
   limits: GPUSupportedLimits;
 }
 
@@ -14,66 +24,160 @@ export interface GpuContext {
   device: GPUDevice;
   adapter: GPUAdapter;
   info: AdapterInfo;
-  /** Resolves when the device is lost (never, for a healthy session). */
+  /** Resolves when the device is lost (never, for a healthy session; also on device.destroy()). */
   lost: Promise<DeviceLostError>;
 }
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+export interface AcquireOptions {
+  /** Default 'high-performance'. */
+  powerPreference?: GPUPowerPreference;
+  /** Features that must be there: a NoWebGPUError names those the adapter lacks. */
+  requiredFeatures?: GPUFeatureName[];
+  /**
+   * Called with every error no error scope caught (a validation error is a bug in a kernel
+   * wrapper). Default: console.error, once per distinct message.
+   */
+  onUncapturedError?: (error: GPUError) => void;
+}
 
+/** Requested when the adapter has them; `info` says which the device got. */
+const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
+
+/** Limits raised to the adapter's maximum (defaults are far too small for LLM weights). */
+const MAX_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxUniformBufferBindingSize',
+  'maxBindGroups',
+] as const;
+
+/** Running under Node (tsx, vitest, the CLI), not a browser page or worker. */
+const isNode =
+  typeof process !== 'undefined' && !!(process as { versions?: { node?: string } }).versions?.node && typeof window === 'undefined';
+
+// Dawn tears down its instance when this object is collected, which crashes live devices: keep it.
 let nodeGpu: GPU | undefined;
 
 async function getGpu(): Promise<GPU> {
+  // Node 21+ has a `navigator`, without `gpu`; browsers without WebGPU fall through to the error.
   if (typeof navigator !== 'undefined' && navigator.gpu) return navigator.gpu;
-  if (isNode) {
-    // A variable specifier keeps bundlers from pulling Dawn into browser builds.
-    const pkg = 'webgpu';
-    let mod: { create(flags: string[]): GPU; globals: object };
-    try {
-      mod = await import(/* @vite-ignore */ pkg);
-    } catch (e) {
-      throw new NoWebGPUError(`the "webgpu" npm package (Dawn for Node) could not be loaded: ${(e as Error).message}`, { cause: e });
-    }
-    Object.assign(globalThis, mod.globals);
-    // Dawn tears down its instance when this object is collected, crashing live devices: keep it.
-    nodeGpu ??= mod.create([]);
-    return nodeGpu;
+  if (isNode) return nodeWebGpu();
+  throw new NoWebGPUError(browserMissingGpu());
+}
+
+async function nodeWebGpu(): Promise<GPU> {
+  if (nodeGpu) return nodeGpu;
+  // A variable specifier with @vite-ignore: bundlers leave it alone, so Dawn never reaches a
+  // browser bundle (and this branch never runs there).
+  const pkg = 'webgpu';
+  let mod: { create(flags: string[]): GPU; globals: object };
+  try {
+    mod = await import(/* @vite-ignore */ pkg);
+  } catch (e) {
+    throw new NoWebGPUError(
+      `WebGPU in Node needs the "webgpu" npm package (Dawn), which could not be loaded (${(e as Error).message}): run npm ci`,
+      { cause: e },
+    );
   }
-  throw new NoWebGPUError(
-    'this browser has no WebGPU (navigator.gpu is missing): use a recent Chrome, Edge or Safari, served over https or from localhost',
+  // GPUBufferUsage, GPUMapMode, ... as in a browser.
+  Object.assign(globalThis, mod.globals);
+  nodeGpu = mod.create([]);
+  return nodeGpu;
+}
+
+function browserMissingGpu(): string {
+  const secure = typeof isSecureContext === 'undefined' || isSecureContext;
+  if (!secure)
+    return (
+      'navigator.gpu is missing because this page is not a secure context: serve it over https, or from ' +
+      'http://localhost or http://127.0.0.1'
+    );
+  return (
+    'navigator.gpu is missing: this browser has no WebGPU (use a recent Chrome, Edge or Safari; Chromium on ' +
+    'Linux needs --enable-unsafe-webgpu and a secure context)'
   );
 }
 
-export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
+/** What to install when Dawn finds no adapter (Node only: reads a few well-known paths). */
+export function nodeAdapterHint(): string {
+  const fs = (process as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
+  const install =
+    'on Debian 12 run as root: bash scripts/install-system-deps.sh (adds bookworm-backports, then ' +
+    'apt-get install -y -t bookworm-backports mesa-vulkan-drivers)';
+  if (!fs) return `Dawn needs libvulkan.so.1 and a Vulkan driver such as Mesa lavapipe; ${install}`;
+  const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu'];
+  const hasLoader = libDirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
+  const icdDirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
+  const icds = icdDirs.flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d) : []));
+  const hasLavapipe = icds.some((n) => n.startsWith('lvp_icd'));
+  const icdEnv = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+  if (icdEnv) return `no Vulkan driver Dawn accepts among VK_ICD_FILENAMES/VK_DRIVER_FILES=${icdEnv} (unset it, or point it at lavapipe's lvp_icd json); ${install}`;
+  if (!hasLoader) return `libvulkan.so.1 (the Vulkan loader Dawn opens) is missing: ${install}`;
+  if (!hasLavapipe && icds.length === 0) return `no Vulkan driver is installed (no ICD in ${icdDirs.join(' or ')}): ${install}`;
+  return (
+    'Dawn rejected every Vulkan driver present (Debian 12\'s own Mesa 22.3 lavapipe lacks ' +
+    `shaderUniform*ArrayDynamicIndexing; bookworm-backports Mesa 25 works): ${install}`
+  );
+}
+
+export async function acquireDevice(opts: AcquireOptions = {}): Promise<GpuContext> {
   const gpu = await getGpu();
-  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    throw new NoWebGPUError(`requestAdapter() failed: ${(e as Error).message}`, { cause: e });
+  }
   if (!adapter)
     throw new NoWebGPUError(
-      isNode
-        ? 'no WebGPU adapter: Dawn needs a Vulkan driver; on Debian 12 install mesa-vulkan-drivers from bookworm-backports (scripts/install-system-deps.sh)'
-        : 'no WebGPU adapter: the GPU may be blocklisted (software adapters need Chromium flag --enable-unsafe-webgpu)',
+      'no WebGPU adapter (requestAdapter() returned null): ' +
+        (isNode
+          ? nodeAdapterHint()
+          : 'the GPU is missing or blocklisted; software adapters (SwiftShader) need Chromium started with ' +
+            '--enable-unsafe-webgpu, and the page must be a secure context (https or http://localhost)'),
     );
-  const want: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
-  const requiredFeatures = want.filter((f) => adapter.features.has(f));
-  const l = adapter.limits;
+
+  const missing = (opts.requiredFeatures ?? []).filter((f) => !adapter.features.has(f));
+  if (missing.length)
+    throw new NoWebGPUError(
+      `the WebGPU adapter (${adapter.info?.vendor ?? '?'} ${adapter.info?.architecture ?? '?'}) lacks required feature(s): ${missing.join(', ')}`,
+    );
+  const requiredFeatures = [...new Set([...(opts.requiredFeatures ?? []), ...OPTIONAL_FEATURES.filter((f) => adapter.features.has(f))])];
+
+  const requiredLimits: Record<string, number> = {};
+  const l = adapter.limits as unknown as Record<string, number | undefined>;
+  for (const name of MAX_LIMITS) if (typeof l[name] === 'number') requiredLimits[name] = l[name];
+
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({
-      requiredFeatures,
-      requiredLimits: {
-        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-        maxBufferSize: l.maxBufferSize,
-        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-        maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-      },
-    });
+    device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   } catch (e) {
-    throw new NoWebGPUError(`the WebGPU adapter refused a device: ${(e as Error).message}`, { cause: e });
+    throw new NoWebGPUError(`the WebGPU adapter refused a device (features ${requiredFeatures.join(', ') || 'none'}): ${(e as Error).message}`, {
+      cause: e,
+    });
   }
+
+  const seen = new Set<string>();
+  const onError =
+    opts.onUncapturedError ??
+    ((e: GPUError) => {
+      if (seen.has(e.message)) return;
+      seen.add(e.message);
+      console.error(`[d2o] uncaptured WebGPU error: ${e.message}`);
+    });
+  device.addEventListener('uncapturederror', (ev) => onError((ev as GPUUncapturedErrorEvent).error));
+
+  const lost = device.lost.then(
+    (i) => new DeviceLostError(`the GPU device was lost (${i.reason}): ${i.message || 'no message'}; create a new engine`, i.reason),
+  );
   const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const lost = device.lost.then((i) => new DeviceLostError(`the GPU device was lost (${i.reason}): ${i.message}; create a new engine`, i.reason));
   return {
     device,
     adapter,
@@ -81,7 +185,8 @@ export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference
     info: {
       vendor: info.vendor ?? '',
       architecture: info.architecture ?? '',
-      isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      isFallback:
+        (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
       hasF16: device.features.has('shader-f16'),
       hasSubgroups: device.features.has('subgroups' as GPUFeatureName),
       limits: device.limits,

@@ -1,28 +1,60 @@
-/** Wrapper of shaders/kv_append.wgsl: stores the step's K/V in the paged cache of one layer. */
+/**
+ * Wrapper of shaders/kv_append.wgsl: stores the step's post-RoPE K/V [T, numKvHeads, headDim] in one
+ * layer's paged cache (slot rules in src/kv/paged-cache.ts). Barrier-free on every adapter: it is a
+ * copy, so there is a single variant.
+ */
+import type { GpuContext } from './device';
 import type { GpuKvCache } from '../kv/paged-cache';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
 
+/** The cache geometry uniform shared by kv_append.wgsl and kv_policy.wgsl (8 u32). */
 export function kvCacheParams(cache: GpuKvCache): number[] {
   return [cache.o.numKvHeads, cache.o.headDim, cache.pageSize, cache.pagesPerHead, cache.maxSlots, cache.pageTableOffset, cache.slotPosOffset, cache.freeListOffset];
 }
 
-export class KvAppendKernel {
-  constructor(private readonly device: GPUDevice) {}
+export interface KvAppendBuffers {
+  /** This step's keys and values, [T, numKvHeads, headDim] f32. */
+  k: GPUBuffer;
+  v: GPUBuffer;
+  cache: GpuKvCache;
+  layer: number;
+  /** The shared StepParams uniform: pos0 and nTokens. */
+  step: GPUBuffer;
+}
 
-  bind(b: { k: GPUBuffer; v: GPUBuffer; cache: GpuKvCache; layer: number; step: GPUBuffer }): BoundKernel {
-    const L = b.cache.layers[b.layer];
-    const params = uniformBuffer(this.device, new Uint32Array(kvCacheParams(b.cache)));
-    const append = computePipeline(this.device, ['kv_append'], 'append');
-    const advance = computePipeline(this.device, ['kv_append'], 'advance');
-    const appendGroup = bindGroup(this.device, append, { 0: params, 1: b.step, 2: b.k, 3: b.v, 4: L.k, 5: L.v, 6: L.index, 7: L.score }, 'kv append');
-    const advanceGroup = bindGroup(this.device, advance, { 0: params, 1: b.step, 6: L.index }, 'kv advance');
-    const { numKvHeads, headDim } = b.cache.o;
+export class KvAppendKernel {
+  private readonly device: GPUDevice;
+
+  constructor(ctx: GpuContext | GPUDevice) {
+    this.device = (ctx as GpuContext).info !== undefined && (ctx as GpuContext).device !== undefined ? (ctx as GpuContext).device : (ctx as GPUDevice);
+  }
+
+  /** `encode(pass, { tokens })`: tokens is the step's T (an upper bound is enough). */
+  bind(b: KvAppendBuffers): BoundKernel {
+    const { device } = this;
+    const { cache } = b;
+    const params = uniformBuffer(device, new Uint32Array(kvCacheParams(cache)), 'kv append params');
+    const append = computePipeline(device, ['kv_append'], 'append');
+    const advance = computePipeline(device, ['kv_append'], 'advance');
+    let version = -1;
+    let appendGroup: GPUBindGroup;
+    let advanceGroup: GPUBindGroup;
+    // Re-bound when the cache's pools were reallocated (growth).
+    const rebind = () => {
+      const L = cache.layers[b.layer];
+      appendGroup = bindGroup(device, append, { 0: params, 1: b.step, 2: b.k, 3: b.v, 4: L.k, 5: L.v, 6: L.index, 7: L.score }, `kv append ${b.layer}`);
+      advanceGroup = bindGroup(device, advance, { 0: params, 1: b.step, 6: L.index }, `kv advance ${b.layer}`);
+      version = cache.version;
+    };
+    rebind();
+    const { numKvHeads, headDim } = cache.o;
     return {
       encode(pass, dynamic = {}) {
+        if (version !== cache.version) rebind();
         pass.setPipeline(append);
         pass.setBindGroup(0, appendGroup);
-        pass.dispatchWorkgroups(Math.ceil((numKvHeads * headDim) / 64), dynamic.tokens ?? 1);
+        pass.dispatchWorkgroups(Math.ceil((numKvHeads * headDim) / 64), Math.max(1, dynamic.tokens ?? 1));
         pass.setPipeline(advance);
         pass.setBindGroup(0, advanceGroup);
         pass.dispatchWorkgroups(Math.ceil(numKvHeads / 64));

@@ -1,21 +1,30 @@
-/** Wrapper of shaders/matmul.wgsl: Y (+)= X W^T for T tokens, for every weight format. */
-import type { GpuTensor } from './weights';
+/**
+ * Wrapper of shaders/matmul.wgsl: Y (+)= X W^T for the T tokens of a step, for every weight format.
+ * A step of one token (decoding, or `fixedTokens: 1`) dispatches the matvec kernel instead, bound to
+ * the same buffers, so callers use this one wrapper for every projection.
+ */
+import type { GpuContext } from './device';
 import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
+import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
+import { grid2d, MatvecKernel, resolveWeightKernel, type WeightKernelOptions } from './matvec';
 
 export interface MatmulBuffers {
   weight: GpuTensor;
   x: GPUBuffer;
   y: GPUBuffer;
+  /** The shared StepParams uniform (its nTokens is T). */
   step: GPUBuffer;
 }
 
 export interface MatmulOptions {
   /** y += W x (fuses the residual add). */
   accumulate?: boolean;
-  /** Float offset of the first token's input in `x`. */
+  /** Float offset of the first token's input in `x` (tokens are `cols` floats apart). */
   xOffset?: number;
+  /** Float offset in `y` of token 0, row 0. */
+  yOffset?: number;
   /** Token count when not the step's (e.g. the LM head on the last token only). */
   fixedTokens?: number;
   /** Floats between tokens in `y` (default: the weight's rows). */
@@ -23,35 +32,69 @@ export interface MatmulOptions {
 }
 
 export class MatmulKernel {
-  constructor(
-    private readonly device: GPUDevice,
-    readonly variant: KernelVariant,
-  ) {}
+  readonly device: GPUDevice;
+  readonly variant: KernelVariant;
+  readonly f16: F16Mode;
+  readonly subgroups: boolean;
+  readonly maxGroups: number;
+  /** Serves steps of one token. */
+  readonly matvec: MatvecKernel;
 
-  /** `encode(pass, { tokens })`: tokens is an upper bound of T for the dispatch size. */
-  bind(b: MatmulBuffers, o: MatmulOptions = {}): BoundKernel {
+  constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | WeightKernelOptions) {
+    ({ device: this.device, variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups } = resolveWeightKernel(ctx, opts));
+    this.matvec = new MatvecKernel(this.device, { variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups });
+  }
+
+  pipeline(weight: GpuTensor): GPUComputePipeline {
+    const w = weightShader(this.device, weight.dtype, this.f16);
+    return computePipeline(this.device, [w.shader, 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join(''));
+  }
+
+  /**
+   * Builds the uniforms and bind groups once. `encode(pass, { tokens })`: tokens is the step's T
+   * (an upper bound is enough: invocations past StepParams.nTokens return); with `fixedTokens` it
+   * may be omitted.
+   */
+  bind(b: MatmulBuffers, o: MatmulOptions = {}): BoundKernel & { destroy(): void } {
     const { weight } = b;
-    const pipeline = computePipeline(this.device, [`weights_${weight.dtype}`, 'matmul'], this.variant);
+    const pipeline = this.pipeline(weight);
+    const simple = this.variant === 'simple';
+    // simple: 64 invocations x 4 rows x 4 tokens; tiled: 32 rows x 32 tokens.
+    const rowsPerGroup = simple ? 256 : 32;
+    const tokensPerGroup = simple ? 4 : 32;
+    const yStride = o.yStride ?? weight.rows;
+    const uniforms: GPUBuffer[] = [];
     const dispatches = weight.slices.map((slice) => {
+      // Row groups along x, wrapping into z (y counts token groups).
+      const [gx, gz] = grid2d(Math.ceil(slice.rows / rowsPerGroup), this.maxGroups);
       const params = uniformBuffer(
         this.device,
-        new Uint32Array([slice.rows, weight.cols, slice.rowStart, o.accumulate ? 1 : 0, o.xOffset ?? 0, o.fixedTokens ?? 0, o.yStride ?? weight.rows, 0]),
-        'matmul params',
+        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, (o.yOffset ?? 0) + slice.rowStart, yStride, o.accumulate ? 1 : 0, o.fixedTokens ?? 0, gx]),
+        `matmul ${weight.name}`,
       );
-      const buffers: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.x, 3: b.y, 8: slice.data };
-      if (slice.scales) buffers[9] = slice.scales;
-      return { rows: slice.rows, group: bindGroup(this.device, pipeline, buffers, 'matmul') };
+      uniforms.push(params);
+      const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.x, 3: b.y, ...sliceBindings(slice) }, `matmul ${weight.name}`);
+      return { group, gx, gz };
     });
-    const variant = this.variant;
+    const single = this.matvec.bind({ weight, x: b.x, y: b.y }, { accumulate: o.accumulate, xOffset: o.xOffset, rowOffset: o.yOffset });
+    const fixed = o.fixedTokens;
+    const maxGroups = this.maxGroups;
     return {
-      encode(pass, dynamic = {}) {
-        const tokenGroups = Math.ceil((o.fixedTokens || dynamic.tokens || 1) / 4);
+      encode(pass, dynamic) {
+        const tokens = fixed || dynamic?.tokens;
+        if (!tokens) throw new Error(`matmul ${weight.name}: encode needs { tokens } (the step's token count) unless bound with fixedTokens`);
+        if (tokens === 1) return single.encode(pass);
         pass.setPipeline(pipeline);
+        const gy = Math.ceil(tokens / tokensPerGroup);
+        if (gy > maxGroups) throw new RangeError(`matmul ${weight.name}: ${tokens} tokens exceed one dispatch`);
         for (const d of dispatches) {
           pass.setBindGroup(0, d.group);
-          if (variant === 'simple') pass.dispatchWorkgroups(Math.ceil(d.rows / 64), tokenGroups);
-          else pass.dispatchWorkgroups(Math.min(d.rows, 65535), tokenGroups, Math.ceil(d.rows / 65535));
+          pass.dispatchWorkgroups(d.gx, gy, d.gz);
         }
+      },
+      destroy() {
+        for (const u of uniforms) u.destroy();
+        single.destroy();
       },
     };
   }

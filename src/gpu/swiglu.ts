@@ -1,19 +1,41 @@
-/** Wrapper of shaders/swiglu.wgsl. */
+/** Wrapper of shaders/swiglu.wgsl: h = silu(gate) * up over the step's T rows, in place or into `out`. */
+import type { GpuContext } from './device';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
 
-export class SwigluKernel {
-  constructor(private readonly device: GPUDevice) {}
+export interface SwigluBuffers {
+  /** [T, width] f32; receives h unless `out` is given. */
+  gate: GPUBuffer;
+  /** [T, width] f32. */
+  up: GPUBuffer;
+  /** [T, width] f32 (optional; distinct from gate and up). */
+  out?: GPUBuffer;
+  step: GPUBuffer;
+}
 
-  bind(b: { gate: GPUBuffer; up: GPUBuffer; step: GPUBuffer }, o: { width: number }): BoundKernel {
-    const pipeline = computePipeline(this.device, ['swiglu'], 'main');
-    const params = uniformBuffer(this.device, new Uint32Array([o.width, 0, 0, 0]));
-    const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.gate, 3: b.up }, 'swiglu');
+export class SwigluKernel {
+  readonly device: GPUDevice;
+
+  /** One implementation: barrier-free, one invocation per element (any variant). */
+  constructor(ctx: GpuContext | GPUDevice, _opts?: unknown) {
+    this.device = (ctx as GpuContext).info !== undefined ? (ctx as GpuContext).device : (ctx as GPUDevice);
+  }
+
+  bind(b: SwigluBuffers, o: { width: number }): BoundKernel & { destroy(): void } {
+    const pipeline = computePipeline(this.device, ['swiglu'], b.out ? 'to_out' : 'main');
+    const params = uniformBuffer(this.device, new Uint32Array([o.width, 0, 0, 0]), 'swiglu params');
+    const buffers: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.gate, 3: b.up };
+    if (b.out) buffers[4] = b.out;
+    const group = bindGroup(this.device, pipeline, buffers, 'swiglu');
+    const groupsX = Math.ceil(o.width / 64);
     return {
       encode(pass, dynamic = {}) {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(Math.ceil(o.width / 64), dynamic.tokens ?? 1);
+        pass.dispatchWorkgroups(groupsX, dynamic.tokens ?? 1);
+      },
+      destroy() {
+        params.destroy();
       },
     };
   }

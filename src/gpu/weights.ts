@@ -1,33 +1,61 @@
 /**
  * Weights on the GPU: a matrix in its storage format (see shaders/weights_<format>.wgsl), split by
  * whole rows into slices when it exceeds the largest storage binding. GGUF blocks (34 or 18 bytes,
- * not word-aligned) are split into quants and scales once, here.
+ * not word-aligned) are split into quants and scales once, here, a bounded chunk at a time; f32,
+ * f16 and bf16 bytes go to the GPU as they are (no copy on the CPU).
+ *
+ * GPU layouts (every buffer is padded to a multiple of 16 bytes, so vec4 views see every element):
+ * - f32:  the row-major floats.
+ * - f16, bf16: the row-major halves, two per u32 word (element 2k in the low half).
+ * - q8_0: quants = the 32 int8 of each block, blocks in row-major order (4 per u32 word);
+ *         scales = the f16 block scales, two per u32 word.
+ * - q4_0: quants = the 16 nibble bytes of each block as they are in GGUF (4 u32 words per block:
+ *         element e < 16 is the low nibble of byte e, element e >= 16 the high nibble of byte e - 16);
+ *         scales as q8_0.
+ * A slice's element (r, c) is at flat index (r - rowStart) * cols + c of its own buffers.
  */
 import { dequantize } from '../model/dtypes';
 import type { DType, Tensor } from '../model/types';
+import type { GpuContext } from './device';
 
 export interface GpuTensorSlice {
+  /** First row of the matrix held by this slice. */
   rowStart: number;
   rows: number;
+  /** The weights (f32/f16/bf16) or the quants (q8_0/q4_0). */
   data: GPUBuffer;
   /** Block scales for q8_0 / q4_0. */
   scales: GPUBuffer | null;
 }
 
 export interface GpuTensor {
+  name: string;
   dtype: DType;
   rows: number;
   cols: number;
   slices: GpuTensorSlice[];
-  /** GPU bytes held. */
+  /** Rows per slice (the last one may hold fewer). */
+  rowsPerSlice: number;
+  /** GPU bytes held (the allocated buffer sizes, padding included). */
   bytes: number;
   destroy(): void;
 }
 
+export interface UploadOptions {
+  /** Largest binding in bytes; defaults to the device's maxStorageBufferBindingSize (tests force small ones). */
+  maxBinding?: number;
+  label?: string;
+}
+
+const QK = 32;
 const BLOCK = { q8_0: { bytes: 34, quants: 32 }, q4_0: { bytes: 18, quants: 16 } } as const;
+/** Blocks repacked per writeBuffer call: bounds the CPU copy at 1 MiB of quants. */
+const CHUNK_BLOCKS = 32768;
+/** f32/f16/bf16 bytes per writeBuffer call (bounds the implementation's staging copy). */
+const CHUNK_BYTES = 16 << 20;
 
 /** Bytes of one row in the GPU layout (data buffer only). */
-function rowBytes(dtype: DType, cols: number): number {
+export function gpuRowBytes(dtype: DType, cols: number): number {
   switch (dtype) {
     case 'f32':
       return cols * 4;
@@ -36,69 +64,110 @@ function rowBytes(dtype: DType, cols: number): number {
       return cols * 2;
     case 'q8_0':
     case 'q4_0':
-      return (cols / 32) * BLOCK[dtype].quants;
+      return (cols / QK) * BLOCK[dtype].quants;
   }
 }
 
-function createFilled(device: GPUDevice, bytes: Uint8Array, label: string): GPUBuffer {
-  const size = Math.max(16, Math.ceil(bytes.byteLength / 4) * 4);
-  const buf = device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-  // writeBuffer needs a multiple of 4 bytes; only an odd-length f16 tail needs padding.
-  const whole = bytes.byteLength & ~3;
-  if (whole) device.queue.writeBuffer(buf, 0, bytes.buffer, bytes.byteOffset, whole);
-  if (whole < bytes.byteLength) {
-    const tail = new Uint8Array(4);
-    tail.set(bytes.subarray(whole));
-    device.queue.writeBuffer(buf, whole, tail);
-  }
-  return buf;
+const pad16 = (n: number) => Math.max(16, Math.ceil(n / 16) * 16);
+
+function isContext(x: GpuContext | GPUDevice): x is GpuContext {
+  return (x as GpuContext).device !== undefined && (x as GpuContext).info !== undefined;
 }
 
-/** Splits GGUF blocks of rows [r0, r1) into contiguous quants and f16 scales. */
-function splitBlocks(t: Tensor, dtype: 'q8_0' | 'q4_0', r0: number, r1: number): { quants: Uint8Array; scales: Uint8Array } {
-  const cols = t.shape[1];
-  const { bytes, quants: qn } = BLOCK[dtype];
-  const perRow = cols / 32;
-  const nBlocks = (r1 - r0) * perRow;
-  const quants = new Uint8Array(nBlocks * qn);
-  const scales = new Uint8Array(nBlocks * 2);
-  const base = r0 * perRow * bytes;
-  for (let b = 0; b < nBlocks; b++) {
-    const src = base + b * bytes;
-    scales[2 * b] = t.data[src];
-    scales[2 * b + 1] = t.data[src + 1];
-    quants.set(t.data.subarray(src + 2, src + bytes), b * qn);
-  }
-  return { quants, scales };
-}
-
-export function uploadMatrix(device: GPUDevice, t: Tensor, maxBinding = device.limits.maxStorageBufferBindingSize): GpuTensor {
-  const [rows, cols] = t.shape.length === 2 ? t.shape : [1, t.shape[0]];
-  const { dtype } = t;
-  if ((dtype === 'q8_0' || dtype === 'q4_0') && cols % 32) throw new RangeError(`${t.name}: ${dtype} needs a multiple of 32 columns, got ${cols}`);
-  // Slices hold whole rows (and so whole blocks); an even row count keeps f16 pairs in one word.
-  let rowsPerSlice = Math.max(1, Math.floor(maxBinding / rowBytes(dtype, cols)));
-  if (rowsPerSlice < rows && rowsPerSlice > 1) rowsPerSlice -= rowsPerSlice % 2;
-  const slices: GpuTensorSlice[] = [];
-  let bytes = 0;
-  for (let r0 = 0; r0 < rows; r0 += rowsPerSlice) {
-    const r1 = Math.min(rows, r0 + rowsPerSlice);
-    if (dtype === 'q8_0' || dtype === 'q4_0') {
-      const { quants, scales } = splitBlocks(t, dtype, r0, r1);
-      slices.push({ rowStart: r0, rows: r1 - r0, data: createFilled(device, quants, t.name), scales: createFilled(device, scales, t.name + ' scales') });
-      bytes += quants.byteLength + scales.byteLength;
-    } else {
-      const rb = rowBytes(dtype, cols);
-      const part = t.data.subarray(r0 * rb, r1 * rb);
-      slices.push({ rowStart: r0, rows: r1 - r0, data: createFilled(device, part, t.name), scales: null });
-      bytes += part.byteLength;
+/** Writes `bytes` at `offset` of `buf`; a length that is not a whole word is zero-padded. */
+function write(device: GPUDevice, buf: GPUBuffer, offset: number, bytes: Uint8Array): void {
+  for (let start = 0; start < bytes.byteLength; start += CHUNK_BYTES) {
+    const part = bytes.subarray(start, Math.min(bytes.byteLength, start + CHUNK_BYTES));
+    const whole = part.byteLength & ~3;
+    if (whole) device.queue.writeBuffer(buf, offset + start, part.buffer, part.byteOffset, whole);
+    if (whole < part.byteLength) {
+      const tail = new Uint8Array(4);
+      tail.set(part.subarray(whole));
+      device.queue.writeBuffer(buf, offset + start + whole, tail);
     }
   }
+}
+
+function createStorage(device: GPUDevice, bytes: number, label: string): GPUBuffer {
+  return device.createBuffer({ label, size: pad16(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+}
+
+/** Repacks the GGUF blocks of rows [r0, r1) into the slice's quants and scales buffers, a chunk at a time. */
+function uploadBlocks(device: GPUDevice, t: Tensor, dtype: 'q8_0' | 'q4_0', cols: number, r0: number, r1: number, quantsBuf: GPUBuffer, scalesBuf: GPUBuffer): void {
+  const { bytes, quants: qn } = BLOCK[dtype];
+  const perRow = cols / QK;
+  const nBlocks = (r1 - r0) * perRow;
+  const base = r0 * perRow * bytes;
+  const chunk = Math.min(nBlocks, CHUNK_BLOCKS);
+  const quants = new Uint8Array(chunk * qn);
+  const scales = new Uint8Array(chunk * 2 + 2);
+  const src = t.data;
+  for (let b0 = 0; b0 < nBlocks; b0 += CHUNK_BLOCKS) {
+    const n = Math.min(CHUNK_BLOCKS, nBlocks - b0);
+    for (let b = 0; b < n; b++) {
+      const s = base + (b0 + b) * bytes;
+      scales[2 * b] = src[s];
+      scales[2 * b + 1] = src[s + 1];
+      quants.set(src.subarray(s + 2, s + bytes), b * qn);
+    }
+    // b0 is even (CHUNK_BLOCKS is), so both offsets are whole words.
+    write(device, quantsBuf, b0 * qn, quants.subarray(0, n * qn));
+    write(device, scalesBuf, b0 * 2, scales.subarray(0, n * 2));
+  }
+}
+
+/**
+ * Uploads a weight matrix [rows, cols] (a 1-D tensor is one row) in its GPU format, in row slices
+ * that each fit one storage binding. q8_0 / q4_0 need cols % 32 == 0 (llama.cpp's rule).
+ */
+export function uploadTensor(ctx: GpuContext | GPUDevice, t: Tensor, opts: UploadOptions = {}): GpuTensor {
+  const device = isContext(ctx) ? ctx.device : ctx;
+  const [rows, cols] = t.shape.length === 2 ? t.shape : t.shape.length === 1 ? [1, t.shape[0]] : [t.shape.slice(0, -1).reduce((a, b) => a * b, 1), t.shape[t.shape.length - 1]];
+  const { dtype } = t;
+  const name = opts.label ?? t.name;
+  const q = dtype === 'q8_0' || dtype === 'q4_0';
+  if (q && cols % QK) throw new RangeError(`${name}: ${dtype} weights need a multiple of ${QK} columns (llama.cpp blocks), got ${cols}`);
+  const srcRowBytes = q ? (cols / QK) * BLOCK[dtype].bytes : gpuRowBytes(dtype, cols);
+  if (t.data.byteLength < rows * srcRowBytes) throw new RangeError(`${name}: ${t.data.byteLength} bytes for a ${dtype} [${rows}, ${cols}] tensor that needs ${rows * srcRowBytes}`);
+  const limits = device.limits;
+  const maxBinding = Math.min(opts.maxBinding ?? limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const rb = gpuRowBytes(dtype, cols);
+  // Whole rows per slice; the padding to 16 bytes must fit too.
+  const rowsPerSlice = Math.min(rows, Math.floor((Math.floor(maxBinding / 16) * 16) / rb));
+  if (rowsPerSlice < 1) throw new RangeError(`${name}: one row of ${rb} bytes exceeds the ${maxBinding}-byte storage binding limit`);
+
+  const slices: GpuTensorSlice[] = [];
+  let bytes = 0;
+  try {
+    for (let r0 = 0; r0 < rows; r0 += rowsPerSlice) {
+      const r1 = Math.min(rows, r0 + rowsPerSlice);
+      const label = slices.length || r1 < rows ? `${name} [${r0}, ${r1})` : name;
+      const data = createStorage(device, (r1 - r0) * rb, label);
+      let scales: GPUBuffer | null = null;
+      if (q) {
+        scales = createStorage(device, (r1 - r0) * (cols / QK) * 2, label + ' scales');
+        slices.push({ rowStart: r0, rows: r1 - r0, data, scales });
+        uploadBlocks(device, t, dtype, cols, r0, r1, data, scales);
+      } else {
+        slices.push({ rowStart: r0, rows: r1 - r0, data, scales });
+        write(device, data, 0, t.data.subarray(r0 * rb, r1 * rb));
+      }
+      bytes += data.size + (scales?.size ?? 0);
+    }
+  } catch (e) {
+    for (const s of slices) {
+      s.data.destroy();
+      s.scales?.destroy();
+    }
+    throw e;
+  }
   return {
+    name,
     dtype,
     rows,
     cols,
     slices,
+    rowsPerSlice,
     bytes,
     destroy() {
       for (const s of slices) {
@@ -109,8 +178,32 @@ export function uploadMatrix(device: GPUDevice, t: Tensor, maxBinding = device.l
   };
 }
 
+/** Former name of `uploadTensor` (kept for callers that pass a device and a binding limit). */
+export function uploadMatrix(device: GPUDevice, t: Tensor, maxBinding?: number): GpuTensor {
+  return uploadTensor(device, t, { maxBinding });
+}
+
 /** Norm weights and other vectors are tiny: always f32. */
 export function uploadVector(device: GPUDevice, t: Tensor): GPUBuffer {
   const f = dequantize(t);
-  return createFilled(device, new Uint8Array(f.buffer), t.name);
+  const buf = createStorage(device, f.byteLength, t.name);
+  write(device, buf, 0, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+  return buf;
+}
+
+/** How f16 weights are read: packed in u32 words (core WGSL), or as native `f16` (needs shader-f16). */
+export type F16Mode = 'packed' | 'native';
+
+/**
+ * The WGSL that reads a weight format: the shader name to prepend to a kernel, and the `enable`
+ * directives it needs (they must open the module). `native` f16 falls back to packed without shader-f16.
+ */
+export function weightShader(device: GPUDevice, dtype: DType, f16: F16Mode = 'packed'): { shader: string; enables: string[] } {
+  if (dtype === 'f16' && f16 === 'native' && device.features.has('shader-f16')) return { shader: 'weights_f16_native', enables: ['f16'] };
+  return { shader: `weights_${dtype}`, enables: [] };
+}
+
+/** Binding 8 (data) and 9 (scales) of a slice, as the weight WGSL declares them. */
+export function sliceBindings(slice: GpuTensorSlice): Record<number, GPUBuffer> {
+  return slice.scales ? { 8: slice.data, 9: slice.scales } : { 8: slice.data };
 }

@@ -1,12 +1,39 @@
 /**
- * The paged KV cache on the GPU (layout in docs/gpu-kernels.md). Per layer: K and V pools of
- * fixed-size pages shared by the layer's KV heads; one u32 index buffer holding, per KV head,
- * `meta = {numSlots, freeCount}`, its page table, each slot's position (-1 = free) and a list of
- * freed slots (descending, so the lowest is taken first, as the CPU reference does); and each
- * slot's cumulative attention score. Slots are addressed through the page table, so a policy can
- * free a slot and the next token reuses it while nothing else moves.
+ * The paged KV cache on the GPU (layout in docs/gpu-kernels.md, "Paged KV cache").
+ *
+ * Per layer:
+ * - `k`, `v`: pools of `poolPages * pageSize * headDim` f32, pages shared by the layer's KV heads.
+ * - `index` (u32), per KV head `h`, in this order:
+ *     meta        [2h, 2h+1]                                   = { numSlots, freeCount }
+ *     page table  [pageTableOffset + h*pagesPerHead + j]       = physical page of logical page j
+ *     slot pos    [slotPosOffset + h*maxSlots + s]   (as i32)  = position of the token in slot s, -1 = free
+ *     free list   [freeListOffset + h*maxSlots + i], i < freeCount: freed slots, DESCENDING
+ * - `score` (f32) [h*maxSlots + s]: cumulative attention received by slot s, summed over the head's
+ *   query group.
+ * Slot `s` of head `h` lives at `(pageTable[h][s / pageSize] * pageSize + s % pageSize) * headDim`.
+ *
+ * Slot rules (the CPU reference's HeadSlots.append, token by token, gives the same tables):
+ * - `numSlots` is the head's high-water mark: slots >= numSlots have never been used. Kernels iterate
+ *   `s < numSlots` and skip free slots (pos -1), so freeing and reusing a slot moves nothing.
+ * - The next slot ("nextSlot") is the lowest freed slot, the free list's last entry, while
+ *   freeCount > 0, else numSlots. A chunk of T tokens (prefill) gives token t the t-th lowest freed
+ *   slot while there are any, then numSlots + (t - freeCount), ...: new slots are appended at the
+ *   end, so a chunk needs no contiguous run of free slots.
+ * - An eviction kernel frees slot e by writing pos[e] = -1 (and score 0) and inserting e into the
+ *   free list (kept descending), freeCount += 1; the next append reuses it. kv_append's `advance`
+ *   then updates meta: numSlots += tokens not placed in freed slots (clamped to maxSlots).
+ *
+ * Memory: the pools hold pages for `initialSlots` slots per head at creation (default: the whole
+ * capacity) and grow on demand, as the CPU-known high-water mark passes them, by reallocating with
+ * copyBufferToBuffer (geometric, so rare), never past `capacity`: a capped cache (a policy's budget
+ * plus a chunk) reaches its cap and then stays constant however many tokens pass through it.
+ * Growth replaces `layers[l].k` / `.v`: the attention and append wrappers re-bind by themselves
+ * (they compare `version`); any other holder of the pools must re-bind in `onGrow`. Growth happens
+ * when `highWater` is raised (or `reserve` is called), which must be before encoding the command
+ * buffer that uses the new slots, and not while an unsubmitted command buffer still uses the pools.
  */
 import { readBuffer } from '../gpu/buffers';
+import { PageAllocator, UNMAPPED } from './page-allocator';
 
 export interface PagedCacheOptions {
   numLayers: number;
@@ -15,6 +42,13 @@ export interface PagedCacheOptions {
   /** Slots per KV head: the context length for the full cache, budget + one chunk under a policy. */
   capacity: number;
   pageSize?: number;
+  /**
+   * Slots per head the pools hold at creation; the pools grow from there on demand (up to
+   * `capacity`). Default: `capacity` (everything allocated up front, no growth ever).
+   */
+  initialSlots?: number;
+  /** Hand out physical pages in a seeded pseudo-random order (tests). */
+  pageSeed?: number;
 }
 
 export interface LayerKv {
@@ -25,12 +59,27 @@ export interface LayerKv {
 }
 
 export interface HeadState {
+  /** Per slot (maxSlots of them), in slot order. */
   pos: Int32Array;
   score: Float32Array;
+  /** maxSlots * headDim, slot after slot (zeros for unmapped pages). */
   keys: Float32Array;
   values: Float32Array;
   numSlots: number;
+  /** The free list (descending). */
   freeSlots: number[];
+  /** Where the next appended token goes. */
+  nextSlot: number;
+}
+
+/** What a test or benchmark writes into one head with `writeHead`. */
+export interface HeadContents {
+  /** Positions of slots 0..n-1 (-1 = free): numSlots becomes n, the free list the -1 slots. */
+  pos: ArrayLike<number>;
+  /** n * headDim each (free slots' entries are written too, harmlessly). */
+  keys: Float32Array;
+  values: Float32Array;
+  score?: ArrayLike<number>;
 }
 
 export class GpuKvCache {
@@ -41,51 +90,116 @@ export class GpuKvCache {
   readonly slotPosOffset: number;
   readonly freeListOffset: number;
   readonly layers: LayerKv[];
-  /** Slots ever used per head (the same for every head and layer): known without a readback. */
-  highWater = 0;
-  private readonly numPages: number;
+  readonly allocator: PageAllocator;
+  /** Bumped every time the pools are reallocated (bind groups holding them are then stale). */
+  version = 0;
+  private hw = 0;
+  private readonly listeners = new Set<() => void>();
+  private readonly indexWords: number;
 
   constructor(
     private readonly device: GPUDevice,
     readonly o: PagedCacheOptions,
   ) {
+    if (!(o.capacity >= 1)) throw new RangeError(`a KV cache needs a capacity of at least 1 slot per head (got ${o.capacity})`);
     this.pageSize = o.pageSize ?? 16;
+    if (!(this.pageSize >= 1 && Number.isInteger(this.pageSize))) throw new RangeError(`pageSize must be a positive integer (got ${this.pageSize})`);
     this.pagesPerHead = Math.ceil(o.capacity / this.pageSize);
     this.maxSlots = this.pagesPerHead * this.pageSize;
-    this.numPages = this.pagesPerHead * o.numKvHeads;
     this.pageTableOffset = 2 * o.numKvHeads;
     this.slotPosOffset = this.pageTableOffset + o.numKvHeads * this.pagesPerHead;
     this.freeListOffset = this.slotPosOffset + o.numKvHeads * this.maxSlots;
-    const poolBytes = this.numPages * this.pageSize * o.headDim * 4;
+    this.indexWords = this.freeListOffset + o.numKvHeads * this.maxSlots;
+    const initialPages = Math.ceil(Math.min(o.initialSlots ?? o.capacity, o.capacity) / this.pageSize);
+    this.allocator = new PageAllocator({ numHeads: o.numKvHeads, pagesPerHead: this.pagesPerHead, initialPoolPages: initialPages * o.numKvHeads, seed: o.pageSeed });
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.layers = Array.from({ length: o.numLayers }, (_, l) => ({
-      k: device.createBuffer({ label: `k pool ${l}`, size: poolBytes, usage }),
-      v: device.createBuffer({ label: `v pool ${l}`, size: poolBytes, usage }),
-      index: device.createBuffer({ label: `kv index ${l}`, size: (this.freeListOffset + o.numKvHeads * this.maxSlots) * 4, usage }),
+      k: this.pool(`k pool ${l}`, this.allocator.poolPages),
+      v: this.pool(`v pool ${l}`, this.allocator.poolPages),
+      index: device.createBuffer({ label: `kv index ${l}`, size: this.indexWords * 4, usage }),
       score: device.createBuffer({ label: `kv score ${l}`, size: o.numKvHeads * this.maxSlots * 4, usage }),
     }));
     this.reset();
   }
 
-  /**
-   * Physical page of (head, logical page): pages are handed out head after head for each logical
-   * page, so one head's pages are never contiguous and the indirection is exercised all the time.
-   */
-  physicalPage(head: number, page: number): number {
-    return page * this.o.numKvHeads + head;
+  private pool(label: string, pages: number): GPUBuffer {
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    return this.device.createBuffer({ label, size: Math.max(16, pages * this.pageSize * this.o.headDim * 4), usage });
   }
 
+  /**
+   * Upper bound of every head's numSlots: the slots appended so far (capped by consumers at
+   * maxSlots for dispatch sizes). Raising it maps the pages those slots need, growing the pools
+   * when they are short.
+   */
+  get highWater(): number {
+    return this.hw;
+  }
+
+  set highWater(slots: number) {
+    this.hw = slots;
+    this.reserve(slots);
+  }
+
+  /** Maps pages for `slots` slots per head (at most maxSlots), growing the pools if needed. */
+  reserve(slots: number): void {
+    const pages = this.allocator.pagesFor(Math.min(slots, this.maxSlots), this.pageSize);
+    if (pages <= this.allocator.mapped) return;
+    const r = this.allocator.map(pages);
+    if (r.grew) this.growPools(r.poolPages);
+    this.writePageTables();
+  }
+
+  /** Registers a callback run after the pools are reallocated; returns its removal. */
+  onGrow(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private growPools(pages: number): void {
+    const enc = this.device.createCommandEncoder({ label: 'kv pool growth' });
+    const old: GPUBuffer[] = [];
+    this.layers.forEach((L, l) => {
+      const k = this.pool(`k pool ${l}`, pages);
+      const v = this.pool(`v pool ${l}`, pages);
+      enc.copyBufferToBuffer(L.k, 0, k, 0, L.k.size);
+      enc.copyBufferToBuffer(L.v, 0, v, 0, L.v.size);
+      old.push(L.k, L.v);
+      L.k = k;
+      L.v = v;
+    });
+    this.device.queue.submit([enc.finish()]);
+    // Submitted work that uses them still completes; nothing can be encoded with them any more.
+    for (const b of old) b.destroy();
+    this.version++;
+    for (const f of this.listeners) f();
+  }
+
+  private writePageTables(): void {
+    const words = new Uint32Array(this.o.numKvHeads * this.pagesPerHead);
+    this.allocator.tables.forEach((t, h) => words.set(t, h * this.pagesPerHead));
+    for (const L of this.layers) this.device.queue.writeBuffer(L.index, this.pageTableOffset * 4, words);
+  }
+
+  /** Physical page of (head, logical page), as mapped now. */
+  physicalPage(head: number, page: number): number {
+    return this.allocator.physical(head, page);
+  }
+
+  /** Empties every head (slots free, scores 0, meta 0); the pools keep their size. */
   reset(): void {
     const { numKvHeads } = this.o;
-    const index = new Int32Array(this.freeListOffset + numKvHeads * this.maxSlots);
-    for (let h = 0; h < numKvHeads; h++)
-      for (let j = 0; j < this.pagesPerHead; j++) index[this.pageTableOffset + h * this.pagesPerHead + j] = this.physicalPage(h, j);
-    index.fill(-1, this.slotPosOffset, this.freeListOffset);
+    this.allocator.reset();
+    // Map what the pools hold now, so a fresh cache needs no growth up to its initial size.
+    this.allocator.map(this.allocator.poolPages / numKvHeads);
+    const index = new Uint32Array(this.indexWords);
+    this.allocator.tables.forEach((t, h) => index.set(t, this.pageTableOffset + h * this.pagesPerHead));
+    index.fill(0xffffffff, this.slotPosOffset, this.freeListOffset);
     for (const layer of this.layers) {
       this.device.queue.writeBuffer(layer.index, 0, index);
       this.device.queue.writeBuffer(layer.score, 0, new Float32Array(numKvHeads * this.maxSlots));
     }
-    this.highWater = 0;
+    this.hw = 0;
   }
 
   /**
@@ -95,41 +209,83 @@ export class GpuKvCache {
    */
   markFilled(tokens: number): void {
     const { numKvHeads } = this.o;
+    const n = Math.min(tokens, this.maxSlots);
+    this.highWater = tokens;
     for (const layer of this.layers)
       for (let h = 0; h < numKvHeads; h++) {
-        this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(tokens, 0));
-        this.device.queue.writeBuffer(layer.index, (this.slotPosOffset + h * this.maxSlots) * 4, Int32Array.from({ length: tokens }, (_, i) => i));
+        this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(n, 0));
+        this.device.queue.writeBuffer(layer.index, (this.slotPosOffset + h * this.maxSlots) * 4, Int32Array.from({ length: n }, (_, i) => i));
       }
-    this.highWater = tokens;
   }
 
   /** Frees slots of one head as a policy does (tests use it; policies do it on the GPU). */
   async freeSlots(layer: number, head: number, slots: number[]): Promise<void> {
     const L = this.layers[layer];
     const index = new Int32Array(await readBuffer(this.device, L.index));
-    const free = Array.from(index.subarray(this.freeListOffset + head * this.maxSlots, this.freeListOffset + head * this.maxSlots + index[2 * head + 1]));
+    const list = this.freeListOffset + head * this.maxSlots;
+    const free = Array.from(index.subarray(list, list + index[2 * head + 1]));
     for (const s of slots) {
+      if (s < 0 || s >= index[2 * head] || index[this.slotPosOffset + head * this.maxSlots + s] < 0) throw new RangeError(`slot ${s} of head ${head} is not live`);
       index[this.slotPosOffset + head * this.maxSlots + s] = -1;
       free.push(s);
     }
     free.sort((a, b) => b - a);
-    index.set(free, this.freeListOffset + head * this.maxSlots);
+    index.set(free, list);
     index[2 * head + 1] = free.length;
     this.device.queue.writeBuffer(L.index, 0, index);
+    for (const s of slots) this.device.queue.writeBuffer(L.score, (head * this.maxSlots + s) * 4, new Float32Array(1));
   }
 
-  /** Overrides a head's page table (tests use it to prove that nothing assumes contiguity). */
+  /**
+   * Writes a head's slot table and K/V directly (tests and benchmarks: what a long history with
+   * evictions leaves behind, without running it). Raises highWater to cover the slots.
+   */
+  writeHead(layer: number, head: number, c: HeadContents): void {
+    const { headDim } = this.o;
+    const n = c.pos.length;
+    if (n > this.maxSlots) throw new RangeError(`${n} slots exceed the ${this.maxSlots} of this cache`);
+    if (this.highWater < n) this.highWater = n;
+    const L = this.layers[layer];
+    const pos = Int32Array.from(c.pos);
+    const free: number[] = [];
+    for (let s = n - 1; s >= 0; s--) if (pos[s] < 0) free.push(s);
+    this.device.queue.writeBuffer(L.index, 2 * head * 4, Uint32Array.of(n, free.length));
+    if (n > 0) this.device.queue.writeBuffer(L.index, (this.slotPosOffset + head * this.maxSlots) * 4, pos);
+    if (free.length) this.device.queue.writeBuffer(L.index, (this.freeListOffset + head * this.maxSlots) * 4, Uint32Array.from(free));
+    const score = new Float32Array(n);
+    if (c.score) score.set(Array.from(c.score));
+    for (let s = 0; s < n; s++) if (pos[s] < 0) score[s] = 0;
+    if (n > 0) this.device.queue.writeBuffer(L.score, head * this.maxSlots * 4, score);
+    for (let s = 0; s < n; s++) {
+      const at = this.slotOffset(head, s) * 4;
+      this.device.queue.writeBuffer(L.k, at, c.keys, s * headDim, headDim);
+      this.device.queue.writeBuffer(L.v, at, c.values, s * headDim, headDim);
+    }
+  }
+
+  /** Float offset of slot `s` of head `h` in the pools. */
+  slotOffset(head: number, slot: number): number {
+    const page = this.allocator.physical(head, Math.floor(slot / this.pageSize));
+    if (page === UNMAPPED) throw new RangeError(`slot ${slot} of head ${head} has no page`);
+    return (page * this.pageSize + (slot % this.pageSize)) * this.o.headDim;
+  }
+
+  /** Overrides a head's page table on the GPU (tests; pages must be distinct pool pages; not with growth). */
   setPageTable(layer: number, head: number, pages: number[]): void {
     this.device.queue.writeBuffer(this.layers[layer].index, (this.pageTableOffset + head * this.pagesPerHead) * 4, Uint32Array.from(pages));
   }
 
-  /** KV bytes allocated on the GPU (pools, index, scores). */
+  /** KV bytes allocated on the GPU now (pools, index, scores). */
   bytes(): number {
     return this.layers.reduce((s, l) => s + l.k.size + l.v.size + l.index.size + l.score.size, 0);
   }
 
-  /** What a full f32 cache holding `tokens` tokens would take (K and V only). */
-  static fullCacheBytes(o: Omit<PagedCacheOptions, 'capacity'>, tokens: number): number {
+  /** What a full f32 cache of `seqLen` tokens takes (K and V only), for comparison. */
+  bytesFullCache(seqLen: number): number {
+    return GpuKvCache.fullCacheBytes(this.o, seqLen);
+  }
+
+  static fullCacheBytes(o: Pick<PagedCacheOptions, 'numLayers' | 'numKvHeads' | 'headDim'>, tokens: number): number {
     return o.numLayers * o.numKvHeads * tokens * o.headDim * 2 * 4;
   }
 
@@ -144,22 +300,28 @@ export class GpuKvCache {
     const keys = new Float32Array(this.maxSlots * headDim);
     const values = new Float32Array(this.maxSlots * headDim);
     for (let s = 0; s < this.maxSlots; s++) {
-      const page = index[this.pageTableOffset + head * this.pagesPerHead + Math.floor(s / this.pageSize)];
+      const page = index[this.pageTableOffset + head * this.pagesPerHead + Math.floor(s / this.pageSize)] >>> 0;
+      if (page === UNMAPPED) continue;
       const base = (page * this.pageSize + (s % this.pageSize)) * headDim;
       keys.set(kPool.subarray(base, base + headDim), s * headDim);
       values.set(vPool.subarray(base, base + headDim), s * headDim);
     }
+    const numSlots = index[2 * head];
+    const list = this.freeListOffset + head * this.maxSlots;
+    const freeSlots = Array.from(index.subarray(list, list + index[2 * head + 1]));
     return {
       pos: index.slice(this.slotPosOffset + head * this.maxSlots, this.slotPosOffset + (head + 1) * this.maxSlots),
       score,
       keys,
       values,
-      numSlots: index[2 * head],
-      freeSlots: Array.from(index.subarray(this.freeListOffset + head * this.maxSlots, this.freeListOffset + head * this.maxSlots + index[2 * head + 1])),
+      numSlots,
+      freeSlots,
+      nextSlot: freeSlots.length ? freeSlots[freeSlots.length - 1] : numSlots,
     };
   }
 
   destroy(): void {
     for (const l of this.layers) for (const b of [l.k, l.v, l.index, l.score]) b.destroy();
+    this.listeners.clear();
   }
 }

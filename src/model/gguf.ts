@@ -218,6 +218,15 @@ function ropeScalingFromFreqs(t: Tensor, theta: number, headDim: number, file: s
   return s;
 }
 
+/** The shortest decimal that reads back as the same float32: 1e-6 rather than 9.99999997e-7, as in config.json. */
+function shortestF32(x: number): number {
+  for (let p = 1; p < 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return x;
+}
+
 export type GgufModel = ModelDescription & { gguf: GgufFile };
 
 /** A whole llama/mistral GGUF: config from the metadata, canonical names, q/k back in HF row order. */
@@ -245,7 +254,7 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
   if (num('rope.dimension_count', headDim) !== headDim) throw new UnsupportedModelError(`${file}: partial RoPE (rope.dimension_count ${num('rope.dimension_count')} of head size ${headDim}) is not supported`);
   const scalingType = md.get(`${arch}.rope.scaling.type`);
   if (scalingType !== undefined && scalingType !== 'none') throw new UnsupportedModelError(`${file}: rope scaling ${String(scalingType)} is not supported (llama3 is)`);
-  const theta = num('rope.freq_base', 10000);
+  const theta = shortestF32(num('rope.freq_base', 10000));
   const ropeFreqs = raw.get('rope_freqs.weight');
 
   const tensors = new Map<string, Tensor>();
@@ -271,7 +280,7 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
     headDim,
     vocabSize: tensors.get(tensorNames.embed)?.shape[0] ?? (md.get('tokenizer.ggml.tokens') as GgufValue[] | undefined)?.length ?? 0,
     maxPositionEmbeddings: num('context_length', 2048),
-    rmsNormEps: num('attention.layer_norm_rms_epsilon', 1e-5),
+    rmsNormEps: shortestF32(num('attention.layer_norm_rms_epsilon', 1e-5)),
     rope: { theta, layout: 'half', scaling: ropeFreqs ? ropeScalingFromFreqs(ropeFreqs, theta, headDim, file) : null },
     slidingWindow: window === undefined ? null : Number(window),
     tieWordEmbeddings: tied,

@@ -1,57 +1,57 @@
 /** llama2.c checkpoints: the legacy 28-byte header followed by float32 weights, and tokenizer.bin. */
-import { ModelFormatError } from '../errors';
+import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { tensorNames, type ModelDescription, type Tensor, type TokenizerSource } from './types';
 
+const HEADER_BYTES = 28;
+
+/**
+ * `tokenizer` is passed through; a llama2.c tokenizer gets the header's vocab size (its file does
+ * not store one). Every tensor is a view into `file`.
+ */
 export function parseLlama2c(file: Uint8Array, tokenizer: TokenizerSource, fileName = 'model.bin'): ModelDescription {
-  if (file.byteLength < 28) throw new ModelFormatError('truncated', `header needs 28 bytes, file has ${file.byteLength}`, fileName);
+  if (file.byteLength < HEADER_BYTES) throw new ModelFormatError('truncated', `the header needs ${HEADER_BYTES} bytes, the file has ${file.byteLength}`, fileName);
+  // llama2.c's later exports (export.py --version 1/2) start with the magic "ak42" and another layout.
+  if (new TextDecoder().decode(file.subarray(0, 4)) === 'ak42') throw new UnsupportedModelError(`${fileName}: llama2.c versioned exports ("ak42") are not supported, only the legacy format`);
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const [dim, hidden, nLayers, nHeads, nKvHeads, rawVocab, seqLen] = Array.from({ length: 7 }, (_, i) => dv.getInt32(i * 4, true));
+  const [dim, hidden, L, nHeads, nKvHeads, rawVocab, seqLen] = Array.from({ length: 7 }, (_, i) => dv.getInt32(i * 4, true));
   const shared = rawVocab > 0;
   const vocab = Math.abs(rawVocab);
-  if ([dim, hidden, nLayers, nHeads, nKvHeads, vocab, seqLen].some((x) => x <= 0) || dim % nHeads || nHeads % nKvHeads || (dim / nHeads) % 2)
-    throw new ModelFormatError('bad-header', `implausible header dim=${dim} hidden=${hidden} layers=${nLayers} heads=${nHeads} kv_heads=${nKvHeads} vocab=${rawVocab} seq_len=${seqLen}`, fileName);
+  if ([dim, hidden, L, nHeads, nKvHeads, vocab, seqLen].some((x) => x <= 0) || dim % nHeads || nHeads % nKvHeads || (dim / nHeads) % 2)
+    throw new ModelFormatError('bad-header', `implausible header dim=${dim} hidden=${hidden} layers=${L} heads=${nHeads} kv_heads=${nKvHeads} vocab=${rawVocab} seq_len=${seqLen}`, fileName);
   const headDim = dim / nHeads;
   const kvDim = nKvHeads * headDim;
-  const L = nLayers;
 
-  // Element counts in file order; the two RoPE tables are skipped.
-  const layout: [string, number[]][] = [
-    ['embed', [vocab, dim]],
-    ['attnNorm', [L, dim]],
-    ['q', [L, dim, dim]],
-    ['k', [L, kvDim, dim]],
-    ['v', [L, kvDim, dim]],
-    ['o', [L, dim, dim]],
-    ['mlpNorm', [L, dim]],
-    ['gate', [L, hidden, dim]],
-    ['down', [L, dim, hidden]],
-    ['up', [L, hidden, dim]],
-    ['finalNorm', [dim]],
-    ['ropeTables', [seqLen, headDim]],
+  // File order. Per-layer blocks hold all L layers back to back; the RoPE tables are skipped.
+  type LayerKey = keyof ReturnType<typeof tensorNames.layer>;
+  const sections: [name: LayerKey | 'embed' | 'finalNorm' | 'lmHead' | 'ropeTables', shape: number[], perLayer: boolean][] = [
+    ['embed', [vocab, dim], false],
+    ['attnNorm', [dim], true],
+    ['q', [dim, dim], true],
+    ['k', [kvDim, dim], true],
+    ['v', [kvDim, dim], true],
+    ['o', [dim, dim], true],
+    ['mlpNorm', [dim], true],
+    ['gate', [hidden, dim], true], // w1
+    ['down', [dim, hidden], true], // w2
+    ['up', [hidden, dim], true], // w3
+    ['finalNorm', [dim], false],
+    ['ropeTables', [2, seqLen * (headDim / 2)], false], // freq_cis_real, freq_cis_imag
   ];
-  if (!shared) layout.push(['lmHead', [vocab, dim]]);
-  const expected = 28 + layout.reduce((s, [, shape]) => s + shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (file.byteLength < expected) throw new ModelFormatError('truncated', `expected ${expected} bytes for this header, file has ${file.byteLength}`, fileName);
+  if (!shared) sections.push(['lmHead', [vocab, dim], false]);
+  const bytesOf = (shape: number[]) => shape.reduce((a, b) => a * b, 4);
+  const expected = sections.reduce((s, [, shape, perLayer]) => s + bytesOf(shape) * (perLayer ? L : 1), HEADER_BYTES);
+  if (file.byteLength < expected) throw new ModelFormatError('truncated', `expected ${expected} bytes for this header, the file has ${file.byteLength}`, fileName);
 
   const tensors = new Map<string, Tensor>();
-  const add = (name: string, shape: number[], offset: number) => {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    tensors.set(name, { name, dtype: 'f32', shape, data: file.subarray(offset, offset + bytes) });
+  let offset = HEADER_BYTES;
+  const take = (name: string, shape: number[]) => {
+    tensors.set(name, { name, dtype: 'f32', shape, data: file.subarray(offset, offset + bytesOf(shape)) });
+    offset += bytesOf(shape);
   };
-  let offset = 28;
-  for (const [key, shape] of layout) {
-    const perLayer = shape.length > 1 && shape[0] === L && key !== 'embed' && key !== 'ropeTables' && key !== 'lmHead';
-    const inner = perLayer ? shape.slice(1) : shape;
-    const innerBytes = inner.reduce((a, b) => a * b, 1) * 4;
-    if (perLayer) {
-      for (let l = 0; l < L; l++) add(tensorNames.layer(l)[key as keyof ReturnType<typeof tensorNames.layer>], inner, offset + l * innerBytes);
-      offset += L * innerBytes;
-    } else {
-      if (key === 'embed') add(tensorNames.embed, inner, offset);
-      else if (key === 'finalNorm') add(tensorNames.finalNorm, inner, offset);
-      else if (key === 'lmHead') add(tensorNames.lmHead, inner, offset);
-      offset += innerBytes;
-    }
+  for (const [key, shape, perLayer] of sections) {
+    if (perLayer) for (let l = 0; l < L; l++) take(tensorNames.layer(l)[key as LayerKey], shape);
+    else if (key === 'ropeTables') offset += bytesOf(shape);
+    else take(tensorNames[key as 'embed' | 'finalNorm' | 'lmHead'], shape);
   }
   if (shared) tensors.set(tensorNames.lmHead, tensors.get(tensorNames.embed)!);
 
@@ -71,11 +71,12 @@ export function parseLlama2c(file: Uint8Array, tokenizer: TokenizerSource, fileN
       rope: { theta: 10000, layout: 'interleaved', scaling: null },
       slidingWindow: null,
       tieWordEmbeddings: shared,
+      // Token 1 (BOS) also ends a story in llama2.c's sampler; callers decide whether to stop on it.
       bosTokenId: 1,
       eosTokenIds: [2],
     },
     tensors,
-    tokenizer,
+    tokenizer: tokenizer.kind === 'llama2c' ? { ...tokenizer, vocabSize: vocab } : tokenizer,
     generationConfig: null,
   };
 }

@@ -1,48 +1,43 @@
 /**
- * tokenizer.json through Hugging Face's own JS libraries: `@huggingface/tokenizers` and
- * `@huggingface/jinja` (what `@huggingface/transformers` is built on), so the library bundle does
- * not carry ONNX Runtime; tests cross-check against `@huggingface/transformers` itself.
+ * tokenizer.json through `@huggingface/tokenizers` and `@huggingface/jinja`, the two packages
+ * `@huggingface/transformers` builds its tokenizers on: importing transformers itself would put
+ * ONNX Runtime Web in the library bundle (docs/tokenizer-bundle.md). Tests cross-check against it.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { Template } from '@huggingface/jinja';
-import type { ChatMessage, Tokenizer } from './types';
-import { windowedDecoder } from './stream-decoder';
+import { ModelFormatError } from '../errors';
+import { chatTemplate, configToken } from './chat';
+import { decoding } from './decoding';
+import type { Tokenizer } from './types';
 
 type Json = Record<string, unknown>;
 
-function tokenString(v: unknown): string | null {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as Json).content === 'string') return (v as Json).content as string;
-  return null;
-}
-
 export function hfTokenizer(tokenizerJson: unknown, tokenizerConfig: Json | null, eosIds: number[] = []): Tokenizer {
   const config = tokenizerConfig ?? {};
-  const tok = new HfTokenizer(tokenizerJson as object, config);
-  const bosToken = tokenString(config.bos_token);
-  const eosToken = tokenString(config.eos_token);
-  const bosId = bosToken ? (tok.token_to_id(bosToken) ?? null) : null;
-  const eos = [...new Set([...eosIds, ...(eosToken && tok.token_to_id(eosToken) !== undefined ? [tok.token_to_id(eosToken)!] : [])])];
-  const templateSource = typeof config.chat_template === 'string' ? config.chat_template : null;
-  const template = templateSource ? new Template(templateSource) : null;
-  const decode = (ids: readonly number[]) => tok.decode([...ids], { skip_special_tokens: false });
+  let tok: HfTokenizer;
+  try {
+    tok = new HfTokenizer(tokenizerJson as object, config);
+  } catch (e) {
+    throw new ModelFormatError('bad-config', `not a usable tokenizer: ${(e as Error).message}`, 'tokenizer.json');
+  }
+  const idOf = (key: string) => {
+    const t = configToken(config, key);
+    return t === null ? undefined : tok.token_to_id(t);
+  };
+  // Without tokenizer_config.json, BOS is what the post-processor puts in front of a text.
+  const framed = tok.encode('a', { add_special_tokens: true }).ids;
+  const plain = tok.encode('a', { add_special_tokens: false }).ids;
+  const bosId = idOf('bos_token') ?? (framed.length > plain.length && framed[0] !== plain[0] ? framed[0] : null);
+  const eos = idOf('eos_token');
+  // No clean_up_tokenization_spaces (" ." -> "."): it is lossy and reaches across token
+  // boundaries, so streamed text could not equal decode(); tokenizers (Rust) and TGI skip it too.
+  const text = (ids: number[]) => (ids.length ? tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }) : '');
 
   return {
     vocabSize: tok.get_vocab(true).size,
     bosId,
-    eosIds: eos,
-    encode: (text, opts = {}) => tok.encode(text, { add_special_tokens: opts.addBos ?? true }).ids,
-    decode,
-    createDecoder: () => windowedDecoder(decode),
-    applyChatTemplate(messages: readonly ChatMessage[], opts = {}) {
-      // Story models have no template: their "chat" is the running text itself.
-      if (!template) return messages.map((m) => m.content).join('\n');
-      return template.render({
-        messages,
-        add_generation_prompt: opts.addGenerationPrompt ?? true,
-        bos_token: bosToken ?? '',
-        eos_token: eosToken ?? '',
-      });
-    },
+    eosIds: [...new Set([...eosIds, ...(eos === undefined ? [] : [eos])])],
+    encode: (s, opts = {}) => tok.encode(s, { add_special_tokens: opts.addBos ?? true }).ids,
+    ...decoding(text, bosId),
+    applyChatTemplate: chatTemplate(tokenizerConfig),
   };
 }

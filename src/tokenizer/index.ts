@@ -6,13 +6,17 @@ import type { Tokenizer } from './types';
 
 export type { Tokenizer, ChatMessage, StreamDecoder } from './types';
 
+/**
+ * The tokenizer a loaded model carries; `eosIds` adds the model's own (config/generation_config).
+ * Synchronous, so `await createTokenizer(...)` and plain calls both work.
+ */
 export function createTokenizer(source: TokenizerSource, eosIds: number[] = []): Tokenizer {
   switch (source.kind) {
     case 'hf':
       return hfTokenizer(source.tokenizerJson, source.tokenizerConfig, eosIds);
     case 'llama2c':
-      return llama2cTokenizer(source.bytes, source.vocabSize);
+      return llama2cTokenizer(source.bytes, source.vocabSize, eosIds);
     case 'none':
-      throw new UnsupportedModelError('this model has no tokenizer: put its tokenizer.json (or llama2.c tokenizer.bin) beside it');
+      throw new UnsupportedModelError('this model has no tokenizer: put its tokenizer.json (or llama2.c tokenizer.bin) beside it, or pass token ids');
   }
 }

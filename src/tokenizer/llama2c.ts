@@ -1,87 +1,94 @@
-/** llama2.c's tokenizer.bin and its score-based BPE, as `encode`/`decode` in run.c. */
+/**
+ * llama2.c's tokenizer.bin (int32 max_token_length, then per token: float32 score, int32 length,
+ * bytes) and the score-based BPE of `encode()`/`decode()` in its run.c.
+ * Pieces are kept as "binary" strings (one char per byte) so that lookups and merges compare bytes,
+ * as run.c's strcmp does, whatever the pieces' UTF-8.
+ */
 import { ModelFormatError } from '../errors';
-import type { ChatMessage, Tokenizer } from './types';
-import { windowedDecoder } from './stream-decoder';
+import { plainChat } from './plain-chat';
+import { decoding } from './decoding';
+import type { Tokenizer } from './types';
 
-export function llama2cTokenizer(bytes: Uint8Array, vocabSize: number): Tokenizer {
+const BOS = 1;
+const EOS = 2;
+/** SentencePiece layout: ids 3..258 are the byte tokens <0x00>..<0xFF>. */
+const BYTE0 = 3;
+
+const binary = (b: Uint8Array) => String.fromCharCode(...b);
+const utf8 = new TextEncoder();
+
+export function llama2cTokenizer(bytes: Uint8Array, vocabSize: number, eosIds: number[] = []): Tokenizer {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const vocab: string[] = [];
-  const pieces: Uint8Array[] = [];
+  const bad = (msg: string) => new ModelFormatError('truncated', msg, 'tokenizer.bin');
+  if (bytes.byteLength < 4) throw bad('no header');
+  const pieces: string[] = [];
   const scores = new Float32Array(vocabSize);
-  const utf8 = new TextDecoder();
   let off = 4;
   for (let i = 0; i < vocabSize; i++) {
-    if (off + 8 > bytes.byteLength) throw new ModelFormatError('truncated', `tokenizer ends at token ${i} of ${vocabSize}`, 'tokenizer.bin');
+    if (off + 8 > bytes.byteLength) throw bad(`ends at token ${i} of ${vocabSize}`);
     scores[i] = dv.getFloat32(off, true);
     const len = dv.getInt32(off + 4, true);
     off += 8;
-    if (len < 0 || off + len > bytes.byteLength) throw new ModelFormatError('truncated', `tokenizer ends inside token ${i}`, 'tokenizer.bin');
-    pieces.push(bytes.subarray(off, off + len));
-    vocab.push(utf8.decode(bytes.subarray(off, off + len)));
+    if (len < 0 || off + len > bytes.byteLength) throw bad(`ends inside token ${i}`);
+    pieces.push(binary(bytes.subarray(off, off + len)));
     off += len;
   }
   const lookup = new Map<string, number>();
-  vocab.forEach((s, i) => lookup.has(s) || lookup.set(s, i));
-
-  /** Bytes of one token; "<0xXX>" pieces are raw bytes, and a leading space is dropped after BOS. */
-  const tokenBytes = (id: number, prev: number | undefined): Uint8Array => {
-    let p = pieces[id];
-    if (prev === 1 && p[0] === 0x20) p = p.subarray(1);
-    const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(vocab[id]);
-    return m ? Uint8Array.of(parseInt(m[1], 16)) : p;
-  };
-  const decode = (ids: readonly number[], prev?: number): string => {
-    const parts: Uint8Array[] = [];
-    let before = prev;
-    for (const id of ids) {
-      parts.push(tokenBytes(id, before));
-      before = id;
-    }
-    const all = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.length;
-    }
-    return utf8.decode(all);
-  };
+  pieces.forEach((p, i) => lookup.has(p) || lookup.set(p, i));
+  // run.c: sscanf(piece, "<0x%02hhX>") turns a raw-byte piece into that byte.
+  const rawByte = pieces.map((p) => /^<0x([0-9A-Fa-f]{2})>$/.exec(p)).map((m) => (m ? String.fromCharCode(parseInt(m[1], 16)) : null));
 
   const encode = (text: string, opts: { addBos?: boolean } = {}): number[] => {
     const tokens: number[] = [];
-    if (opts.addBos ?? true) tokens.push(1);
-    if (text.length > 0) tokens.push(lookup.get(' ')!);
-    // Each code point becomes its token, or its UTF-8 bytes as byte tokens (id = byte + 3).
-    for (const ch of text) {
-      const id = lookup.get(ch);
+    if (opts.addBos ?? true) tokens.push(BOS);
+    const b = utf8.encode(text); // run.c stops at a NUL byte; here it becomes the byte token <0x00>
+    if (b.length > 0) tokens.push(lookup.get(' ') ?? BYTE0 + 0x20); // the dummy prefix
+    // One UTF-8 code point (a lead byte and at most 3 continuation bytes) at a time: its piece, or its bytes.
+    for (let i = 0; i < b.length; ) {
+      let j = i + 1;
+      while (j < b.length && (b[j] & 0xc0) === 0x80 && j - i < 4) j++;
+      const id = lookup.get(binary(b.subarray(i, j)));
       if (id !== undefined) tokens.push(id);
-      else for (const b of new TextEncoder().encode(ch)) tokens.push(b + 3);
+      else for (let k = i; k < j; k++) tokens.push(b[k] + BYTE0);
+      i = j;
     }
-    // Merge the best-scoring adjacent pair until none is in the vocabulary.
+    // Merge the best-scoring adjacent pair (leftmost on ties, score above -1e10) until none is a piece.
+    const pairId = (i: number) => lookup.get(pieces[tokens[i]] + pieces[tokens[i + 1]]) ?? -1;
+    const pairs = tokens.slice(0, -1).map((_, i) => pairId(i));
     for (;;) {
       let best = -1e10;
-      let bestId = -1;
-      let bestIdx = -1;
-      for (let i = 0; i < tokens.length - 1; i++) {
-        const id = lookup.get(vocab[tokens[i]] + vocab[tokens[i + 1]]);
-        if (id !== undefined && scores[id] > best) {
-          best = scores[id];
-          bestId = id;
-          bestIdx = i;
+      let at = -1;
+      for (let i = 0; i < pairs.length; i++) {
+        if (pairs[i] >= 0 && scores[pairs[i]] > best) {
+          best = scores[pairs[i]];
+          at = i;
         }
       }
-      if (bestIdx < 0) break;
-      tokens.splice(bestIdx, 2, bestId);
+      if (at < 0) return tokens;
+      tokens.splice(at, 2, pairs[at]);
+      pairs.splice(at, 1);
+      if (at > 0) pairs[at - 1] = pairId(at - 1);
+      if (at < pairs.length) pairs[at] = pairId(at);
     }
-    return tokens;
+  };
+
+  /** run.c decode(prev, token) over a sequence: a space after BOS is dropped, and at the text's start. */
+  const text = (ids: number[]): string => {
+    let s = '';
+    ids.forEach((id, i) => {
+      let p = pieces[id] ?? '';
+      if ((i === 0 || ids[i - 1] === BOS) && p[0] === ' ') p = p.slice(1);
+      s += rawByte[id] ?? p;
+    });
+    return new TextDecoder().decode(Uint8Array.from(s, (c) => c.charCodeAt(0)));
   };
 
   return {
     vocabSize,
-    bosId: 1,
-    eosIds: [2],
+    bosId: BOS,
+    eosIds: [...new Set([EOS, ...eosIds])],
     encode,
-    decode,
-    createDecoder: (prev?: number) => windowedDecoder(decode, prev),
-    applyChatTemplate: (messages: readonly ChatMessage[]) => messages.map((m) => m.content).join('\n'),
+    ...decoding(text, BOS),
+    applyChatTemplate: plainChat,
   };
 }

@@ -1,32 +1,70 @@
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
-import { matmulCase } from '../cases/matmul';
+import { matmulCase, type ProductResult } from '../cases/weights-kernels';
 import type { DType } from '../../src/model/types';
 
-const floatShapes = [
-  [1, 1], [7, 3], [65, 33], [257, 129], [1000, 64],
-] as const;
-const blockShapes = [
-  [1, 32], [7, 96], [65, 288], [1000, 64],
-] as const;
+const ok = (r: ProductResult) => expect(r.ok, JSON.stringify(r)).toBe(true);
+const FLOAT: DType[] = ['f32', 'f16', 'bf16'];
+const QUANT: DType[] = ['q8_0', 'q4_0'];
 
-describe.each(['simple', 'tiled'] as const)('matmul %s vs CPU reference', (variant) => {
-  for (const dtype of ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'] as DType[]) {
-    const shapes = dtype.startsWith('q') ? blockShapes : floatShapes;
-    it.each(shapes.flatMap(([rows, cols]) => [1, 3, 17].map((tokens) => ({ rows, cols, tokens }))))(`${dtype} %o`, async ({ rows, cols, tokens }) => {
-      const r = await matmulCase(await getTestDevice(), { dtype, variant, rows, cols, tokens, seed: rows * 31 + cols + tokens });
-      expect(r, JSON.stringify(r)).toMatchObject({ ok: true });
+// Every format x variant x rows {1, 7, 65, 257, 1000} x cols x T {1, 3, 17} (T = 1 is the matvec
+// path of the same wrapper). 1000 rows x 17 tokens keeps a case under ~50 ms on lavapipe.
+describe.each(['simple', 'tiled'] as const)('matmul %s vs the float64 reference on the dequantized weights', (variant) => {
+  for (const dtype of [...FLOAT, ...QUANT]) {
+    const colsList = FLOAT.includes(dtype) ? [1, 3, 33, 64] : [32, 96, 288];
+    const cases = [1, 7, 65, 257, 1000].flatMap((rows) => colsList.flatMap((cols) => [1, 3, 17].map((tokens) => ({ rows, cols, tokens }))));
+    it.each(cases)(`${dtype} %o`, async ({ rows, cols, tokens }) => {
+      ok(await matmulCase(await getTestDevice(), { dtype, variant, rows, cols, tokens, seed: rows * 31 + cols + tokens }));
     });
   }
 
-  it('accumulates into y (fused residual add)', async () => {
-    const r = await matmulCase(await getTestDevice(), { dtype: 'q8_0', variant, rows: 65, cols: 96, tokens: 3, accumulate: true });
-    expect(r.ok, JSON.stringify(r)).toBe(true);
+  it.each([...FLOAT, ...QUANT])('%s accumulates into Y (fused residual add), with x and y offsets', async (dtype) => {
+    const cols = FLOAT.includes(dtype) ? 37 : 96;
+    for (const tokens of [1, 5, 40]) ok(await matmulCase(await getTestDevice(), { dtype, variant, rows: 65, cols, tokens, accumulate: true, xOffset: 3, rowOffset: 7 }));
   });
 
-  it.each(['f32', 'f16', 'q4_0'] as DType[])('splits %s weights larger than a binding into row slices', async (dtype) => {
-    const r = await matmulCase(await getTestDevice(), { dtype, variant, rows: 257, cols: 64, tokens: 5, maxBinding: 4096 });
-    expect(r.slices).toBeGreaterThan(1);
-    expect(r.ok, JSON.stringify(r)).toBe(true);
+  it.each([
+    { dtype: 'f32', cols: 64 },
+    { dtype: 'f16', cols: 33 },
+    { dtype: 'bf16', cols: 31 },
+    { dtype: 'q8_0', cols: 96 },
+    { dtype: 'q4_0', cols: 64 },
+  ] as { dtype: DType; cols: number }[])('splits $dtype weights larger than a binding into row slices (cols $cols)', async ({ dtype, cols }) => {
+    const r = await matmulCase(await getTestDevice(), { dtype, variant, rows: 257, cols, tokens: 5, maxBinding: 1000, accumulate: true });
+    expect(r.slices).toBeGreaterThan(4);
+    ok(r);
+  });
+
+  it('a full prefill chunk of 64 tokens (two token tiles)', async () => {
+    ok(await matmulCase(await getTestDevice(), { dtype: 'q4_0', variant, rows: 100, cols: 288, tokens: 64 }));
+  });
+
+  it('wraps row groups past a dimension into z (forced small)', async () => {
+    const ctx = await getTestDevice();
+    // simple: 256 rows x 4 tokens per workgroup (1000 rows: 4 groups as 2 x 2); tiled: 32 x 32 (1080 rows:
+    // 34 groups as 17 x 2; the bound single-token matvec, a workgroup per row, needs 1080 <= 33 * 33).
+    const [rows, maxGroups] = variant === 'simple' ? [1000, 2] : [1080, 33];
+    ok(await matmulCase(ctx, { dtype: 'f32', variant, rows, cols: 64, tokens: 6, maxGroups }));
+    ok(await matmulCase(ctx, { dtype: 'q4_0', variant, rows, cols: 64, tokens: variant === 'simple' ? 7 : 37, maxGroups, accumulate: true }));
+  });
+
+  it('native f16 (shader-f16)', async () => {
+    for (const cols of [3, 64]) ok(await matmulCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols, tokens: 6, f16: 'native' }));
+  });
+});
+
+describe('matmul encode', () => {
+  it('needs the token count unless bound with fixedTokens', async () => {
+    const { MatmulKernel } = await import('../../src/gpu/matmul');
+    const { uploadTensor } = await import('../../src/gpu/weights');
+    const { randomWeight } = await import('../cases/weights-kernels');
+    const ctx = await getTestDevice();
+    const { device } = ctx;
+    const w = uploadTensor(ctx, randomWeight('f32', 4, 4, 1));
+    const buf = () => device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM });
+    const bound = new MatmulKernel(ctx).bind({ weight: w, x: buf(), y: buf(), step: buf() });
+    const pass = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups() {} } as unknown as GPUComputePassEncoder;
+    expect(() => bound.encode(pass)).toThrow(/needs \{ tokens \}/);
+    w.destroy();
   });
 });

@@ -1,0 +1,159 @@
+/**
+ * Wrapper of shaders/matvec.wgsl: y (+)= W x for one token (decoding), for every weight format.
+ * The module is weights_<format>.wgsl + matvec.wgsl (+ the tiled variant's reduction, below).
+ */
+import type { GpuContext } from './device';
+import type { KernelVariant } from './variant';
+import { chooseVariant } from './variant';
+import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { uniformBuffer } from './buffers';
+import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
+
+export interface WeightKernelOptions {
+  /** Forced in tests; default: `chooseVariant(ctx.info)` (or 'simple' when given a bare device). */
+  variant?: KernelVariant;
+  /** f16 weights: 'packed' (u32 words + unpack2x16float, default) or 'native' (shader-f16; packed without it). */
+  f16?: F16Mode;
+  /** Tiled variant: reduce with subgroupAdd when the device has 'subgroups' (default true). */
+  subgroups?: boolean;
+  /** Workgroups per dispatch dimension before wrapping into the next one (default 65535; forced small in tests). */
+  maxGroups?: number;
+}
+
+export interface MatvecBuffers {
+  weight: GpuTensor;
+  x: GPUBuffer;
+  y: GPUBuffer;
+}
+
+export interface MatvecOptions {
+  /** y += W x (fuses the residual add of the output and down projections). */
+  accumulate?: boolean;
+  /** Float offset of x in its buffer. */
+  xOffset?: number;
+  /** Float offset in y of output row 0 (e.g. to write a part of a larger vector). */
+  rowOffset?: number;
+}
+
+/** Largest workgroup count per dimension every WebGPU device supports. */
+export const MAX_GROUPS = 65535;
+
+/** A 1-D count of workgroups as a 2-D dispatch [x, y] (x * y >= count); kernels rebuild the index from x. */
+export function grid2d(count: number, max = MAX_GROUPS): [number, number] {
+  if (count <= max) return [Math.max(1, count), 1];
+  const y = Math.ceil(count / max);
+  if (y > max) throw new RangeError(`${count} workgroups exceed a ${max} x ${max} dispatch`);
+  return [Math.ceil(count / y), y];
+}
+
+/** Workgroup reduction of the tiled variant (WG = 64): a tree in workgroup memory. */
+const REDUCE_WORKGROUP = `
+var<workgroup> row_partials: array<f32, 64>;
+fn row_sum(v: f32, lid: u32) -> f32 {
+  row_partials[lid] = v;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (lid < s) { row_partials[lid] += row_partials[lid + s]; }
+    workgroupBarrier();
+  }
+  return row_partials[0];
+}
+`;
+
+/**
+ * With subgroups: subgroupAdd, then one barrier and the first invocation adds the per-subgroup sums
+ * (WGSL does not say which invocations share a subgroup, so every slot is written, 0 but for the
+ * first invocation of each subgroup).
+ */
+const REDUCE_SUBGROUP = `
+var<workgroup> row_partials: array<vec4<f32>, 16>;
+fn row_sum(v: f32, lid: u32) -> f32 {
+  let s = subgroupAdd(v);
+  row_partials[lid >> 2u][lid & 3u] = select(0.0, s, lid == subgroupBroadcastFirst(lid));
+  workgroupBarrier();
+  var t = vec4<f32>();
+  if (lid == 0u) {
+    for (var i = 0u; i < 16u; i++) { t += row_partials[i]; }
+  }
+  return (t.x + t.y) + (t.z + t.w);
+}
+`;
+
+export interface ResolvedWeightKernel {
+  device: GPUDevice;
+  variant: KernelVariant;
+  f16: F16Mode;
+  subgroups: boolean;
+  maxGroups: number;
+}
+
+/** Accepts a GpuContext (preferred) or a bare device, and a variant or options (older call sites). */
+export function resolveWeightKernel(ctx: GpuContext | GPUDevice, o: KernelVariant | WeightKernelOptions | undefined): ResolvedWeightKernel {
+  const isCtx = (ctx as GpuContext).info !== undefined && (ctx as GpuContext).device !== undefined;
+  const device = isCtx ? (ctx as GpuContext).device : (ctx as GPUDevice);
+  const opts: WeightKernelOptions = typeof o === 'string' ? { variant: o } : (o ?? {});
+  return {
+    device,
+    variant: opts.variant ?? (isCtx ? chooseVariant((ctx as GpuContext).info) : 'simple'),
+    f16: opts.f16 ?? 'packed',
+    subgroups: (opts.subgroups ?? true) && device.features.has('subgroups' as GPUFeatureName),
+    maxGroups: Math.min(opts.maxGroups ?? MAX_GROUPS, device.limits.maxComputeWorkgroupsPerDimension),
+  };
+}
+
+export class MatvecKernel {
+  readonly device: GPUDevice;
+  readonly variant: KernelVariant;
+  readonly f16: F16Mode;
+  /** True when the tiled variant reduces with subgroupAdd. */
+  readonly subgroups: boolean;
+  readonly maxGroups: number;
+
+  constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | WeightKernelOptions) {
+    ({ device: this.device, variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups } = resolveWeightKernel(ctx, opts));
+  }
+
+  /** The pipeline for a weight format (compiled once per device and shared). */
+  pipeline(weight: GpuTensor): GPUComputePipeline {
+    const w = weightShader(this.device, weight.dtype, this.f16);
+    const enables = [...w.enables];
+    // Both entry points share the module, so `row_sum` is always defined (unused by `simple`).
+    const sg = this.variant === 'tiled' && this.subgroups;
+    if (sg) enables.push('subgroups');
+    const reduce = sg ? REDUCE_SUBGROUP : REDUCE_WORKGROUP;
+    const prelude = enables.map((e) => `enable ${e};\n`).join('') + reduce;
+    return computePipeline(this.device, [w.shader, 'matvec'], this.variant, prelude);
+  }
+
+  /** Builds the uniforms and bind groups once; `encode(pass)` dispatches every row slice. */
+  bind(b: MatvecBuffers, o: MatvecOptions = {}): BoundKernel & { destroy(): void } {
+    const { weight } = b;
+    const pipeline = this.pipeline(weight);
+    // simple: 64 invocations x 4 rows per workgroup; tiled: a workgroup per row.
+    const perRow = this.variant === 'simple' ? 256 : 1;
+    const uniforms: GPUBuffer[] = [];
+    const dispatches = weight.slices.map((slice) => {
+      const [gx, gy] = grid2d(Math.ceil(slice.rows / perRow), this.maxGroups);
+      const params = uniformBuffer(
+        this.device,
+        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, (o.rowOffset ?? 0) + slice.rowStart, o.accumulate ? 1 : 0, gx, 0, 0]),
+        `matvec ${weight.name}`,
+      );
+      uniforms.push(params);
+      const group = bindGroup(this.device, pipeline, { 0: params, 2: b.x, 3: b.y, ...sliceBindings(slice) }, `matvec ${weight.name}`);
+      return { group, gx, gy };
+    });
+    return {
+      encode(pass) {
+        pass.setPipeline(pipeline);
+        for (const d of dispatches) {
+          pass.setBindGroup(0, d.group);
+          pass.dispatchWorkgroups(d.gx, d.gy);
+        }
+      },
+      destroy() {
+        for (const u of uniforms) u.destroy();
+      },
+    };
+  }
+}

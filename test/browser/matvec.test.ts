@@ -1,0 +1,57 @@
+/** Weight kernels in Chromium on SwiftShader (no shader-f16, subgroups of 4): small shapes. */
+import { describe, expect, it } from 'vitest';
+import { useBrowserPage } from '../helpers/browser';
+import type { EmbeddingCase, ProductCase, UploadCase } from '../cases/weights-kernels';
+
+const MODULE = '/test/cases/weights-kernels.ts';
+const DTYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'] as const;
+const VARIANTS = ['simple', 'tiled'] as const;
+
+const browser = useBrowserPage();
+const run = <T = { ok: boolean }>(fn: string, arg: unknown) => browser.run<T>(MODULE, fn, arg);
+
+const ok = (r: { ok: boolean }) => expect(r.ok, JSON.stringify(r)).toBe(true);
+
+describe('weight kernels in Chromium (SwiftShader) vs the float64 reference', () => {
+  it('runs on the software adapter', async () => {
+    expect(await browser.adapterInfo()).toMatchObject({ isFallback: true });
+  });
+
+  it.each(DTYPES)('upload layout of %s, in forced row slices', async (dtype) => {
+    const c: UploadCase = { dtype, rows: 9, cols: dtype.startsWith('q') ? 64 : 33, maxBinding: 200 };
+    const r = await run<{ layoutOk: boolean; slices: unknown[]; destroyedOk: boolean }>('uploadCase', c);
+    expect(r.layoutOk).toBe(true);
+    expect(r.slices.length).toBeGreaterThan(1);
+    expect(r.destroyedOk).toBe(true);
+  });
+
+  const products: ProductCase[] = DTYPES.flatMap((dtype) =>
+    VARIANTS.map((variant) => ({ dtype, variant, rows: 33, cols: dtype.startsWith('q') ? 64 : 37, seed: 3 })),
+  );
+  it.each(products)('matvec %o', async (c) => ok(await run('matvecCase', c)));
+  it.each(products)('matmul T=5 %o', async (c) => ok(await run('matmulCase', { ...c, tokens: 5 })));
+
+  it.each(VARIANTS)('%s: accumulate with offsets, row slices, odd f16 widths, native f16 falling back to packed', async (variant) => {
+    ok(await run('matvecCase', { dtype: 'q4_0', variant, rows: 20, cols: 96, accumulate: true, xOffset: 3, rowOffset: 2, maxBinding: 256 }));
+    ok(await run('matmulCase', { dtype: 'q8_0', variant, rows: 20, cols: 64, tokens: 3, accumulate: true, maxBinding: 256 }));
+    ok(await run('matvecCase', { dtype: 'f16', variant, rows: 9, cols: 3, f16: 'native' }));
+    ok(await run('matmulCase', { dtype: 'bf16', variant, rows: 9, cols: 1, tokens: 3 }));
+  });
+
+  it('tiled matvec with subgroups and with the workgroup-memory tree', async () => {
+    const sg = await run<{ ok: boolean; subgroups: boolean }>('matvecCase', { dtype: 'f32', variant: 'tiled', rows: 9, cols: 300, subgroups: true });
+    ok(sg);
+    const f = await run<{ hasSubgroups: boolean }>('deviceFeatures', undefined);
+    expect(sg.subgroups).toBe(f.hasSubgroups);
+    const tree = await run<{ ok: boolean; subgroups: boolean }>('matvecCase', { dtype: 'f32', variant: 'tiled', rows: 9, cols: 300, subgroups: false });
+    ok(tree);
+    expect(tree.subgroups).toBe(false);
+  });
+
+  it.each(DTYPES)('embedding gather %s (exact), also row-sliced', async (dtype) => {
+    const cols = dtype.startsWith('q') ? 64 : 33;
+    const c: EmbeddingCase = { dtype, vocab: 11, cols, ids: [0, 10, 3, 3] };
+    ok(await run('embeddingCase', c));
+    ok(await run('embeddingCase', { ...c, maxBinding: 160 }));
+  });
+});

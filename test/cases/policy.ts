@@ -1,0 +1,100 @@
+/**
+ * A KV policy on the GPU vs its CPU reference, step by step: after every decode step the kept
+ * slots, positions, scores, merged K/V and thresholds must agree. Both are fed the same ids (the
+ * CPU's greedy choice), so one flipped argmax cannot desynchronise the comparison.
+ */
+import type { GpuContext } from '../../src/gpu/device';
+import { loadModel } from '../../src/model/load';
+import { WebGpuBackend } from '../../src/gpu/backend';
+import { CpuBackend } from '../../src/cpu/backend';
+import { resolveSampling } from '../../src/engine/sampling';
+import type { KvPolicyOptions } from '../../src/kv/policy';
+
+export interface PolicyCase {
+  model: string;
+  kv: KvPolicyOptions;
+  prompt: number[];
+  steps: number;
+  /** Compare every `every` steps (and the last). */
+  every?: number;
+  /** A second turn of this many ids is appended at this step (multi-turn on a compressed cache). */
+  turnAt?: number;
+  turn?: number[];
+}
+
+export interface PolicyResult {
+  compared: number;
+  mismatch: string | null;
+  worstScore: number;
+  worstKv: number;
+  worstTau: number;
+  evictions: number;
+  merges: number;
+  budgets: (number | null)[];
+  bytes: number[];
+}
+
+export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<PolicyResult> {
+  const model = await loadModel(c.model);
+  const cpu = new CpuBackend(model, { kv: c.kv });
+  const gpu = await WebGpuBackend.create(model, { ctx, kv: c.kv });
+  const greedy = resolveSampling({ greedy: true });
+  const r: PolicyResult = { compared: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [] };
+  try {
+    await gpu.append(c.prompt, greedy, 0);
+    let next = await cpu.append(c.prompt, greedy, 0);
+    for (let step = 1; step <= c.steps && !r.mismatch; step++) {
+      const ids = step === c.turnAt && c.turn ? c.turn : [next];
+      await gpu.append(ids, greedy, step);
+      next = await cpu.append(ids, greedy, step);
+      if (step % (c.every ?? 1) !== 0 && step !== c.steps) continue;
+      await compareState(gpu, cpu, step, r);
+      r.bytes.push(gpu.forward.kv.bytes());
+    }
+    const stats = await gpu.kvStats();
+    r.evictions = stats.layers.reduce((s, l) => s + l.evictions, 0);
+    r.merges = stats.layers.reduce((s, l) => s + l.merges, 0);
+    r.budgets = stats.layers.map((l) => l.budget);
+    const cpuStats = await cpu.kvStats();
+    if (!r.mismatch) {
+      stats.layers.forEach((l, i) => {
+        const m = cpuStats.layers[i];
+        if (l.evictions !== m.evictions || l.merges !== m.merges || l.budget !== m.budget) r.mismatch = `layer ${i} stats gpu ${JSON.stringify(l)} cpu ${JSON.stringify(m)}`;
+      });
+    }
+  } finally {
+    gpu.dispose();
+  }
+  return r;
+}
+
+async function compareState(gpu: WebGpuBackend, cpu: CpuBackend, step: number, r: PolicyResult): Promise<void> {
+  const c = gpu.config;
+  const hd = c.headDim;
+  r.compared++;
+  const gStates = await gpu.forward.policy?.readState();
+  for (let l = 0; l < c.numLayers && !r.mismatch; l++) {
+    const tauCpu = cpu.policy.stats[l].tau;
+    const tauGpu = gStates?.[l].tau ?? null;
+    if ((tauCpu === null) !== (tauGpu === null)) r.mismatch = `step ${step} layer ${l}: tau ${tauGpu} vs ${tauCpu}`;
+    else if (tauCpu !== null && tauGpu !== null) r.worstTau = Math.max(r.worstTau, Math.abs(tauCpu - tauGpu));
+    for (let h = 0; h < c.numKvHeads && !r.mismatch; h++) {
+      const g = await gpu.forward.kv.readHead(l, h);
+      const s = cpu.cache.heads[l][h];
+      const n = Math.max(g.numSlots, s.capacity);
+      for (let slot = 0; slot < n; slot++) {
+        const gp = slot < g.numSlots ? g.pos[slot] : -1;
+        const cp = slot < s.capacity ? s.pos[slot] : -1;
+        if (gp !== cp) {
+          r.mismatch = `step ${step} layer ${l} head ${h} slot ${slot}: position ${gp} on the GPU, ${cp} on the CPU`;
+          return;
+        }
+        if (cp < 0) continue;
+        r.worstScore = Math.max(r.worstScore, Math.abs(g.score[slot] - s.score[slot]) / Math.max(1, Math.abs(s.score[slot])));
+        for (let i = 0; i < hd; i++) {
+          r.worstKv = Math.max(r.worstKv, Math.abs(g.keys[slot * hd + i] - s.keys[slot * hd + i]), Math.abs(g.values[slot * hd + i] - s.values[slot * hd + i]));
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * Weight upload, matvec, matmul and embedding on the GPU vs CPU references computed on the
+ * DEQUANTIZED weights in float64 (shared by the Node tests and the browser page).
+ *
+ * Tolerance of a dot product (per output element): the GPU sums the f32 products w*x in f32 in some
+ * order (the weights decode exactly: f16/bf16 -> f32 is exact and q * d is exact in f32, an int8
+ * times an 11-bit mantissa). With unit roundoff u = 2^-24 and rounding errors that behave like
+ * independent random variables, the error of an n-term sum is about sqrt(n) * u * sum|w x| (the
+ * worst case is n * u * sum|w x|). We allow
+ *     |gpu - ref| <= 4 * sqrt(cols) * u * sum_c |w_c x_c|  +  u * (|y0| + |ref|)
+ * (the second term: the accumulate add and the final rounding). A wrong weight, column or row costs
+ * about |w x| ~ sum|w x| / cols, far above this for every shape tested; `worstRatio` reports how
+ * much of the allowance was used.
+ */
+import type { GpuContext } from '../../src/gpu/device';
+import { MatvecKernel } from '../../src/gpu/matvec';
+import { MatmulKernel } from '../../src/gpu/matmul';
+import { EmbeddingKernel } from '../../src/gpu/embedding';
+import { uploadTensor, type F16Mode, type GpuTensor } from '../../src/gpu/weights';
+import { StepParams } from '../../src/gpu/step-params';
+import { readBuffer, readF32, storageBuffer } from '../../src/gpu/buffers';
+import type { KernelVariant } from '../../src/gpu/variant';
+import type { DType, Tensor } from '../../src/model/types';
+import { dequantize, f32ToF16Bits, quantizeQ4_0, quantizeQ8_0 } from '../../src/model/dtypes';
+import { randomFloats } from './random';
+
+const U = 2 ** -24;
+
+/** A random [rows, cols] tensor in `dtype` (quantized with llama.cpp's reference quantizers). */
+export function randomWeight(dtype: DType, rows: number, cols: number, seed: number): Tensor {
+  const f = randomFloats(rows * cols, seed);
+  let data: Uint8Array;
+  switch (dtype) {
+    case 'f32':
+      data = new Uint8Array(f.buffer);
+      break;
+    case 'f16':
+      data = new Uint8Array(Uint16Array.from(f, f32ToF16Bits).buffer);
+      break;
+    case 'bf16':
+      data = new Uint8Array(Uint16Array.from(new Uint32Array(f.buffer), (u) => u >>> 16).buffer);
+      break;
+    case 'q8_0':
+      data = quantizeQ8_0(f);
+      break;
+    case 'q4_0':
+      data = quantizeQ4_0(f);
+      break;
+  }
+  return { name: `random ${dtype} [${rows}, ${cols}]`, dtype, shape: [rows, cols], data };
+}
+
+export interface Check {
+  ok: boolean;
+  /** Largest |gpu - ref| / allowance (<= 1 passes). */
+  worstRatio: number;
+  worstIndex: number;
+  maxAbs: number;
+  count: number;
+}
+
+export function check(actual: ArrayLike<number>, expected: ArrayLike<number>, allowance: ArrayLike<number>): Check {
+  let worstRatio = 0;
+  let worstIndex = -1;
+  let maxAbs = 0;
+  let ok = actual.length === expected.length;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    const r = allowance[i] > 0 ? d / allowance[i] : d === 0 ? 0 : Infinity;
+    if (!(r <= 1)) ok = false;
+    if (!(r <= worstRatio)) {
+      worstRatio = Number.isNaN(r) ? Infinity : r;
+      worstIndex = i;
+    }
+    maxAbs = Math.max(maxAbs, d);
+  }
+  return { ok, worstRatio, worstIndex, maxAbs, count: expected.length };
+}
+
+/** Y[t, r] = y0[t, r] + sum_c W[r, c] X[t, c] in float64, and the allowance of each element (see top). */
+export function referenceMatmul(w: Float32Array, rows: number, cols: number, x: Float32Array, tokens: number, y0?: Float32Array): { expected: Float64Array; allowance: Float64Array } {
+  const expected = new Float64Array(tokens * rows);
+  const allowance = new Float64Array(tokens * rows);
+  const k = 4 * Math.sqrt(cols) * U;
+  for (let t = 0; t < tokens; t++)
+    for (let r = 0; r < rows; r++) {
+      let dot = 0;
+      let abs = 0;
+      for (let c = 0; c < cols; c++) {
+        const p = w[r * cols + c] * x[t * cols + c];
+        dot += p;
+        abs += Math.abs(p);
+      }
+      const i = t * rows + r;
+      const base = y0 ? y0[i] : 0;
+      expected[i] = base + dot;
+      allowance[i] = k * abs + U * (Math.abs(base) + Math.abs(expected[i]));
+    }
+  return { expected, allowance };
+}
+
+async function submit(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => void): Promise<void> {
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  encode(pass);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
+}
+
+/** Fails on any validation error of `fn` (WebGPU reports them asynchronously otherwise). */
+async function validated<T>(device: GPUDevice, fn: () => Promise<T>): Promise<T> {
+  device.pushErrorScope('validation');
+  let out: T;
+  try {
+    out = await fn();
+  } finally {
+    const err = await device.popErrorScope();
+    if (err) throw new Error(`WebGPU validation error: ${err.message}`);
+  }
+  return out;
+}
+
+export interface ProductCase {
+  dtype: DType;
+  variant: KernelVariant;
+  rows: number;
+  cols: number;
+  /** Tokens (matmul; matvec is one). */
+  tokens?: number;
+  accumulate?: boolean;
+  /** Forces row slicing by pretending the binding limit is this many bytes. */
+  maxBinding?: number;
+  f16?: F16Mode;
+  subgroups?: boolean;
+  /** Forces the 2-D (matvec) / 3-D (matmul) dispatch by pretending a dimension holds this many workgroups. */
+  maxGroups?: number;
+  /** Floats of x before the input (and of y before the output), to test the offsets. */
+  xOffset?: number;
+  rowOffset?: number;
+  seed?: number;
+}
+
+export interface ProductResult extends Check {
+  slices: number;
+  /** Whether the pipeline reduced with subgroups / read native f16 (what was actually tested). */
+  subgroups: boolean;
+}
+
+/** Runs matvec (tokens undefined) or matmul on a given weight and inputs; returns y as read back. */
+async function runProduct(ctx: GpuContext, c: ProductCase, weight: GpuTensor, x: Float32Array, yInit: Float32Array, matvec: boolean): Promise<{ y: Float32Array; subgroups: boolean }> {
+  const { device } = ctx;
+  const xb = storageBuffer(device, x);
+  const yb = storageBuffer(device, yInit);
+  const step = new StepParams(device);
+  const tokens = c.tokens ?? 1;
+  step.write({ pos0: 0, nTokens: tokens, step: 0, seed: 0 });
+  try {
+    return await validated(device, async () => {
+      let subgroups: boolean;
+      if (matvec) {
+        const k = new MatvecKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups });
+        subgroups = k.variant === 'tiled' && k.subgroups;
+        const bound = k.bind({ weight, x: xb, y: yb }, { accumulate: c.accumulate, xOffset: c.xOffset, rowOffset: c.rowOffset });
+        await submit(device, (p) => bound.encode(p));
+        bound.destroy();
+      } else {
+        const k = new MatmulKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups });
+        subgroups = tokens === 1 && k.variant === 'tiled' && k.subgroups;
+        const bound = k.bind({ weight, x: xb, y: yb, step: step.buffer }, { accumulate: c.accumulate, xOffset: c.xOffset, yOffset: c.rowOffset });
+        await submit(device, (p) => bound.encode(p, { tokens }));
+        bound.destroy();
+      }
+      return { y: await readF32(device, yb, yInit.length), subgroups };
+    });
+  } finally {
+    xb.destroy();
+    yb.destroy();
+    step.destroy();
+  }
+}
+
+/** matvec (c.tokens undefined) or matmul (c.tokens >= 1) of `t` vs the float64 reference. */
+export async function productOnTensor(ctx: GpuContext, c: ProductCase, t: Tensor, matvec: boolean): Promise<ProductResult> {
+  const { device } = ctx;
+  const seed = c.seed ?? 1;
+  const [rows, cols] = t.shape;
+  const tokens = c.tokens ?? 1;
+  const xOff = c.xOffset ?? 0;
+  const yOff = c.rowOffset ?? 0;
+  const w = dequantize(t);
+  const x = randomFloats(tokens * cols, seed + 1);
+  const y0 = c.accumulate ? randomFloats(tokens * rows, seed + 2) : undefined;
+  const { expected, allowance } = referenceMatmul(w, rows, cols, x, tokens, y0);
+  // Offsets: x after xOff floats; y after yOff floats, then 3 guard floats that must stay untouched.
+  const xAll = new Float32Array(xOff + x.length);
+  xAll.set(x, xOff);
+  const guard = 12345.5;
+  const yInit = new Float32Array(yOff + tokens * rows + 3).fill(guard);
+  if (y0) yInit.set(y0, yOff);
+  const weight = uploadTensor(device, t, { maxBinding: c.maxBinding });
+  try {
+    const { y, subgroups } = await runProduct(ctx, c, weight, xAll, yInit, matvec);
+    const r = check(y.subarray(yOff, yOff + tokens * rows), expected, allowance);
+    const guardsOk = [...y.subarray(0, yOff), ...y.subarray(yOff + tokens * rows)].every((v) => v === guard);
+    return { ...r, ok: r.ok && guardsOk, slices: weight.slices.length, subgroups };
+  } finally {
+    weight.destroy();
+  }
+}
+
+export function matvecCase(ctx: GpuContext, c: ProductCase): Promise<ProductResult> {
+  return productOnTensor(ctx, { ...c, tokens: undefined }, randomWeight(c.dtype, c.rows, c.cols, c.seed ?? 1), true);
+}
+
+export function matmulCase(ctx: GpuContext, c: ProductCase): Promise<ProductResult> {
+  return productOnTensor(ctx, c, randomWeight(c.dtype, c.rows, c.cols, c.seed ?? 1), false);
+}
+
+export interface EmbeddingCase {
+  dtype: DType;
+  vocab: number;
+  cols: number;
+  ids: number[];
+  maxBinding?: number;
+}
+
+/** The gather is exact: every element must equal the dequantized weight bit for bit. */
+export async function embeddingCase(ctx: GpuContext, c: EmbeddingCase): Promise<Check & { slices: number }> {
+  const { device } = ctx;
+  const t = randomWeight(c.dtype, c.vocab, c.cols, 9);
+  const w = dequantize(t);
+  const expected = new Float32Array(c.ids.length * c.cols);
+  c.ids.forEach((id, i) => expected.set(w.subarray(id * c.cols, (id + 1) * c.cols), i * c.cols));
+  const weight = uploadTensor(ctx, t, { maxBinding: c.maxBinding });
+  const out = storageBuffer(device, new Float32Array(expected.length).fill(NaN));
+  const ids = storageBuffer(device, Uint32Array.from(c.ids));
+  const step = new StepParams(device);
+  step.write({ pos0: 0, nTokens: c.ids.length, step: 0, seed: 0 });
+  try {
+    const actual = await validated(device, async () => {
+      const k = new EmbeddingKernel(ctx).bind({ weight, ids, out, step: step.buffer });
+      await submit(device, (p) => k.encode(p, { tokens: c.ids.length }));
+      k.destroy();
+      return readF32(device, out, expected.length);
+    });
+    return { ...check(actual, expected, new Float64Array(expected.length)), slices: weight.slices.length };
+  } finally {
+    for (const b of [out, ids, weight, step]) b.destroy();
+  }
+}
+
+/** The GPU layout of docs/gpu-kernels.md, built independently of src/gpu/weights.ts. */
+export function expectedLayout(t: Tensor, r0: number, r1: number): { data: Uint8Array; scales: Uint8Array | null } {
+  const [, cols] = t.shape;
+  if (t.dtype === 'q8_0' || t.dtype === 'q4_0') {
+    const bb = t.dtype === 'q8_0' ? 34 : 18;
+    const perRow = cols / 32;
+    const blocks = (r1 - r0) * perRow;
+    const data = new Uint8Array(blocks * (bb - 2));
+    const scales = new Uint8Array(blocks * 2);
+    for (let b = 0; b < blocks; b++) {
+      const o = (r0 * perRow + b) * bb;
+      scales[2 * b] = t.data[o];
+      scales[2 * b + 1] = t.data[o + 1];
+      for (let j = 2; j < bb; j++) data[b * (bb - 2) + j - 2] = t.data[o + j];
+    }
+    return { data, scales };
+  }
+  const eb = t.dtype === 'f32' ? 4 : 2;
+  return { data: t.data.slice(r0 * cols * eb, r1 * cols * eb), scales: null };
+}
+
+export interface UploadCase {
+  dtype: DType;
+  rows: number;
+  cols: number;
+  maxBinding?: number;
+}
+
+export interface UploadResult {
+  slices: { rowStart: number; rows: number; dataBytes: number; scalesBytes: number }[];
+  rowsPerSlice: number;
+  bytes: number;
+  /** Every slice's buffers hold exactly the expected layout (the padding is zero). */
+  layoutOk: boolean;
+  /** Using a buffer after destroy() is a validation error. */
+  destroyedOk: boolean;
+}
+
+export async function uploadCase(ctx: GpuContext, c: UploadCase): Promise<UploadResult> {
+  const { device } = ctx;
+  const t = randomWeight(c.dtype, c.rows, c.cols, 3);
+  const g = uploadTensor(ctx, t, { maxBinding: c.maxBinding });
+  let layoutOk = true;
+  const same = (buf: GPUBuffer, want: Uint8Array, got: Uint8Array) => {
+    if (got.length !== buf.size) return false;
+    for (let i = 0; i < got.length; i++) if (got[i] !== (i < want.length ? want[i] : 0)) return false;
+    return true;
+  };
+  for (const s of g.slices) {
+    const want = expectedLayout(t, s.rowStart, s.rowStart + s.rows);
+    layoutOk &&= same(s.data, want.data, new Uint8Array(await readBuffer(device, s.data)));
+    if (want.scales) layoutOk &&= !!s.scales && same(s.scales, want.scales, new Uint8Array(await readBuffer(device, s.scales)));
+    else layoutOk &&= s.scales === null;
+  }
+  const slices = g.slices.map((s) => ({ rowStart: s.rowStart, rows: s.rows, dataBytes: s.data.size, scalesBytes: s.scales?.size ?? 0 }));
+  const first = g.slices[0].data;
+  g.destroy();
+  device.pushErrorScope('validation');
+  const probe = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(first, 0, probe, 0, 16);
+  device.queue.submit([enc.finish()]);
+  const err = await device.popErrorScope();
+  probe.destroy();
+  return { slices, rowsPerSlice: g.rowsPerSlice, bytes: g.bytes, layoutOk, destroyedOk: err !== null };
+}
+
+/** What the page's device offers (which paths a browser run really exercised). */
+export function deviceFeatures(ctx: GpuContext): { hasF16: boolean; hasSubgroups: boolean; isFallback: boolean } {
+  return { hasF16: ctx.info.hasF16, hasSubgroups: ctx.info.hasSubgroups, isFallback: ctx.info.isFallback };
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { getTestDevice } from '../helpers/gpu';
+import { matvecCase, type ProductResult } from '../cases/weights-kernels';
+import type { DType } from '../../src/model/types';
+
+const ok = (r: ProductResult) => expect(r.ok, JSON.stringify(r)).toBe(true);
+const FLOAT: DType[] = ['f32', 'f16', 'bf16'];
+const QUANT: DType[] = ['q8_0', 'q4_0'];
+const ROWS = [1, 7, 65, 257, 1000];
+
+describe.each(['simple', 'tiled'] as const)('matvec %s vs the float64 reference on the dequantized weights', (variant) => {
+  for (const dtype of [...FLOAT, ...QUANT]) {
+    const colsList = FLOAT.includes(dtype) ? [1, 3, 33, 64] : [32, 96, 288];
+    it.each(ROWS.flatMap((rows) => colsList.map((cols) => ({ rows, cols }))))(`${dtype} %o`, async ({ rows, cols }) => {
+      ok(await matvecCase(await getTestDevice(), { dtype, variant, rows, cols, seed: rows * 7 + cols }));
+    });
+  }
+
+  it.each([...FLOAT, ...QUANT])('%s accumulates into y (fused residual add), with x and y offsets', async (dtype) => {
+    const cols = FLOAT.includes(dtype) ? 37 : 96;
+    ok(await matvecCase(await getTestDevice(), { dtype, variant, rows: 65, cols, accumulate: true, xOffset: 5, rowOffset: 3 }));
+  });
+
+  it.each([
+    { dtype: 'f32', cols: 64 },
+    { dtype: 'f16', cols: 33 },
+    { dtype: 'bf16', cols: 31 },
+    { dtype: 'q8_0', cols: 96 },
+    { dtype: 'q4_0', cols: 64 },
+  ] as { dtype: DType; cols: number }[])('splits $dtype weights larger than a binding into row slices (cols $cols)', async ({ dtype, cols }) => {
+    const r = await matvecCase(await getTestDevice(), { dtype, variant, rows: 257, cols, maxBinding: 1000, accumulate: true, rowOffset: 2 });
+    expect(r.slices).toBeGreaterThan(4);
+    ok(r);
+  });
+
+  it('wraps more workgroups than a dimension holds into a 2-D dispatch (forced small)', async () => {
+    const ctx = await getTestDevice();
+    // simple: 256 rows per workgroup, 4 groups as 2 x 2, 3 as 2 x 2 with one idle; tiled: a row per workgroup.
+    ok(await matvecCase(ctx, { dtype: 'f16', variant, rows: 1000, cols: 64, maxGroups: variant === 'simple' ? 2 : 40, accumulate: true }));
+    ok(await matvecCase(ctx, { dtype: 'q8_0', variant, rows: 700, cols: 64, maxGroups: variant === 'simple' ? 2 : 27 }));
+  });
+
+  it('rejects q8_0 / q4_0 widths that are not whole blocks', async () => {
+    await expect(matvecCase(await getTestDevice(), { dtype: 'q8_0', variant, rows: 2, cols: 48 })).rejects.toThrow(/multiple of 32 columns/);
+  });
+});
+
+describe('matvec reduction and f16 paths', () => {
+  it('tiled with subgroups when the device has them, and with the workgroup-memory tree', async () => {
+    const ctx = await getTestDevice();
+    const sg = await matvecCase(ctx, { dtype: 'q8_0', variant: 'tiled', rows: 65, cols: 288, subgroups: true });
+    expect(sg.subgroups).toBe(ctx.info.hasSubgroups);
+    ok(sg);
+    const tree = await matvecCase(ctx, { dtype: 'q8_0', variant: 'tiled', rows: 65, cols: 288, subgroups: false });
+    expect(tree.subgroups).toBe(false);
+    ok(tree);
+  });
+
+  it.each(['simple', 'tiled'] as const)('native f16 (shader-f16) %s', async (variant) => {
+    for (const cols of [3, 33, 64]) ok(await matvecCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols, f16: 'native', accumulate: cols === 33 }));
+  });
+
+  it('more than 65535 workgroups: the 2-D dispatch of the tiled variant', async () => {
+    ok(await matvecCase(await getTestDevice(), { dtype: 'q4_0', variant: 'tiled', rows: 65537 + 64, cols: 32 }));
+  });
+});

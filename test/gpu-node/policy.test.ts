@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { getTestDevice } from '../helpers/gpu';
+import { policyCase, type PolicyCase } from '../cases/policy';
+import { golden, stories260K, tinystories656k } from '../helpers/models';
+
+// Scores are sums of hundreds of f32 probabilities (relative 1e-4); K/V are merged in f32 from
+// GPU-computed projections (1e-4 absolute); tau is a mean of f32 cosines (1e-5).
+const check = (r: Awaited<ReturnType<typeof policyCase>>) => {
+  expect(r.mismatch).toBeNull();
+  expect(r.worstScore).toBeLessThan(1e-4);
+  expect(r.worstKv).toBeLessThan(1e-4);
+  expect(r.worstTau).toBeLessThan(1e-5);
+};
+
+const models = [
+  ['stories260K', stories260K.bin, golden.stories260K.greedy_ids],
+  ['TinyStories-656K', tinystories656k.dir, golden['tinystories-656k'].greedy_ids],
+] as const;
+
+describe.each(models)('GPU KV policies equal the CPU reference step by step on %s', (_, model, ids) => {
+  const prompt = ids.slice(0, 40);
+  const cases: [string, PolicyCase][] = [
+    ['d2o 20%', { model, prompt, steps: 300, every: 10, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 } } }],
+    ['d2o 24 tokens', { model, prompt, steps: 300, every: 10, kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
+    ['d2o-no-merge 40%', { model, prompt, steps: 100, every: 10, kv: { policy: 'd2o-no-merge', budget: { kind: 'ratio', ratio: 0.4 } } }],
+    ['d2o-uniform 16 tokens', { model, prompt, steps: 100, every: 10, kv: { policy: 'd2o-uniform', budget: { kind: 'tokens', tokens: 16 } } }],
+    ['h2o 20 tokens', { model, prompt, steps: 100, every: 10, kv: { policy: 'h2o', budget: { kind: 'tokens', tokens: 20 } } }],
+    ['streaming 12 tokens', { model, prompt, steps: 100, every: 10, kv: { policy: 'streaming', budget: { kind: 'tokens', tokens: 12 } } }],
+    ['d2o with a second turn on the compressed cache', { model, prompt, steps: 60, every: 5, turnAt: 30, turn: ids.slice(100, 117), kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
+  ];
+  it.each(cases)('%s', async (_, c) => {
+    const r = await policyCase(await getTestDevice(), c);
+    check(r);
+    expect(r.evictions).toBeGreaterThan(0);
+    if (c.kv.policy === 'd2o' || c.kv.policy === 'd2o-uniform') expect(r.merges).toBeGreaterThan(0);
+    else expect(r.merges).toBe(0);
+    expect(new Set(r.bytes).size).toBe(1);
+  });
+});
