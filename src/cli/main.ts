@@ -2,9 +2,12 @@
  * Command-line front end (Node):
  *   generate --model PATH [--backend cpu|webgpu] [--prompt TEXT | --prompt-ids 1,2,3] [--max-tokens N]
  *            [--greedy] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
- *            [--stop-at-eos] [--json]
- *   score    --model PATH --ids-file FILE [--backend cpu|webgpu] [--json]
+ *            [--stop-at-eos] [--policy NAME --budget N|R%] [--json]
+ *   score    --model PATH --ids-file FILE [--backend cpu|webgpu] [--policy NAME --budget N|R%]
+ *            [--prompt-tokens N] [--json]
  * PATH is a model folder, a .gguf file or a llama2.c .bin (tokenizer beside it or --tokenizer).
+ * --budget N is N tokens per layer on average, R% a fraction of the prompt; score's prompt is its
+ * first --prompt-tokens ids (default 1), every later id a decode step the policy compresses after.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -13,6 +16,7 @@ import { createTokenizer } from '../tokenizer';
 import { createBackend } from '../engine/create-backend';
 import { generateIds } from '../engine/generate';
 import type { BackendName } from '../engine/backend';
+import { POLICIES, parseBudget, resolvePolicy, type KvPolicyOptions, type PolicyName } from '../kv/policy';
 import { D2OError } from '../errors';
 
 class UsageError extends Error {}
@@ -32,6 +36,9 @@ const options = {
   'repetition-penalty': { type: 'string' },
   seed: { type: 'string' },
   'stop-at-eos': { type: 'boolean', default: false },
+  policy: { type: 'string', default: 'full' },
+  budget: { type: 'string' },
+  'prompt-tokens': { type: 'string', default: '1' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -55,25 +62,36 @@ async function main(argv: string[]): Promise<void> {
   if (!a.model) throw new UsageError('--model PATH is required');
   if (a.backend !== 'cpu' && a.backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got ${a.backend}`);
 
+  const kv = kvOptions(a.policy, a.budget);
   const model = await loadModel(a.model, { tokenizerPath: a.tokenizer });
-  const backend = await createBackend(model, a.backend as BackendName);
-  try {
-    if (command === 'score') {
-      if (!a['ids-file']) throw new UsageError('score needs --ids-file FILE');
-      const ids = parseIds(await readFile(a['ids-file'], 'utf8'));
-      if (ids.length < 2) throw new UsageError('score needs at least two ids');
-      const nll = Array.from(await backend.nll(ids));
-      const meanNll = nll.reduce((s, x) => s + x, 0) / nll.length;
-      process.stdout.write(a.json ? JSON.stringify({ nll, meanNll, tokens: ids.length }) + '\n' : `mean NLL ${meanNll.toFixed(6)} over ${nll.length} tokens\n`);
-      return;
-    }
 
-    const tokenizer = a.prompt !== undefined || model.tokenizer.kind !== 'none' ? createTokenizer(model.tokenizer, model.config.eosTokenIds) : null;
-    let promptIds: number[];
-    if (a['prompt-ids'] !== undefined) promptIds = parseIds(a['prompt-ids']);
-    else if (tokenizer) promptIds = tokenizer.encode(a.prompt ?? '', { addBos: true });
-    else throw new UsageError('this model has no tokenizer: pass --prompt-ids');
-    if (promptIds.length === 0) throw new UsageError('the prompt is empty');
+  if (command === 'score') {
+    if (!a['ids-file']) throw new UsageError('score needs --ids-file FILE');
+    const ids = parseIds(await readFile(a['ids-file'], 'utf8'));
+    if (ids.length < 2) throw new UsageError('score needs at least two ids');
+    const promptTokens = num(a['prompt-tokens'], 'prompt-tokens')!;
+    if (!Number.isInteger(promptTokens) || promptTokens < 1 || promptTokens >= ids.length) throw new UsageError(`--prompt-tokens must be an integer from 1 to ${ids.length - 1}`);
+    const backend = await createBackend(model, a.backend as BackendName, { kv, maxPromptTokens: promptTokens });
+    try {
+      const nll = Array.from(await backend.nll(ids, undefined, promptTokens));
+      const meanNll = nll.reduce((s, x) => s + x, 0) / nll.length;
+      const stats = await backend.kvStats();
+      process.stdout.write(a.json ? JSON.stringify({ nll, meanNll, tokens: ids.length, kv: stats }) + '\n' : `mean NLL ${meanNll.toFixed(6)} over ${nll.length} tokens\n`);
+    } finally {
+      backend.dispose();
+    }
+    return;
+  }
+
+  const tokenizer = a.prompt !== undefined || model.tokenizer.kind !== 'none' ? createTokenizer(model.tokenizer, model.config.eosTokenIds) : null;
+  let promptIds: number[];
+  if (a['prompt-ids'] !== undefined) promptIds = parseIds(a['prompt-ids']);
+  else if (tokenizer) promptIds = tokenizer.encode(a.prompt ?? '', { addBos: true });
+  else throw new UsageError('this model has no tokenizer: pass --prompt-ids');
+  if (promptIds.length === 0) throw new UsageError('the prompt is empty');
+
+  const backend = await createBackend(model, a.backend as BackendName, { kv, maxPromptTokens: promptIds.length });
+  try {
 
     const maxTokens = num(a['max-tokens'], 'max-tokens')!;
     const stopIds = a['stop-at-eos'] ? model.config.eosTokenIds : [];
@@ -98,12 +116,24 @@ async function main(argv: string[]): Promise<void> {
     if (a.json) {
       // The continuation only, as golden.json's `text`.
       const text = tokenizer ? tokenizer.decode(generated, promptIds[promptIds.length - 1]) : '';
-      process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds }) + '\n');
+      const stats = await backend.kvStats();
+      process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds, kv: stats }) + '\n');
     } else {
       process.stdout.write((decoder?.flush() ?? generated.join(' ')) + '\n');
     }
   } finally {
     backend.dispose();
+  }
+}
+
+function kvOptions(policy: string | undefined, budget: string | undefined): KvPolicyOptions {
+  if (!POLICIES.includes(policy as PolicyName)) throw new UsageError(`--policy must be one of ${POLICIES.join(', ')}, got ${policy}`);
+  try {
+    const kv: KvPolicyOptions = { policy: policy as PolicyName, budget: budget === undefined ? undefined : parseBudget(budget) };
+    resolvePolicy(kv);
+    return kv;
+  } catch (e) {
+    throw e instanceof RangeError ? new UsageError(`--budget: ${e.message}`) : e;
   }
 }
 

@@ -74,13 +74,14 @@ export class CpuBackend implements Backend {
     return sample(logits, sampling, step, this.context);
   }
 
-  async nll(ids: number[], signal?: AbortSignal): Promise<Float64Array> {
+  async nll(ids: number[], signal?: AbortSignal, promptTokens = 1): Promise<Float64Array> {
     const out = new Float64Array(Math.max(0, ids.length - 1));
-    // Token by token as in generation: the first id is the prompt, each later one a decode step.
     const score = (logits: Float32Array, i: number) => {
       if (i + 1 < ids.length) out[i] = negLogSoftmaxAt(logits, ids[i + 1]);
     };
-    ids.forEach((id, i) => this.feed([id], signal, (logits) => score(logits, i)));
+    const p = Math.max(1, promptTokens);
+    this.feed(ids.slice(0, p), signal, score);
+    ids.slice(p).forEach((id, j) => this.feed([id], signal, (logits) => score(logits, p + j)));
     return out;
   }
 

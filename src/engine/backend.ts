@@ -17,9 +17,11 @@ export interface Backend {
   append(ids: number[], sampling: ResolvedSampling, step: number, signal?: AbortSignal): Promise<number>;
   /**
    * Teacher forcing: appends `ids` and returns, for each i >= 1, -log p(ids[i] | context, ids[..i)).
-   * The first id's own probability is not scored (no logits precede it).
+   * The first id's own probability is not scored (no logits precede it). The first `promptTokens`
+   * ids (default 1) are one prefill, each later id a decode step that the KV policy compresses
+   * after, exactly as in generation; a ratio budget is a fraction of that prompt.
    */
-  nll(ids: number[], signal?: AbortSignal): Promise<Float64Array>;
+  nll(ids: number[], signal?: AbortSignal, promptTokens?: number): Promise<Float64Array>;
   /** KV policy statistics (budgets, occupancy, evictions, merges, tau, memory); read lazily. */
   kvStats(): Promise<KvStats>;
   /** Forgets the context (the weights stay loaded). */

@@ -122,18 +122,19 @@ export class WebGpuBackend implements Backend {
     return id;
   }
 
-  async nll(ids: number[], signal?: AbortSignal): Promise<Float64Array> {
+  async nll(ids: number[], signal?: AbortSignal, promptTokens = 1): Promise<Float64Array> {
     const { device } = this.ctx;
     const vocab = this.config.vocabSize;
     const out = new Float64Array(Math.max(0, ids.length - 1));
     const staging = device.createBuffer({ size: this.forward.logitsAll.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    // With a policy each token is its own step, exactly as in generation; the full cache prefills
-    // in chunks and reads every position's logits.
-    const perToken = this.forward.policy !== null;
-    const groups = perToken ? ids.map((id) => [id]) : [ids];
+    // With a policy each token after the prompt is its own step, exactly as in generation; the
+    // full cache prefills everything in chunks.
+    const p = Math.max(1, promptTokens);
+    const groups = this.forward.policy ? [ids.slice(0, p), ...ids.slice(p).map((id) => [id])] : [ids];
     let offset = 0;
     try {
       for (const group of groups) {
+        const all = group.length > 1;
         await this.run(
           group,
           signal,
@@ -141,7 +142,7 @@ export class WebGpuBackend implements Backend {
           0,
           (enc, pass, _, n) => {
             pass.end();
-            enc.copyBufferToBuffer(perToken ? this.forward.logits : this.forward.logitsAll, 0, staging, 0, n * vocab * 4);
+            enc.copyBufferToBuffer(all ? this.forward.logitsAll : this.forward.logits, 0, staging, 0, n * vocab * 4);
           },
           async (start, n) => {
             await staging.mapAsync(GPUMapMode.READ, 0, n * vocab * 4);
@@ -152,7 +153,7 @@ export class WebGpuBackend implements Backend {
             }
             staging.unmap();
           },
-          !perToken,
+          all,
         );
         offset += group.length;
       }

@@ -50,4 +50,53 @@ describe('cli (cpu backend)', () => {
     const badIds = cli('generate', '--model', join(modelsDir, 'stories260K'), '--prompt-ids', '1,x');
     expect(badIds.status).toBe(2);
   });
+
+  it('generate and score take --policy and --budget and report the KV statistics', () => {
+    const model = join(modelsDir, 'tinystories-656k');
+    const prompt = golden['tinystories-656k'].greedy_ids.slice(0, 40).join(',');
+    const r = cli('generate', '--model', model, '--prompt-ids', prompt, '--max-tokens', '60', '--greedy', '--policy', 'd2o', '--budget', '16', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.ids).toHaveLength(100);
+    expect(out.kv.policy).toBe('d2o');
+    for (const l of out.kv.layers) {
+      expect(l.evictions).toBeGreaterThan(0);
+      expect(l.occupancy).toBeLessThanOrEqual(l.budget);
+    }
+    expect(out.kv.layers.some((l: { merges: number }) => l.merges > 0)).toBe(true);
+    // The last sampled token has not been fed back yet.
+    expect(out.kv.sequenceLength).toBe(99);
+
+    const dir = mkdtempSync(join(tmpdir(), 'd2o-cli-'));
+    writeFileSync(join(dir, 'ids.txt'), golden['tinystories-656k'].greedy_ids.join(' '));
+    const score = (...extra: string[]) => {
+      const s = cli('score', '--model', model, '--ids-file', join(dir, 'ids.txt'), '--prompt-tokens', '20', '--json', ...extra);
+      expect(s.status, s.stderr).toBe(0);
+      return JSON.parse(s.stdout);
+    };
+    const full = score();
+    const ratio = score('--policy', 'h2o', '--budget', '20%');
+    const streaming = score('--policy', 'streaming', '--budget', '8');
+    expect(full.kv.layers[0].evictions).toBe(0);
+    // 20 % of a 20-token prompt is 4 tokens (2 heavy hitters, 2 recent) in every layer.
+    for (const l of ratio.kv.layers) expect(l.budget).toBe(4);
+    expect(streaming.kv.layers[0].budget).toBe(8);
+    // Dropping context costs likelihood on the model's own greedy text.
+    expect(ratio.meanNll).toBeGreaterThan(full.meanNll);
+    expect(streaming.meanNll).toBeGreaterThan(full.meanNll);
+    // The prompt is scored before any compression, so its tokens score alike.
+    expect(ratio.nll.slice(0, 19)).toEqual(full.nll.slice(0, 19));
+  });
+
+  it('rejects unknown policies and impossible budgets with a usage error', () => {
+    const model = join(modelsDir, 'stories260K');
+    const bad = cli('generate', '--model', model, '--prompt-ids', '1', '--policy', 'lru');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--policy must be one of full, streaming, h2o, d2o/);
+    const small = cli('generate', '--model', model, '--prompt-ids', '1', '--policy', 'd2o', '--budget', '3');
+    expect(small.status).toBe(2);
+    expect(small.stderr).toMatch(/--budget: a token budget must be an integer above 4/);
+    const pct = cli('generate', '--model', model, '--prompt-ids', '1', '--policy', 'd2o', '--budget', '150%');
+    expect(pct.status).toBe(2);
+  });
 });
