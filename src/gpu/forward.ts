@@ -34,6 +34,9 @@ export interface GpuForwardOptions {
   kv?: KvPolicyOptions;
 }
 
+/** KV pools start this small and grow geometrically as the sequence (or the budget's peak) needs. */
+const INITIAL_KV_SLOTS = 64;
+
 /** Slots per head a configuration needs. */
 export function defaultKvCapacity(model: ModelDescription, o: GpuForwardOptions): number {
   const c = model.config;
@@ -96,7 +99,8 @@ export class GpuForward {
 
     this.step = new StepParams(device);
     this.rope = new RopeTable(device, c.headDim, c.rope, T);
-    this.kv = new GpuKvCache(device, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity: defaultKvCapacity(model, o) });
+    const capacity = defaultKvCapacity(model, o);
+    this.kv = new GpuKvCache(device, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS) });
     this.scratch = attentionScratch(device, this.kv, c.numHeads, T);
     this.owned.push(this.step, this.rope, this.kv, this.scratch.logits, this.scratch.stats);
     const policy = resolvePolicy(o.kv);
@@ -171,7 +175,9 @@ export class GpuForward {
    * token, or of all of them.
    */
   encode(pass: GPUComputePassEncoder, tokens: number, o: { allLogits?: boolean; colsum?: boolean; compress?: boolean } = {}): void {
-    this.kv.highWater += tokens;
+    // Appends fill freed slots first, so under a policy the slots in use never pass the most
+    // tokens live at once, and the pools stop growing once the budget is reached.
+    this.kv.highWater = this.policy ? Math.max(this.kv.highWater, this.policy.peak) : this.kv.highWater + tokens;
     const dynamic = { tokens, slots: Math.min(this.kv.highWater, this.kv.maxSlots), colsum: o.colsum ? 1 : 0 };
     for (const k of this.body) k.encode(pass, dynamic);
     if (o.compress && this.policy) for (const k of this.policy.layers) k.encode(pass, dynamic);

@@ -19,10 +19,8 @@ export class KvPolicyKernel {
 
   bind(b: { cache: GpuKvCache; layer: number; step: GPUBuffer; buffers: KvPolicyBuffers }): BoundKernel & { encodeVariance(pass: GPUComputePassEncoder): void } {
     const { cache } = b;
-    const L = cache.layers[b.layer];
     const params = uniformBuffer(this.device, new Uint32Array(kvCacheParams(cache)));
     const B = b.buffers;
-    const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims, 8: B.sims, 9: B.state, 10: B.colsum, 11: B.variances };
     const uses: Record<string, number[]> = {
       select_victims: [0, 1, 2, 5, 6, 7],
       similarity: [0, 3, 5, 6, 7, 8],
@@ -31,11 +29,16 @@ export class KvPolicyKernel {
       release: [0, 5, 6, 7],
       variance: [0, 2, 10, 11],
     };
-    const stage = (entry: string) => {
-      const pipeline = computePipeline(this.device, ['kv_policy'], entry);
-      return { pipeline, group: bindGroup(this.device, pipeline, Object.fromEntries(uses[entry].map((i) => [i, all[i]])), `kv policy ${entry}`) };
+    const stages = Object.keys(uses).map((entry) => ({ entry, pipeline: computePipeline(this.device, ['kv_policy'], entry), group: null as unknown as GPUBindGroup }));
+    // The pools are replaced when the cache grows: bind groups follow its version.
+    let version = -1;
+    const rebind = () => {
+      const L = cache.layers[b.layer];
+      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims, 8: B.sims, 9: B.state, 10: B.colsum, 11: B.variances };
+      for (const s of stages) s.group = bindGroup(this.device, s.pipeline, Object.fromEntries(uses[s.entry].map((i) => [i, all[i]])), `kv policy ${s.entry}`);
+      version = cache.version;
     };
-    const [select, similarity, threshold, merge, release, variance] = Object.keys(uses).map(stage);
+    const [select, similarity, threshold, merge, release, variance] = stages;
     const { numKvHeads } = cache.o;
     const run = (pass: GPUComputePassEncoder, s: { pipeline: GPUComputePipeline; group: GPUBindGroup }, x: number, y = 1) => {
       pass.setPipeline(s.pipeline);
@@ -45,6 +48,7 @@ export class KvPolicyKernel {
     return {
       /** dynamic.slots: an upper bound of the used slots (victims are at most that many). */
       encode(pass, dynamic = {}) {
+        if (version !== cache.version) rebind();
         const slots = Math.max(1, Math.min(dynamic.slots ?? cache.maxSlots, cache.maxSlots));
         run(pass, select, Math.ceil(numKvHeads / 64));
         run(pass, similarity, Math.ceil(slots / 64), numKvHeads);
@@ -53,6 +57,7 @@ export class KvPolicyKernel {
         run(pass, release, Math.ceil(numKvHeads / 64));
       },
       encodeVariance(pass) {
+        if (version !== cache.version) rebind();
         run(pass, variance, Math.ceil(cache.maxSlots / 64));
       },
     };

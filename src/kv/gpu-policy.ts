@@ -17,6 +17,7 @@ export class GpuKvPolicy {
   variances: number[][] | null = null;
   /** An upper bound of live tokens per layer, known without a readback (for overflow checks). */
   readonly liveBound: number[];
+  peak = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -81,13 +82,19 @@ export class GpuKvPolicy {
     this.budgets.forEach((budget, l) => this.writePolicy(this.buffers[l], budget, promptLength));
   }
 
-  /** Tracks live tokens for overflow checks: appended tokens, then at most hh + recent + sinks after compression. */
+  /**
+   * Tracks live tokens for overflow checks and the cache's slot high-water: appended tokens, then
+   * at most hh + recent + sinks after compression. `peak` is the most live in any layer during the
+   * call (before its compression).
+   */
   appended(tokens: number, compressAfter: boolean): void {
-    this.budgets?.forEach((b, l) => {
-      this.liveBound[l] += tokens;
-      if (compressAfter && b.compress) this.liveBound[l] = Math.min(this.liveBound[l], b.hh + b.recent + SINKS);
+    this.peak = 0;
+    this.liveBound.forEach((live, l) => {
+      const b = this.budgets?.[l];
+      this.liveBound[l] = live + tokens;
+      this.peak = Math.max(this.peak, this.liveBound[l]);
+      if (b && compressAfter && b.compress) this.liveBound[l] = Math.min(this.liveBound[l], b.hh + b.recent + SINKS);
     });
-    if (!this.budgets) for (let l = 0; l < this.liveBound.length; l++) this.liveBound[l] += tokens;
   }
 
   /** Evictions, merges and tau per layer (one small readback each; never in the decode loop). */
