@@ -1,4 +1,10 @@
 /** Public entry of d2o-webgpu. */
+export { createEngine, Engine, type EngineOptions, type KvOptions, type GenerateOptions, type Generation, type GenerationChunk, type GenerationResult, type GenerationStats, type FinishReason } from './engine/engine';
+export type { ChatCompletionRequest, ChatCompletion, ChatCompletionChunk, ChatCompletionStream, CompletionUsage } from './engine/chat-completions';
+export { GenerationStream } from './engine/stream';
+export { POLICIES, type PolicyName, type Budget } from './kv/policy';
+export type { KvStats, KvLayerStats } from './kv/stats';
+export { clearModelCache } from './model/http-cache';
 export * from './errors';
 export type { ModelDescription, ModelConfig, Tensor, DType, LoadProgress, ProgressCallback } from './model/types';
 export { loadModel, type LoadOptions, type ModelSpec } from './model/load';

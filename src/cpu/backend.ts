@@ -13,6 +13,8 @@ import { sample } from './sampler';
 
 export interface CpuBackendOptions {
   kv?: KvPolicyOptions;
+  /** Most ids a call after the prefill appends (as the GPU's prefill chunk, so both compress alike). */
+  turnChunk?: number;
 }
 
 export class CpuBackend implements Backend {
@@ -36,6 +38,14 @@ export class CpuBackend implements Backend {
 
   get config() {
     return this.weights.config;
+  }
+
+  get maxContext(): number {
+    return this.policy.p.evicts ? Infinity : this.config.maxPositionEmbeddings;
+  }
+
+  get turnChunk(): number {
+    return this.o.turnChunk ?? 32;
   }
 
   private newCache(): CpuKvCache {

@@ -8,6 +8,10 @@ export type BackendName = 'cpu' | 'webgpu';
 export interface Backend {
   readonly name: BackendName;
   readonly config: ModelConfig;
+  /** Most tokens the context can hold: the full cache's length, Infinity under a compressing policy. */
+  readonly maxContext: number;
+  /** Most ids one call after the prefill may append; longer later turns are fed in pieces this size. */
+  readonly turnChunk: number;
   /** Every id appended so far; its length is the next position. */
   readonly context: readonly number[];
   /**

@@ -48,6 +48,14 @@ export class WebGpuBackend implements Backend {
     return this.forward.model.config;
   }
 
+  get maxContext(): number {
+    return this.forward.policy ? Infinity : this.forward.kv.maxSlots;
+  }
+
+  get turnChunk(): number {
+    return this.forward.maxChunk;
+  }
+
   /** Throws before anything is written when `tokens` more would not fit the cache. */
   private checkRoom(tokens: number): void {
     if (this.lost) throw this.lost;

@@ -14,6 +14,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** llama2.c: the tokenizer .bin when it is not beside the model (a Node path, or a file of the source). */
   tokenizerPath?: string;
+  /** URLs and Hugging Face repos: keep the files in the browser's Cache API (default true). */
+  cache?: boolean;
 }
 
 /** `{ source, file }` names one checkpoint file of a source that cannot list (a URL folder). */
@@ -52,7 +54,7 @@ async function mainFile(source: FileSource): Promise<string | undefined> {
  * the magic "GGUF" is GGUF; another .bin is a llama2.c checkpoint.
  */
 export async function loadModel(spec: ModelSpec, opts: LoadOptions = {}): Promise<LoadedModel> {
-  const { source, file: named } = typeof spec === 'object' && 'source' in spec ? spec : await resolveSource(spec);
+  const { source, file: named } = typeof spec === 'object' && 'source' in spec ? spec : await resolveSource(spec, { cache: opts.cache });
   const file = named ?? (await mainFile(source));
   if (!file) return loadHf(source, opts);
 

@@ -1,6 +1,7 @@
 /** Where model files come from: a URL base (or Hugging Face repo id), browser File objects, a Node folder. */
 import { AbortError, LoadError, ModelFormatError } from '../errors';
 import type { ProgressCallback } from './types';
+import { cachedFetch } from './http-cache';
 
 export interface ReadOptions {
   onProgress?: (loaded: number, total: number) => void;
@@ -103,8 +104,8 @@ async function readStream(body: ReadableStream<Uint8Array>, total: number, opts:
 }
 
 /** A Hugging Face Hub repository, e.g. "raincandy-u/TinyStories-656K". */
-export function hfRepoSource(repoId: string, revision = 'main'): FileSource {
-  return urlSource(`https://huggingface.co/${repoId}/resolve/${revision}/`);
+export function hfRepoSource(repoId: string, revision = 'main', fetchImpl?: typeof fetch): FileSource {
+  return urlSource(`https://huggingface.co/${repoId}/resolve/${revision}/`, fetchImpl);
 }
 
 /**
@@ -171,16 +172,17 @@ export type SourceSpec = string | readonly File[] | FileSource;
  * or a single file and the folder around it), a URL, or a Hugging Face repo id "owner/name".
  * `file` is set when the spec names one checkpoint file (.gguf or .bin) rather than a folder.
  */
-export async function resolveSource(spec: SourceSpec): Promise<{ source: FileSource; file?: string }> {
+export async function resolveSource(spec: SourceSpec, o: { cache?: boolean } = {}): Promise<{ source: FileSource; file?: string }> {
   if (typeof spec !== 'string') return Array.isArray(spec) ? { source: fileListSource(spec) } : { source: spec as FileSource };
   const single = /\.(gguf|bin)$/i.test(spec) ? spec.slice(spec.lastIndexOf('/') + 1) : undefined;
   const folder = single ? spec.slice(0, spec.length - single.length) || './' : spec;
-  if (/^https?:\/\//.test(spec)) return { source: urlSource(folder), file: single };
+  const fetchImpl = o.cache === false ? undefined : cachedFetch();
+  if (/^https?:\/\//.test(spec)) return { source: urlSource(folder, fetchImpl), file: single };
   if (isNode()) {
     const { stat } = await import('node:fs/promises');
     if (await stat(spec).then(() => true, () => false)) return { source: nodeDirSource(folder), file: single };
   }
-  if (/^[\w.-]+\/[\w.-]+$/.test(spec)) return { source: hfRepoSource(spec) };
+  if (/^[\w.-]+\/[\w.-]+$/.test(spec)) return { source: hfRepoSource(spec, 'main', fetchImpl) };
   throw new ModelFormatError('missing-file', `no model at ${spec} (expected a folder, a .gguf or .bin file, a URL or a Hugging Face repo id)`);
 }
 

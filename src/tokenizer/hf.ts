@@ -7,6 +7,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from '../errors';
 import { chatTemplate, configToken } from './chat';
 import { decoding } from './decoding';
+import { plainChat } from './plain-chat';
 import type { Tokenizer } from './types';
 
 type Json = Record<string, unknown>;
@@ -32,12 +33,14 @@ export function hfTokenizer(tokenizerJson: unknown, tokenizerConfig: Json | null
   // boundaries, so streamed text could not equal decode(); tokenizers (Rust) and TGI skip it too.
   const text = (ids: number[]) => (ids.length ? tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }) : '');
 
+  const chat = chatTemplate(tokenizerConfig);
   return {
     vocabSize: tok.get_vocab(true).size,
     bosId,
     eosIds: [...new Set([...eosIds, ...(eos === undefined ? [] : [eos])])],
     encode: (s, opts = {}) => tok.encode(s, { add_special_tokens: opts.addBos ?? true }).ids,
     ...decoding(text, bosId),
-    applyChatTemplate: chatTemplate(tokenizerConfig),
+    hasChatTemplate: chat !== plainChat,
+    applyChatTemplate: chat,
   };
 }

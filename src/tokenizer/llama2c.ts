@@ -89,6 +89,7 @@ export function llama2cTokenizer(bytes: Uint8Array, vocabSize: number, eosIds: n
     eosIds: [...new Set([EOS, ...eosIds])],
     encode,
     ...decoding(text, BOS),
+    hasChatTemplate: false,
     applyChatTemplate: plainChat,
   };
 }

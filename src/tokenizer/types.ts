@@ -23,6 +23,8 @@ export interface Tokenizer {
   decode(ids: readonly number[], prev?: number): string;
   /** Streaming decode: the pieces concatenate to decode(ids, prev); a UTF-8 character split over byte tokens waits for its last byte. */
   createDecoder(prev?: number): StreamDecoder;
+  /** tokenizer_config.json has a chat template (else applyChatTemplate joins the contents). */
+  readonly hasChatTemplate: boolean;
   /** The model's chat template, or for a model without one the message contents joined by "\n" (story models continue text). */
   applyChatTemplate(messages: readonly ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string;
 }

@@ -1,0 +1,140 @@
+/**
+ * `engine.chat.completions.create`, in the shapes of OpenAI's chat-completions API (as WebLLM
+ * offers it): the model's chat template renders the messages, and when a request extends the
+ * conversation the engine holds (the same messages plus the reply it gave plus new ones), only the
+ * new part is fed to the compressed cache instead of recomputing the history.
+ */
+import { D2OError } from '../errors';
+import type { ChatMessage } from '../tokenizer';
+import type { Engine, FinishReason, GenerationStats } from './engine';
+import { GenerationStream } from './stream';
+
+export interface ChatCompletionRequest {
+  messages: ChatMessage[];
+  stream?: boolean;
+  /** With `stream`, a last chunk carries `usage`. */
+  stream_options?: { include_usage?: boolean } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  /** Only 1. */
+  n?: number | null;
+  /** Extensions: top-k and the repetition penalty of the GPU sampler. */
+  top_k?: number | null;
+  repetition_penalty?: number | null;
+}
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Tokens of the prompt already in the (compressed) cache from the previous turn. */
+  prompt_tokens_details: { cached_tokens: number };
+  /** Speed and KV statistics of this completion. */
+  extra: GenerationStats;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: { index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason; logprobs: null }[];
+  usage: CompletionUsage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: { index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReason | null; logprobs: null }[];
+  usage?: CompletionUsage;
+}
+
+export type ChatCompletionStream = GenerationStream<ChatCompletionChunk, ChatCompletion>;
+
+export class ChatCompletions {
+  /** The rendered conversation the engine's context holds, when it holds exactly that. */
+  private held: string | null = null;
+  private count = 0;
+
+  constructor(private readonly engine: Engine) {}
+
+  create(req: ChatCompletionRequest & { stream: true }, opts?: { signal?: AbortSignal }): Promise<ChatCompletionStream>;
+  create(req: ChatCompletionRequest & { stream?: false | null }, opts?: { signal?: AbortSignal }): Promise<ChatCompletion>;
+  create(req: ChatCompletionRequest, opts?: { signal?: AbortSignal }): Promise<ChatCompletion | ChatCompletionStream>;
+  async create(req: ChatCompletionRequest, opts: { signal?: AbortSignal } = {}): Promise<ChatCompletion | ChatCompletionStream> {
+    const engine = this.engine;
+    const tokenizer = engine.tokenizer;
+    if (!tokenizer) throw new D2OError('chat needs a model with a tokenizer');
+    if (!Array.isArray(req.messages) || req.messages.length === 0) throw new TypeError('messages must be a non-empty array');
+    if ((req.n ?? 1) !== 1) throw new RangeError('only n = 1 is supported');
+    const rendered = tokenizer.applyChatTemplate(req.messages, { addGenerationPrompt: true });
+    const id = `chatcmpl-${Date.now().toString(36)}-${++this.count}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = engine.name;
+    const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason | null): ChatCompletionChunk => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    });
+
+    const stream = new GenerationStream<ChatCompletionChunk, ChatCompletion>((emit) =>
+      engine.exclusive(async () => {
+        const reuse = this.held !== null && engine.contextLength > 0 && rendered.startsWith(this.held) && rendered.length > this.held.length;
+        const cached = reuse ? engine.contextLength : 0;
+        const prompt = reuse ? rendered.slice(this.held!.length) : rendered;
+        // Until this turn completes, the context is not a known conversation.
+        this.held = null;
+        emit(chunk({ role: 'assistant', content: '' }, null));
+        const r = await engine.run(
+          prompt,
+          {
+            continue: reuse,
+            signal: opts.signal,
+            maxTokens: req.max_completion_tokens ?? req.max_tokens ?? undefined,
+            stop: req.stop ?? undefined,
+            temperature: req.temperature ?? undefined,
+            topP: req.top_p ?? undefined,
+            topK: req.top_k ?? undefined,
+            repetitionPenalty: req.repetition_penalty ?? undefined,
+            seed: req.seed ?? undefined,
+          },
+          (c) => {
+            if (c.text) emit(chunk({ content: c.text }, null));
+          },
+          // A chat template writes BOS itself; plain story models get it from the tokenizer.
+          !tokenizer.hasChatTemplate,
+        );
+        // After a stop string the context holds tokens the reply does not show.
+        const endedOnStopString = r.finishReason === 'stop' && !tokenizer.eosIds.includes(r.ids[r.ids.length - 1]);
+        this.held = endedOnStopString ? null : rendered + r.text;
+        const usage: CompletionUsage = {
+          prompt_tokens: r.stats.promptTokens,
+          completion_tokens: r.stats.completionTokens,
+          total_tokens: r.stats.promptTokens + r.stats.completionTokens,
+          prompt_tokens_details: { cached_tokens: cached },
+          extra: r.stats,
+        };
+        emit(chunk({}, r.finishReason));
+        if (req.stream_options?.include_usage) emit({ ...chunk({}, null), choices: [], usage });
+        return {
+          id,
+          object: 'chat.completion' as const,
+          created,
+          model,
+          choices: [{ index: 0 as const, message: { role: 'assistant' as const, content: r.text }, finish_reason: r.finishReason, logprobs: null }],
+          usage,
+        };
+      }),
+    );
+    if (req.stream) return stream;
+    return stream.result;
+  }
+}
