@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/engine';
+import type { ChatCompletionChunk } from '../../src/engine/chat-completions';
 import { abortCase, continueCase, overflowCase, streamCase } from '../cases/engine';
 import { golden, stories260K, tinystories656k } from '../helpers/models';
 
@@ -88,7 +89,7 @@ describe('engine.chat.completions.create (cpu backend)', () => {
       { role: 'user', content: 'And then?' },
     ];
     const stream = await engine.chat.completions.create({ messages, max_tokens: 30, temperature: 0, stream: true, stream_options: { include_usage: true } });
-    const chunks = [];
+    const chunks: ChatCompletionChunk[] = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
     expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id)).toBe(true);
