@@ -26,6 +26,8 @@ struct State { tau: f32, tauSet: u32, evictions: u32, merges: u32 }
 @group(0) @binding(7) var<storage, read_write> victims: array<u32>;
 @group(0) @binding(8) var<storage, read_write> sims: array<vec2<f32>>;
 @group(0) @binding(9) var<storage, read_write> state: State;
+// Per slot: how many evicted tokens were merged into it (for the KV map); cleared when it is freed.
+@group(0) @binding(12) var<storage, read_write> absorbed: array<u32>;
 
 const SINKS: i32 = 4;
 // A chosen victim's score is set to this until `release` frees it.
@@ -146,6 +148,7 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (bitcast<u32>(s.y) == c && s.x >= state.tau) { members++; }
   }
   if (members == 0u) { return; }
+  absorbed[h * p.maxSlots + c] += members;
   for (var d = 0u; d < p.headDim; d++) {
     var ka = kPool[cb + d];
     var va = vPool[cb + d];
@@ -172,6 +175,7 @@ fn release(@builtin(global_invocation_id) gid: vec3<u32>) {
     let e = victim(h, k);
     index[p.slotPosOffset + h * p.maxSlots + e] = 0xffffffffu;
     score[h * p.maxSlots + e] = 0.0;
+    absorbed[h * p.maxSlots + e] = 0u;
     var i = freeCount;
     while (i > 0u && index[list + i - 1u] < e) { index[list + i] = index[list + i - 1u]; i--; }
     index[list + i] = e;

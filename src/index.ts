@@ -3,7 +3,7 @@ export { createEngine, Engine, type EngineOptions, type KvOptions, type Generate
 export type { ChatCompletionRequest, ChatCompletion, ChatCompletionChunk, ChatCompletionStream, CompletionUsage } from './engine/chat-completions';
 export { GenerationStream } from './engine/stream';
 export { POLICIES, type PolicyName, type Budget } from './kv/policy';
-export type { KvStats, KvLayerStats } from './kv/stats';
+export type { KvStats, KvLayerStats, KvMap, KvMapLayer } from './kv/stats';
 export { clearModelCache } from './model/http-cache';
 export * from './errors';
 export type { ModelDescription, ModelConfig, Tensor, DType, LoadProgress, ProgressCallback } from './model/types';

@@ -4,7 +4,7 @@ import type { ResolvedSampling } from '../engine/sampling';
 import type { ModelDescription } from '../model/types';
 import { throwIfAborted } from '../errors';
 import { resolvePolicy, type KvPolicyOptions } from '../kv/policy';
-import type { KvStats } from '../kv/stats';
+import { kvMapLayer, type KvMap, type KvStats } from '../kv/stats';
 import { cpuWeights, type CpuWeights } from './weights';
 import { CpuKvCache } from './kv-cache';
 import { CpuKvPolicy } from './kv-policy';
@@ -117,6 +117,10 @@ export class CpuBackend implements Backend {
       bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
       sequenceLength: this.context.length,
     };
+  }
+
+  async kvMap(): Promise<KvMap> {
+    return { sequenceLength: this.context.length, layers: this.cache.heads.map(kvMapLayer) };
   }
 
   reset(): void {

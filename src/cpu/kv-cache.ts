@@ -10,6 +10,8 @@ export class HeadSlots {
   pos: Int32Array;
   /** Cumulative attention received, summed over the KV head's query group. */
   score: Float32Array;
+  /** Evicted tokens merged into the slot (for the KV map). */
+  absorbed: Uint32Array;
   capacity = 0;
 
   constructor(readonly headDim: number, capacity = 16) {
@@ -17,6 +19,7 @@ export class HeadSlots {
     this.values = new Float32Array(0);
     this.pos = new Int32Array(0);
     this.score = new Float32Array(0);
+    this.absorbed = new Uint32Array(0);
     this.grow(capacity);
   }
 
@@ -26,11 +29,13 @@ export class HeadSlots {
     const values = new Float32Array(capacity * d);
     const pos = new Int32Array(capacity).fill(-1);
     const score = new Float32Array(capacity);
+    const absorbed = new Uint32Array(capacity);
     keys.set(this.keys);
     values.set(this.values);
     pos.set(this.pos);
     score.set(this.score);
-    Object.assign(this, { keys, values, pos, score, capacity });
+    absorbed.set(this.absorbed);
+    Object.assign(this, { keys, values, pos, score, absorbed, capacity });
   }
 
   /** Stores a token in the lowest free slot (growing the table if none) and returns the slot. */
@@ -44,12 +49,14 @@ export class HeadSlots {
     this.values.set(value, slot * this.headDim);
     this.pos[slot] = position;
     this.score[slot] = 0;
+    this.absorbed[slot] = 0;
     return slot;
   }
 
   free(slot: number): void {
     this.pos[slot] = -1;
     this.score[slot] = 0;
+    this.absorbed[slot] = 0;
   }
 
   /** Occupied slots in slot order. */

@@ -108,6 +108,7 @@ export function merge(slots: HeadSlots, victims: number[], sims: { u: number; c:
     if (sims[i].c >= 0 && sims[i].u >= tau) groups.set(sims[i].c, [...(groups.get(sims[i].c) ?? []), i]);
   });
   for (const [c, members] of groups) {
+    slots.absorbed[c] += members.length;
     for (const buf of [slots.keys, slots.values]) {
       for (let d = 0; d < hd; d++) {
         let acc = buf[c * hd + d];

@@ -1,7 +1,7 @@
 /** What the decoding loop needs from a forward-pass implementation (CPU reference or WebGPU). */
 import type { ModelConfig } from '../model/types';
 import type { ResolvedSampling } from './sampling';
-import type { KvStats } from '../kv/stats';
+import type { KvMap, KvStats } from '../kv/stats';
 
 export type BackendName = 'cpu' | 'webgpu';
 
@@ -28,6 +28,8 @@ export interface Backend {
   nll(ids: number[], signal?: AbortSignal, promptTokens?: number): Promise<Float64Array>;
   /** KV policy statistics (budgets, occupancy, evictions, merges, tau, memory); read lazily. */
   kvStats(): Promise<KvStats>;
+  /** Positions kept, merged into and evicted, per layer (one small read per layer). */
+  kvMap(): Promise<KvMap>;
   /** Forgets the context (the weights stay loaded). */
   reset(): void;
   dispose(): void;

@@ -8,7 +8,7 @@ import { loadModel, type LoadedModel, type ModelSpec } from '../model/load';
 import type { ProgressCallback } from '../model/types';
 import { createTokenizer, type Tokenizer } from '../tokenizer';
 import { parseBudget, resolvePolicy, type Budget, type KvPolicyOptions, type PolicyName } from '../kv/policy';
-import type { KvStats } from '../kv/stats';
+import type { KvMap, KvStats } from '../kv/stats';
 import type { GpuContext } from '../gpu/device';
 import type { Backend, BackendName } from './backend';
 import { createBackend } from './create-backend';
@@ -146,6 +146,11 @@ export class Engine {
   /** KV statistics now (budgets, occupancy, evictions, merges, memory); a few small reads. */
   kvStats(): Promise<KvStats> {
     return this.exclusive(() => this.backend.kvStats());
+  }
+
+  /** Per layer, the positions the cache keeps, those that absorbed merges, and (the rest) evicted. */
+  kvMap(): Promise<KvMap> {
+    return this.exclusive(() => this.backend.kvMap());
   }
 
   /** Forgets the conversation (the weights stay on the GPU). */

@@ -2,7 +2,7 @@
 import type { Backend } from '../engine/backend';
 import type { ResolvedSampling } from '../engine/sampling';
 import type { ModelDescription } from '../model/types';
-import type { KvStats } from '../kv/stats';
+import { kvMapLayer, type KvMap, type KvStats } from '../kv/stats';
 import { ContextOverflowError, DeviceLostError, throwIfAborted } from '../errors';
 import { acquireDevice, type GpuContext } from './device';
 import { GpuForward, type GpuForwardOptions } from './forward';
@@ -200,6 +200,21 @@ export class WebGpuBackend implements Backend {
       bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
       sequenceLength: this.context.length,
     };
+  }
+
+  async kvMap(): Promise<KvMap> {
+    const { device } = this.ctx;
+    const f = this.forward;
+    const { numKvHeads } = this.config;
+    const n = f.kv.maxSlots;
+    const layers = await Promise.all(
+      f.kv.layers.map(async (layer, l) => {
+        const pos = new Int32Array(await readBuffer(device, layer.index, numKvHeads * n * 4, f.kv.slotPosOffset * 4));
+        const absorbed = f.policy ? new Uint32Array(await readBuffer(device, f.policy.buffers[l].absorbed)) : new Uint32Array(numKvHeads * n);
+        return kvMapLayer(Array.from({ length: numKvHeads }, (_, h) => ({ pos: pos.subarray(h * n, (h + 1) * n), absorbed: absorbed.subarray(h * n, (h + 1) * n) })));
+      }),
+    );
+    return { sequenceLength: this.context.length, layers };
   }
 
   reset(): void {

@@ -12,6 +12,8 @@ export interface KvPolicyBuffers {
   state: GPUBuffer;
   colsum: GPUBuffer;
   variances: GPUBuffer;
+  /** Per slot, the evicted tokens merged into it. */
+  absorbed: GPUBuffer;
 }
 
 export class KvPolicyKernel {
@@ -25,8 +27,8 @@ export class KvPolicyKernel {
       select_victims: [0, 1, 2, 5, 6, 7],
       similarity: [0, 3, 5, 6, 7, 8],
       threshold: [0, 2, 7, 8, 9],
-      merge: [0, 2, 3, 4, 5, 6, 7, 8, 9],
-      release: [0, 5, 6, 7],
+      merge: [0, 2, 3, 4, 5, 6, 7, 8, 9, 12],
+      release: [0, 5, 6, 7, 12],
       variance: [0, 2, 10, 11],
     };
     const stages = Object.keys(uses).map((entry) => ({ entry, pipeline: computePipeline(this.device, ['kv_policy'], entry), group: null as unknown as GPUBindGroup }));
@@ -34,7 +36,7 @@ export class KvPolicyKernel {
     let version = -1;
     const rebind = () => {
       const L = cache.layers[b.layer];
-      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims, 8: B.sims, 9: B.state, 10: B.colsum, 11: B.variances };
+      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims, 8: B.sims, 9: B.state, 10: B.colsum, 11: B.variances, 12: B.absorbed };
       for (const s of stages) s.group = bindGroup(this.device, s.pipeline, Object.fromEntries(uses[s.entry].map((i) => [i, all[i]])), `kv policy ${s.entry}`);
       version = cache.version;
     };

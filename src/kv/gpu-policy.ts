@@ -36,6 +36,7 @@ export class GpuKvPolicy {
       state: device.createBuffer({ size: 16, usage }),
       colsum: device.createBuffer({ size: numHeads * cache.maxSlots * 4, usage }),
       variances: device.createBuffer({ size: Math.max(16, numHeads * 4), usage }),
+      absorbed: device.createBuffer({ size: numKvHeads * cache.maxSlots * 4, usage }),
     }));
     this.layers = this.buffers.map((buffers, layer) => kernel.bind({ cache, layer, step, buffers }));
     this.liveBound = Array(numLayers).fill(0);
@@ -50,6 +51,7 @@ export class GpuKvPolicy {
     for (const b of this.buffers) {
       this.device.queue.writeBuffer(b.state, 0, new Uint32Array(4));
       this.device.queue.writeBuffer(b.colsum, 0, new Float32Array(b.colsum.size / 4));
+      this.device.queue.writeBuffer(b.absorbed, 0, new Uint32Array(b.absorbed.size / 4));
       this.writePolicy(b, { hh: 0, recent: 0, compress: false }, 0);
     }
     this.budgets = null;

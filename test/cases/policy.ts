@@ -9,6 +9,7 @@ import { WebGpuBackend } from '../../src/gpu/backend';
 import { CpuBackend } from '../../src/cpu/backend';
 import { resolveSampling } from '../../src/engine/sampling';
 import type { KvPolicyOptions } from '../../src/kv/policy';
+import { readBuffer } from '../../src/gpu/buffers';
 
 export interface PolicyCase {
   model: string;
@@ -32,6 +33,8 @@ export interface PolicyResult {
   merges: number;
   budgets: (number | null)[];
   bytes: number[];
+  /** Kept positions that absorbed merges, over all layers, at the end. */
+  mergedPositions: number;
 }
 
 export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<PolicyResult> {
@@ -39,7 +42,7 @@ export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<Policy
   const cpu = new CpuBackend(model, { kv: c.kv });
   const gpu = await WebGpuBackend.create(model, { ctx, kv: c.kv });
   const greedy = resolveSampling({ greedy: true });
-  const r: PolicyResult = { compared: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [] };
+  const r: PolicyResult = { compared: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [], mergedPositions: 0 };
   try {
     await gpu.append(c.prompt, greedy, 0);
     let next = await cpu.append(c.prompt, greedy, 0);
@@ -51,6 +54,9 @@ export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<Policy
       await compareState(gpu, cpu, step, r);
       r.bytes.push(gpu.forward.kv.bytes());
     }
+    const [gMap, cMap] = [await gpu.kvMap(), await cpu.kvMap()];
+    if (!r.mismatch && JSON.stringify(gMap) !== JSON.stringify(cMap)) r.mismatch = 'the KV maps differ';
+    r.mergedPositions = gMap.layers.reduce((s, l) => s + l.merged.length, 0);
     const stats = await gpu.kvStats();
     r.evictions = stats.layers.reduce((s, l) => s + l.evictions, 0);
     r.merges = stats.layers.reduce((s, l) => s + l.merges, 0);
@@ -78,6 +84,7 @@ async function compareState(gpu: WebGpuBackend, cpu: CpuBackend, step: number, r
     const tauGpu = gStates?.[l].tau ?? null;
     if ((tauCpu === null) !== (tauGpu === null)) r.mismatch = `step ${step} layer ${l}: tau ${tauGpu} vs ${tauCpu}`;
     else if (tauCpu !== null && tauGpu !== null) r.worstTau = Math.max(r.worstTau, Math.abs(tauCpu - tauGpu));
+    const absorbed = gpu.forward.policy ? new Uint32Array(await readBuffer(gpu.ctx.device, gpu.forward.policy.buffers[l].absorbed)) : null;
     for (let h = 0; h < c.numKvHeads && !r.mismatch; h++) {
       const g = await gpu.forward.kv.readHead(l, h);
       const s = cpu.cache.heads[l][h];
@@ -90,6 +97,10 @@ async function compareState(gpu: WebGpuBackend, cpu: CpuBackend, step: number, r
           return;
         }
         if (cp < 0) continue;
+        if (absorbed && absorbed[h * gpu.forward.kv.maxSlots + slot] !== s.absorbed[slot]) {
+          r.mismatch = `step ${step} layer ${l} head ${h} slot ${slot}: ${absorbed[h * gpu.forward.kv.maxSlots + slot]} merged in on the GPU, ${s.absorbed[slot]} on the CPU`;
+          return;
+        }
         r.worstScore = Math.max(r.worstScore, Math.abs(g.score[slot] - s.score[slot]) / Math.max(1, Math.abs(s.score[slot])));
         for (let i = 0; i < hd; i++) {
           r.worstKv = Math.max(r.worstKv, Math.abs(g.keys[slot * hd + i] - s.keys[slot * hd + i]), Math.abs(g.values[slot * hd + i] - s.values[slot * hd + i]));

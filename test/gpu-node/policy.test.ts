@@ -35,6 +35,7 @@ describe.each(models)('GPU KV policies equal the CPU reference step by step on %
     expect(r.evictions).toBeGreaterThan(0);
     if (c.kv.policy === 'd2o' || c.kv.policy === 'd2o-uniform') expect(r.merges).toBeGreaterThan(0);
     else expect(r.merges).toBe(0);
+    expect(r.mergedPositions > 0).toBe(r.merges > 0);
     expect(r.compared).toBe(c.steps);
     // A protected layer keeps every token, so only a fully compressed cache stops growing.
     if (!c.kv.protectedLayers) expect(new Set(r.bytes.slice(10)).size).toBe(1);

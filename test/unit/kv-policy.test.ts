@@ -70,6 +70,7 @@ describe('merging', () => {
     const untouched = Array.from(h.keys);
     const n = merge(h, victims, sims, 0.5);
     expect(n).toBe(1);
+    expect(Array.from(h.absorbed.subarray(0, 8))).toEqual([0, 0, 0, 0, 1, 0, 0, 0]);
     const u = sims[0].u;
     for (let d = 0; d < 2; d++) {
       expect(h.keys[8 + d]).toBeCloseTo((kc[d] + u * ke[d]) / 2, 6);
@@ -88,6 +89,9 @@ describe('merging', () => {
     const kc = Array.from(h.keys.subarray(8, 10));
     const ke = Array.from(h.keys.subarray(10, 12));
     expect(merge(h, victims, sims, 0.5)).toBe(2);
+    expect(h.absorbed[4]).toBe(2);
+    h.free(4);
+    expect(h.absorbed[4]).toBe(0);
     for (let d = 0; d < 2; d++) expect(h.keys[8 + d]).toBeCloseTo((kc[d] + 2 * sims[0].u * ke[d]) / 3, 6);
   });
 

@@ -1,0 +1,38 @@
+/** Per-step comparisons of next-token distributions, in float64 (logits are float32). */
+/** The greedy sampler's own argmax (lowest id on ties), so "top-1" is what greedy decoding picks. */
+export { argmax } from '../cpu/sampler';
+
+/** log softmax of `logits` into `out` (allocated when not given). */
+export function logSoftmax(logits: ArrayLike<number>, out = new Float64Array(logits.length)): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  const lse = max + Math.log(sum);
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
+  return out;
+}
+
+/** KL(p || q) for log-probabilities `logP`, `logQ`: what is lost predicting with q where p is right. */
+export function klDivergence(logP: Float64Array, logQ: Float64Array): number {
+  let kl = 0;
+  for (let i = 0; i < logP.length; i++) {
+    const p = Math.exp(logP[i]);
+    if (p > 0) kl += p * (logP[i] - logQ[i]);
+  }
+  // Rounding can leave a tiny negative for identical distributions.
+  return Math.max(0, kl);
+}
+
+export function mean(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return x.length ? s / x.length : NaN;
+}
+
+/** Means of consecutive windows of `size` (the last one may be shorter). */
+export function windowMeans(x: ArrayLike<number>, size: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < x.length; i += size) out.push(mean(Array.prototype.slice.call(x, i, i + size) as number[]));
+  return out;
+}
