@@ -1,5 +1,6 @@
 /** Public entry of d2o-webgpu. */
-export { createEngine, Engine, type EngineOptions, type KvOptions, type GenerateOptions, type Generation, type GenerationChunk, type GenerationResult, type GenerationStats, type FinishReason } from './engine/engine';
+export { createWorkerEngine, type WorkerEngineOptions } from './engine/worker-engine';
+export { createEngine, Engine, type EngineLike, type EngineOptions, type KvOptions, type GenerateOptions, type Generation, type GenerationChunk, type GenerationResult, type GenerationStats, type FinishReason } from './engine/engine';
 export type { ChatCompletionRequest, ChatCompletion, ChatCompletionChunk, ChatCompletionStream, CompletionUsage } from './engine/chat-completions';
 export { GenerationStream } from './engine/stream';
 export { POLICIES, type PolicyName, type Budget } from './kv/policy';

@@ -44,6 +44,10 @@ export class CpuBackend implements Backend {
     return this.policy.p.evicts ? Infinity : this.config.maxPositionEmbeddings;
   }
 
+  get maxPrompt(): number {
+    return this.maxContext;
+  }
+
   get turnChunk(): number {
     return this.o.turnChunk ?? 32;
   }

@@ -10,6 +10,8 @@ export interface Backend {
   readonly config: ModelConfig;
   /** Most tokens the context can hold: the full cache's length, Infinity under a compressing policy. */
   readonly maxContext: number;
+  /** Most ids a first prompt (on an empty cache) may have. */
+  readonly maxPrompt: number;
   /** Most ids one call after the prefill may append; longer later turns are fed in pieces this size. */
   readonly turnChunk: number;
   /** Every id appended so far; its length is the next position. */

@@ -57,7 +57,14 @@ export interface ChatCompletionChunk {
 
 export type ChatCompletionStream = GenerationStream<ChatCompletionChunk, ChatCompletion>;
 
-export class ChatCompletions {
+/** `engine.chat.completions`, the same on the engine and on a worker engine. */
+export interface ChatCompletionsApi {
+  create(req: ChatCompletionRequest & { stream: true }, opts?: { signal?: AbortSignal }): Promise<ChatCompletionStream>;
+  create(req: ChatCompletionRequest & { stream?: false | null }, opts?: { signal?: AbortSignal }): Promise<ChatCompletion>;
+  create(req: ChatCompletionRequest, opts?: { signal?: AbortSignal }): Promise<ChatCompletion | ChatCompletionStream>;
+}
+
+export class ChatCompletions implements ChatCompletionsApi {
   /** The rendered conversation the engine's context holds, when it holds exactly that. */
   private held: string | null = null;
   private count = 0;

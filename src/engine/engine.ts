@@ -5,7 +5,7 @@
  */
 import { ContextOverflowError, D2OError, throwIfAborted } from '../errors';
 import { loadModel, type LoadedModel, type ModelSpec } from '../model/load';
-import type { ProgressCallback } from '../model/types';
+import type { ModelConfig, ProgressCallback } from '../model/types';
 import { createTokenizer, type Tokenizer } from '../tokenizer';
 import { parseBudget, resolvePolicy, type Budget, type KvPolicyOptions, type PolicyName } from '../kv/policy';
 import type { KvMap, KvStats } from '../kv/stats';
@@ -16,7 +16,7 @@ import { generateIds } from './generate';
 import { resolveSampling, type SamplingOptions } from './sampling';
 import { StopStrings } from './stop-strings';
 import { GenerationStream } from './stream';
-import { ChatCompletions } from './chat-completions';
+import { ChatCompletions, type ChatCompletionsApi } from './chat-completions';
 
 export interface KvOptions extends Omit<KvPolicyOptions, 'policy' | 'budget'> {
   /** Default 'full'. */
@@ -112,7 +112,20 @@ function modelName(spec: ModelSpec): string {
   return typeof spec === 'string' ? spec.replace(/\/+$/, '') : 'local files';
 }
 
-export class Engine {
+/** What the page uses, whether the engine runs in it (`createEngine`) or in a worker (`createWorkerEngine`). */
+export interface EngineLike {
+  /** The model as given (repo id, URL or path), or "local files". */
+  readonly name: string;
+  readonly config: ModelConfig;
+  readonly chat: { completions: ChatCompletionsApi };
+  generate(prompt: string | readonly number[], o?: GenerateOptions): Generation;
+  kvStats(): Promise<KvStats>;
+  kvMap(): Promise<KvMap>;
+  reset(): Promise<void>;
+  dispose(): void;
+}
+
+export class Engine implements EngineLike {
   readonly chat: { completions: ChatCompletions };
   private queue: Promise<unknown> = Promise.resolve();
   /** The last sampled id when it is not in the context yet (generation ended on it). */
@@ -184,13 +197,17 @@ export class Engine {
   /** The generation loop behind `generate` and chat completions; call inside `exclusive`. */
   async run(prompt: string | readonly number[], o: GenerateOptions, emit: (c: GenerationChunk) => void, addBos = true): Promise<GenerationResult> {
     throwIfAborted(o.signal);
-    if (!o.continue) this.clear();
     const b = this.backend;
-    let ids = this.encode(prompt, b.context.length === 0 && this.pending === null, addBos);
-    if (this.pending !== null) ids = [this.pending, ...ids];
+    const fresh = !o.continue || (b.context.length === 0 && this.pending === null);
+    let ids = this.encode(prompt, fresh, addBos);
+    if (!fresh && this.pending !== null) ids = [this.pending, ...ids];
     if (ids.length === 0) throw new RangeError('the prompt is empty');
-    const room = b.maxContext - b.context.length - ids.length;
-    if (room < 1) throw new ContextOverflowError(`the prompt needs ${b.context.length + ids.length + 1} tokens of context; the model has ${b.maxContext}`, b.context.length + ids.length + 1, b.maxContext);
+    // Checked before anything is cleared or written, so a rejected prompt loses nothing.
+    const used = fresh ? 0 : b.context.length;
+    if (fresh && ids.length > b.maxPrompt) throw new ContextOverflowError(`a prompt of ${ids.length} tokens exceeds the ${b.maxPrompt} this engine takes (raise maxPromptTokens)`, ids.length, b.maxPrompt);
+    const room = b.maxContext - used - ids.length;
+    if (room < 1) throw new ContextOverflowError(`the prompt needs ${used + ids.length + 1} tokens of context; the model has ${b.maxContext}`, used + ids.length + 1, b.maxContext);
+    if (fresh) this.clear();
     const maxTokens = Math.min(o.maxTokens ?? 256, room);
     const stopIds = o.stopAtEos === false ? [] : (this.tokenizer?.eosIds ?? this.config.eosTokenIds);
     const stops = new StopStrings(o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : o.stop);

@@ -52,6 +52,10 @@ export class WebGpuBackend implements Backend {
     return this.forward.policy ? Infinity : this.forward.kv.maxSlots;
   }
 
+  get maxPrompt(): number {
+    return this.forward.kv.maxSlots;
+  }
+
   get turnChunk(): number {
     return this.forward.maxChunk;
   }

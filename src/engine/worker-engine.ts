@@ -1,0 +1,129 @@
+/**
+ * `createWorkerEngine`: the engine API of `createEngine`, with the engine running in a Web Worker
+ * (src/engine/worker.ts) so that the page stays responsive while it loads and generates.
+ */
+import { AbortError } from '../errors';
+import type { ModelConfig, ProgressCallback } from '../model/types';
+import type { KvMap, KvStats } from '../kv/stats';
+import type { EngineLike, GenerateOptions, Generation, GenerationChunk, GenerationResult } from './engine';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionsApi, ChatCompletionStream } from './chat-completions';
+import { GenerationStream } from './stream';
+import { deserializeError, type FromWorker, type ToWorker, type WorkerEngineOptions } from './worker-protocol';
+
+export type { WorkerEngineOptions } from './worker-protocol';
+
+interface Pending {
+  chunk?: (c: unknown) => void;
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+export async function createWorkerEngine(
+  options: WorkerEngineOptions & { onProgress?: ProgressCallback; signal?: AbortSignal },
+  worker: Worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'd2o-engine' }),
+): Promise<EngineLike> {
+  const { onProgress, signal, ...rest } = options;
+  const engine = new WorkerEngine(worker);
+  try {
+    await engine.create(rest, onProgress, signal);
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+  return engine;
+}
+
+class WorkerEngine implements EngineLike {
+  name = '';
+  config!: ModelConfig;
+  readonly chat: { completions: ChatCompletionsApi };
+  private next = 1;
+  private readonly pending = new Map<number, Pending>();
+  private ready: { resolve(): void; reject(e: Error): void; progress?: ProgressCallback } | null = null;
+
+  constructor(private readonly worker: Worker) {
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
+    worker.onerror = (e) => this.failAll(new Error(`the engine worker failed: ${e.message}`));
+    const create = (req: ChatCompletionRequest, opts: { signal?: AbortSignal } = {}) => this.chatCreate(req, opts);
+    this.chat = { completions: { create } as ChatCompletionsApi };
+  }
+
+  create(options: WorkerEngineOptions, progress?: ProgressCallback, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.ready = { resolve, reject, progress };
+      signal?.addEventListener('abort', () => reject(new AbortError('loading aborted', { cause: signal.reason })), { once: true });
+      this.post({ t: 'create', options });
+    });
+  }
+
+  generate(prompt: string | readonly number[], o: GenerateOptions = {}): Generation {
+    const { signal, ...options } = o;
+    return new GenerationStream<GenerationChunk, GenerationResult>((emit) => this.request((id) => ({ t: 'generate', id, prompt, options }), emit, signal));
+  }
+
+  private async chatCreate(req: ChatCompletionRequest, opts: { signal?: AbortSignal }): Promise<ChatCompletion | ChatCompletionStream> {
+    const stream = new GenerationStream<ChatCompletionChunk, ChatCompletion>((emit) => this.request((id) => ({ t: 'chat', id, req: { ...req, stream: true } }), emit, opts.signal));
+    return req.stream ? stream : stream.result;
+  }
+
+  kvStats(): Promise<KvStats> {
+    return this.request((id) => ({ t: 'call', id, method: 'kvStats' }));
+  }
+
+  kvMap(): Promise<KvMap> {
+    return this.request((id) => ({ t: 'call', id, method: 'kvMap' }));
+  }
+
+  async reset(): Promise<void> {
+    await this.request((id) => ({ t: 'call', id, method: 'reset' }));
+  }
+
+  dispose(): void {
+    this.post({ t: 'dispose' });
+    this.worker.terminate();
+    this.failAll(new AbortError('the engine was disposed'));
+  }
+
+  private request<T>(message: (id: number) => ToWorker, chunk?: (c: never) => void, signal?: AbortSignal): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) return reject(new AbortError('generation aborted', { cause: signal.reason }));
+      this.pending.set(id, { chunk: chunk as (c: unknown) => void, resolve: resolve as (v: unknown) => void, reject });
+      signal?.addEventListener('abort', () => this.post({ t: 'abort', id }), { once: true });
+      this.post(message(id));
+    });
+  }
+
+  private receive(m: FromWorker): void {
+    if (m.t === 'progress') return this.ready?.progress?.(m.progress);
+    if (m.t === 'ready') {
+      this.name = m.name;
+      this.config = m.config;
+      this.ready?.resolve();
+      this.ready = null;
+      return;
+    }
+    if (m.t === 'error' && m.id === null) {
+      this.ready?.reject(deserializeError(m.error));
+      this.ready = null;
+      return;
+    }
+    const p = this.pending.get(m.id!);
+    if (!p) return;
+    if (m.t === 'chunk') return p.chunk?.(m.chunk);
+    this.pending.delete(m.id!);
+    if (m.t === 'done') p.resolve(m.value);
+    else p.reject(deserializeError(m.error));
+  }
+
+  private failAll(e: Error): void {
+    this.ready?.reject(e);
+    this.ready = null;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+}

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBrowser, runCase, type BrowserSession } from '../helpers/browser';
+import { golden } from '../helpers/models';
+import type { workerEngineCase } from '../cases/worker-engine';
+
+let s: BrowserSession;
+beforeAll(async () => {
+  s = await openBrowser();
+});
+afterAll(() => s?.close());
+
+describe('createWorkerEngine in Chromium', () => {
+  it('streams, aborts, chats and reports typed errors across the worker boundary', async () => {
+    const g = golden['tinystories-656k'];
+    const r = await runCase<Awaited<ReturnType<typeof workerEngineCase>>>(s.page, '/test/cases/worker-engine.ts', 'workerEngineCase', {
+      model: `${s.baseUrl}/models/tinystories-656k`,
+      badModel: `${s.baseUrl}/models/no-such-model`,
+      prompt: g.greedy_ids.slice(0, 20),
+    });
+    expect(r.progressReported).toBe(true);
+    expect(r.layers).toBe(2);
+    expect(r.ids).toHaveLength(40);
+    expect(r.joined).toBe(true);
+    expect(r.evictions.every((e) => e > 0)).toBe(true);
+    expect(r.aborted).toBe('AbortError');
+    expect(r.abortedAfter).toBeLessThan(20);
+    expect(r.chatObject).toBe('chat.completion');
+    expect(r.chatContent).toBeGreaterThan(0);
+    expect(r.overflow).toMatch(/^ContextOverflowError/);
+    expect(r.statsLayers).toBe(2);
+    expect(r.mapLayers).toBe(2);
+    expect(r.mapKept).toBeGreaterThan(0);
+    expect(r.badLoad).toBe('ModelFormatError missing-file');
+  });
+});

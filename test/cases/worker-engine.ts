@@ -1,0 +1,60 @@
+/** The worker engine in a browser page: the same API and typed errors as the engine in the page. */
+import { createWorkerEngine } from '../../src/engine/worker-engine';
+import { ContextOverflowError, ModelFormatError, AbortError } from '../../src/errors';
+
+export async function workerEngineCase(_ctx: unknown, o: { model: string; badModel: string; prompt: number[] }) {
+  const progress: number[] = [];
+  const engine = await createWorkerEngine({ model: o.model, kv: { policy: 'd2o', budget: 16 }, onProgress: (p) => progress.push(p.loaded) });
+  try {
+    const g = engine.generate(o.prompt, { greedy: true, maxTokens: 40, stopAtEos: false });
+    const chunks: string[] = [];
+    for await (const c of g) chunks.push(c.text);
+    const r = await g.result;
+
+    const ac = new AbortController();
+    let aborted = '';
+    const long = engine.generate(o.prompt, { maxTokens: 400, signal: ac.signal });
+    let n = 0;
+    try {
+      for await (const _ of long) if (++n === 3) ac.abort();
+    } catch (e) {
+      aborted = e instanceof AbortError ? 'AbortError' : String(e);
+    }
+
+    const chat = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 10, temperature: 0 });
+    let overflow = '';
+    try {
+      await engine.generate(Array(3000).fill(1), { maxTokens: 1 }).result;
+    } catch (e) {
+      overflow = e instanceof ContextOverflowError ? `ContextOverflowError ${e.limit}` : String(e);
+    }
+    const stats = await engine.kvStats();
+    const map = await engine.kvMap();
+
+    let badLoad = '';
+    try {
+      await createWorkerEngine({ model: o.badModel });
+    } catch (e) {
+      badLoad = e instanceof ModelFormatError ? `ModelFormatError ${e.problem}` : String(e);
+    }
+    return {
+      name: engine.name,
+      layers: engine.config.numLayers,
+      progressReported: progress.length > 0,
+      ids: r.ids,
+      joined: chunks.join('') === r.text,
+      evictions: r.stats.kv.layers.map((l) => l.evictions),
+      aborted,
+      abortedAfter: n,
+      chatObject: chat.object,
+      chatContent: chat.choices[0].message.content.length,
+      overflow,
+      statsLayers: stats.layers.length,
+      mapLayers: map.layers.length,
+      mapKept: map.layers[0].kept.length,
+      badLoad,
+    };
+  } finally {
+    engine.dispose();
+  }
+}
