@@ -128,9 +128,9 @@ export function fileListSource(files: readonly File[]): FileSource {
   };
 }
 
-/** A folder on disk (Node only; fs is imported lazily so browser bundles never see it). */
+/** A folder on disk (Node only). */
 export function nodeDirSource(dir: string): FileSource {
-  const fs = () => import('node:fs/promises');
+  const fs = nodeFs;
   const path = (file: string) => (dir.endsWith('/') ? dir : dir + '/') + file;
   return {
     name: dir,
@@ -179,11 +179,17 @@ export async function resolveSource(spec: SourceSpec, o: { cache?: boolean } = {
   const fetchImpl = o.cache === false ? undefined : cachedFetch();
   if (/^https?:\/\//.test(spec)) return { source: urlSource(folder, fetchImpl), file: single };
   if (isNode()) {
-    const { stat } = await import('node:fs/promises');
+    const { stat } = await nodeFs();
     if (await stat(spec).then(() => true, () => false)) return { source: nodeDirSource(folder), file: single };
   }
   if (/^[\w.-]+\/[\w.-]+$/.test(spec)) return { source: hfRepoSource(spec, 'main', fetchImpl) };
   throw new ModelFormatError('missing-file', `no model at ${spec} (expected a folder, a .gguf or .bin file, a URL or a Hugging Face repo id)`);
+}
+
+/** node:fs/promises through a variable: bundlers leave it alone, so browser bundles never see it. */
+function nodeFs(): Promise<typeof import('node:fs/promises')> {
+  const id = 'node:fs/promises';
+  return import(/* @vite-ignore */ id);
 }
 
 export function isNode(): boolean {
