@@ -91,7 +91,8 @@ export default defineConfig({
   server: { host: '127.0.0.1', fs: { allow: [import.meta.dirname, modelsDir] } },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      // Some unit tests spawn the CLI or a build: generous timeouts (nothing here asserts a timing).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', testTimeout: 120_000 } },
       {
         extends: true,
         test: { name: 'gpu-node', include: ['test/gpu-node/**/*.test.ts'], environment: 'node', ...gpuSerial, testTimeout: 120_000, hookTimeout: 60_000 },

@@ -101,7 +101,7 @@ export class GpuForward {
     this.rope = new RopeTable(device, c.headDim, c.rope, T);
     const capacity = defaultKvCapacity(model, o);
     this.kv = new GpuKvCache(device, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS) });
-    this.scratch = attentionScratch(device, this.kv, c.numHeads, T);
+    this.scratch = attentionScratch(device, this.kv, c.numHeads, T, this.variant);
     this.owned.push(this.step, this.rope, this.kv, this.scratch.logits, this.scratch.stats);
     const policy = resolvePolicy(o.kv);
     this.policy = policy.evicts ? new GpuKvPolicy(device, policy, this.kv, c.numHeads, this.step.buffer) : null;
@@ -127,7 +127,7 @@ export class GpuForward {
     const norm = new RmsNormKernel(device, this.variant);
     const ropeK = new RopeKernel(device);
     const append = new KvAppendKernel(device);
-    const attention = new AttentionKernel(device);
+    const attention = new AttentionKernel(device, this.variant);
     const swiglu = new SwigluKernel(device);
 
     this.body = [new EmbeddingKernel(device).bind({ weight: matrix(tensorNames.embed), ids: this.ids, out: x, step })];

@@ -1,5 +1,5 @@
 /**
- * WGSL sources by name: `shaderSource('matvec_f32')` is the text of `shaders/matvec_f32.wgsl`.
+ * WGSL sources by name: `shaderSource('rmsnorm')` is the text of `shaders/rmsnorm.wgsl`.
  *
  * Kernels live in plain .wgsl files and every wrapper gets its source here, never through its own
  * `import src from '../../shaders/x.wgsl?raw'`, because the code runs in three environments:

@@ -4,6 +4,7 @@
  * CPU's greedy choice), so one flipped argmax cannot desynchronise the comparison.
  */
 import type { GpuContext } from '../../src/gpu/device';
+import type { KernelVariant } from '../../src/gpu/variant';
 import { loadModel } from '../../src/model/load';
 import { WebGpuBackend } from '../../src/gpu/backend';
 import { CpuBackend } from '../../src/cpu/backend';
@@ -21,6 +22,8 @@ export interface PolicyCase {
   /** A second turn of this many ids is appended at this step (multi-turn on a compressed cache). */
   turnAt?: number;
   turn?: number[];
+  /** Kernel variant of the GPU forward pass (default: the adapter's). */
+  variant?: KernelVariant;
 }
 
 export interface PolicyResult {
@@ -40,7 +43,7 @@ export interface PolicyResult {
 export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<PolicyResult> {
   const model = await loadModel(c.model);
   const cpu = new CpuBackend(model, { kv: c.kv });
-  const gpu = await WebGpuBackend.create(model, { ctx, kv: c.kv });
+  const gpu = await WebGpuBackend.create(model, { ctx, kv: c.kv, variant: c.variant });
   const greedy = resolveSampling({ greedy: true });
   const r: PolicyResult = { compared: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [], mergedPositions: 0 };
   try {

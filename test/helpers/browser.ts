@@ -4,12 +4,12 @@
  * These are Node-side vitest tests (project `browser`); the code under test runs in the page.
  *
  * A case is any exported function `(ctx: GpuContext, ...args) => result` in a module under the
- * project (test/browser/page/cases/*.ts, test/cases/*.ts); the page imports it through Vite, calls
+ * project (test/cases/*.ts); the page imports it through Vite, calls
  * it with the page's device, and the JSON-able result comes back to Node:
  *
  *   const browser = useBrowserPage();   // one Chromium + server per test file (beforeAll/afterAll)
  *   it('my kernel in Chromium', async () => {
- *     const r = await browser.run<{ gpu: number[]; cpu: number[] }>('/test/browser/page/cases/my.ts', 'myCase', { n: 7 });
+ *     const r = await browser.run<{ gpu: number[]; cpu: number[] }>('/test/cases/my.ts', 'myCase', { n: 7 });
  *     expectClose(r.gpu, r.cpu, { atol: 1e-6 });
  *   });
  *
