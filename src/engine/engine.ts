@@ -218,9 +218,9 @@ export class Engine implements EngineLike {
     const prefill = b.context.length === 0;
     const head = prefill ? [] : ids.slice(0, Math.max(0, ids.length - b.turnChunk));
     const t0 = performance.now();
-    for (let i = 0; i < head.length; i += b.turnChunk) await b.append(head.slice(i, i + b.turnChunk), GREEDY, 0, o.signal);
+    const before = b.context.length;
+    const pending = this.pending;
     this.pending = null;
-
     const decoder = this.tokenizer?.createDecoder(ids[ids.length - 1]);
     const out: number[] = [];
     let t1 = t0;
@@ -231,23 +231,30 @@ export class Engine implements EngineLike {
       if (held) emit(held);
       held = c;
     };
-    for await (const id of generateIds(b, ids.slice(head.length), { maxTokens, sampling, signal: o.signal })) {
-      if (out.length === 0) t1 = performance.now();
-      out.push(id);
-      // The last id is sampled but not fed back: a later turn starts with it.
-      this.pending = id;
-      if (stopIds.includes(id)) {
-        finishReason = 'stop';
-        // The stop id ends the turn; the next prompt's rendering carries its meaning.
-        this.pending = null;
-        send({ id, text: stops.flush(decoder?.flush() ?? ''), index: out.length - 1 });
-        break;
+    try {
+      for (let i = 0; i < head.length; i += b.turnChunk) await b.append(head.slice(i, i + b.turnChunk), GREEDY, 0, o.signal);
+      for await (const id of generateIds(b, ids.slice(head.length), { maxTokens, sampling, signal: o.signal })) {
+        if (out.length === 0) t1 = performance.now();
+        out.push(id);
+        // The last id is sampled but not fed back: a later turn starts with it.
+        this.pending = id;
+        if (stopIds.includes(id)) {
+          finishReason = 'stop';
+          // The stop id ends the turn; the next prompt's rendering carries its meaning.
+          this.pending = null;
+          send({ id, text: stops.flush(decoder?.flush() ?? ''), index: out.length - 1 });
+          break;
+        }
+        send({ id, text: stops.push(decoder ? decoder.push(id) : ''), index: out.length - 1 });
+        if (stops.stopped) {
+          finishReason = 'stop';
+          break;
+        }
       }
-      send({ id, text: stops.push(decoder ? decoder.push(id) : ''), index: out.length - 1 });
-      if (stops.stopped) {
-        finishReason = 'stop';
-        break;
-      }
+    } catch (e) {
+      // Nothing was written (an abort is checked before each write): the held token is still due.
+      if (b.context.length === before) this.pending = pending;
+      throw e;
     }
     if (held && finishReason === 'length') (held as GenerationChunk).text += stops.flush(decoder?.flush() ?? '');
     send(null);
