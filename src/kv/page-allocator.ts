@@ -14,6 +14,7 @@
  *   `numHeads * pagesPerHead` (the capacity): a capped cache never grows past its cap, and growth
  *   is geometric, so reallocations are rare (log2 of the capacity at most).
  */
+import { xorshift } from '../util/xorshift';
 export interface PageAllocatorOptions {
   numHeads: number;
   /** Logical pages per head at most: ceil(capacity / pageSize). */
@@ -105,16 +106,4 @@ export class PageAllocator {
     // `free` pops from the end: put the pages to hand out first last, ahead of older free pages.
     this.free = [...pages.reverse(), ...this.free];
   }
-}
-
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
 }

@@ -15,7 +15,7 @@ import { sample } from '../../src/cpu/sampler';
 import { resolveSampling, type SamplingOptions } from '../../src/engine/sampling';
 import { dequantize } from '../../src/model/dtypes';
 import { compare, randomFloats, rng, type Comparison } from './random';
-import { randomTensor } from './matmul';
+import { randomWeight } from './weights-kernels';
 
 async function run(ctx: GpuContext, encode: (pass: GPUComputePassEncoder) => void): Promise<void> {
   const enc = ctx.device.createCommandEncoder();
@@ -93,7 +93,7 @@ export async function swigluCase(ctx: GpuContext, c: { tokens: number; width: nu
 
 export async function embeddingCase(ctx: GpuContext, c: { dtype: DType; vocab: number; cols: number; ids: number[]; maxBinding?: number }): Promise<Comparison> {
   const { device } = ctx;
-  const t = randomTensor(c.dtype, c.vocab, c.cols, 9);
+  const t = randomWeight(c.dtype, c.vocab, c.cols, 9);
   const w = dequantize(t);
   const expected = new Float32Array(c.ids.length * c.cols);
   c.ids.forEach((id, i) => expected.set(w.subarray(id * c.cols, (id + 1) * c.cols), i * c.cols));

@@ -6,31 +6,10 @@ import { StepParams } from '../../src/gpu/step-params';
 import { readF32, storageBuffer } from '../../src/gpu/buffers';
 import type { KernelVariant } from '../../src/gpu/variant';
 import type { DType, Tensor } from '../../src/model/types';
-import { dequantize, f32ToF16Bits, quantizeQ4_0, quantizeQ8_0 } from '../../src/model/dtypes';
+import { dequantize } from '../../src/model/dtypes';
+import { randomWeight } from './weights-kernels';
 import { compare, randomFloats, type Comparison } from './random';
 
-export function randomTensor(dtype: DType, rows: number, cols: number, seed: number): Tensor {
-  const f = randomFloats(rows * cols, seed);
-  let data: Uint8Array;
-  switch (dtype) {
-    case 'f32':
-      data = new Uint8Array(f.buffer);
-      break;
-    case 'f16':
-      data = new Uint8Array(Uint16Array.from(f, f32ToF16Bits).buffer);
-      break;
-    case 'bf16':
-      data = new Uint8Array(Uint16Array.from(new Uint32Array(f.buffer), (u) => u >>> 16).buffer);
-      break;
-    case 'q8_0':
-      data = quantizeQ8_0(f);
-      break;
-    case 'q4_0':
-      data = quantizeQ4_0(f);
-      break;
-  }
-  return { name: `random ${dtype}`, dtype, shape: [rows, cols], data };
-}
 
 export interface MatmulCase {
   dtype: DType;
@@ -47,7 +26,7 @@ export interface MatmulCase {
 export async function matmulCase(ctx: GpuContext, c: MatmulCase): Promise<Comparison & { slices: number }> {
   const { device } = ctx;
   const seed = c.seed ?? 1;
-  const t = randomTensor(c.dtype, c.rows, c.cols, seed);
+  const t = randomWeight(c.dtype, c.rows, c.cols, seed);
   const w = dequantize(t);
   const x = randomFloats(c.tokens * c.cols, seed + 1);
   const y0 = randomFloats(c.tokens * c.rows, seed + 2);

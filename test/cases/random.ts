@@ -1,16 +1,7 @@
 /** Seeded inputs and comparisons shared by the Node and browser GPU tests. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    // xorshift32: reproducible across Node and the browser.
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { xorshift as rng } from '../../src/util/xorshift';
+
+export { rng };
 
 export function randomFloats(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
