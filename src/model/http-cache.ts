@@ -1,7 +1,8 @@
 /**
  * Model downloads kept in the browser's Cache API, so a reload reads them from disk instead of the
- * network. Only complete 200 responses are stored; where the Cache API is missing (Node, an insecure
- * page) this is plain fetch.
+ * network. Complete 200 responses are stored, and 404s too (loaders probe for optional files, and a
+ * reload must not go back to the network to learn again that they are missing); where the Cache API
+ * is missing (Node, an insecure page) this is plain fetch.
  */
 export const MODEL_CACHE = 'd2o-webgpu-models';
 
@@ -12,9 +13,9 @@ export function cachedFetch(cacheName = MODEL_CACHE, fetchImpl: typeof fetch = (
     const method = (init?.method ?? 'GET').toUpperCase();
     const cache = await caches.open(cacheName).catch(() => null);
     const hit = await cache?.match(url).catch(() => undefined);
-    if (hit) return method === 'HEAD' ? new Response(null, { status: 200, headers: hit.headers }) : hit;
+    if (hit) return method === 'HEAD' ? new Response(null, { status: hit.status, headers: hit.headers }) : hit;
     const r = await fetchImpl(input, init);
-    if (cache && method === 'GET' && r.status === 200 && r.body) {
+    if (cache && method === 'GET' && (r.status === 200 || r.status === 404)) {
       // The clone fills the cache as the caller reads; a failed or aborted download stores nothing.
       void cache.put(url, r.clone()).catch(() => {});
     }

@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBrowser, runCase, TEST_PAGE, type BrowserSession } from '../helpers/browser';
+
+let s: BrowserSession;
+beforeAll(async () => {
+  s = await openBrowser();
+});
+afterAll(() => s?.close());
+
+describe('downloads kept in the Cache API', () => {
+  it('a reload loads the model without touching the network', async () => {
+    const requests: string[] = [];
+    s.page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/models/')) requests.push(r.url());
+    });
+    const model = `${s.baseUrl}/models/tinystories-656k`;
+    const first = await runCase<{ layers: number; cached: string[] }>(s.page, '/test/cases/model-cache.ts', 'loadForCacheCase', { model, clear: true });
+    expect(first.layers).toBe(2);
+    expect(first.cached).toContain('/models/tinystories-656k/model.safetensors');
+    expect(first.cached).toContain('/models/tinystories-656k/tokenizer.json');
+    expect(requests.length).toBeGreaterThan(0);
+
+    requests.length = 0;
+    await s.page.reload();
+    await s.page.waitForFunction(() => document.title === 'ready');
+    expect(s.page.url()).toContain(TEST_PAGE);
+    const again = await runCase<{ layers: number }>(s.page, '/test/cases/model-cache.ts', 'loadForCacheCase', { model });
+    expect(again.layers).toBe(2);
+    expect(requests).toEqual([]);
+  });
+});
