@@ -12,6 +12,8 @@ interface LocalModel {
   path: string;
   format: 'safetensors' | 'gguf' | 'llama2c';
   bytes: number;
+  /** llama2.c: its tokenizer file in the same folder (a URL folder cannot be searched for it). */
+  tokenizer?: string;
 }
 
 /**
@@ -30,7 +32,9 @@ function listModels(): LocalModel[] {
       out.push({ name: dir, path: dir, format: 'safetensors', bytes: files.filter((f) => f.endsWith('.safetensors')).reduce((s, f) => s + size(f), 0) });
     for (const f of files.filter((f) => /\.gguf$/i.test(f))) out.push({ name: f.replace(/\.gguf$/i, ''), path: `${dir}/${f}`, format: 'gguf', bytes: size(f) });
     // llama2.c checkpoints: any .bin that is not a tokenizer (tokenizer.bin, tok512.bin).
-    for (const f of files.filter((f) => /\.bin$/i.test(f) && !/^tok/i.test(f))) out.push({ name: f.replace(/\.bin$/i, ''), path: `${dir}/${f}`, format: 'llama2c', bytes: size(f) });
+    const tokenizer = files.includes('tokenizer.bin') ? 'tokenizer.bin' : files.find((f) => /^tok.*\.bin$/i.test(f));
+    for (const f of files.filter((f) => /\.bin$/i.test(f) && !/^tok/i.test(f)))
+      out.push({ name: f.replace(/\.bin$/i, ''), path: `${dir}/${f}`, format: 'llama2c', bytes: size(f), tokenizer });
   }
   return out;
 }

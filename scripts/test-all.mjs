@@ -1,4 +1,4 @@
-// `npm test`: the vitest projects unit, gpu-node and browser, one after another (the machine has 2
+// `npm test`: the vitest projects unit, gpu-node, browser and e2e, one after another (the machine has 2
 // cores; lavapipe and SwiftShader use both), each with the default reporter on the console and the
 // JSON reporter to a temp file. Ends with exactly one line `N passed, N failed` (`, N skipped` when
 // nonzero) summed over all of them; exits non-zero when anything failed or a project could not run.
@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const ALL = ['unit', 'gpu-node', 'browser'];
+const ALL = ['unit', 'gpu-node', 'browser', 'e2e'];
 /** System packages per project (components of install-system-deps.sh). */
-const PREREQS = { 'gpu-node': 'vulkan', browser: 'chromium' };
+const PREREQS = { 'gpu-node': 'vulkan', browser: 'chromium', e2e: 'chromium' };
 
 const only = process.argv.slice(2);
 const unknown = only.filter((p) => !ALL.includes(p));

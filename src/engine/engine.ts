@@ -117,6 +117,8 @@ export interface EngineLike {
   /** The model as given (repo id, URL or path), or "local files". */
   readonly name: string;
   readonly config: ModelConfig;
+  /** The model has a chat template (else chat messages are joined as plain text: story models). */
+  readonly hasChatTemplate: boolean;
   readonly chat: { completions: ChatCompletionsApi };
   generate(prompt: string | readonly number[], o?: GenerateOptions): Generation;
   kvStats(): Promise<KvStats>;
@@ -146,6 +148,10 @@ export class Engine implements EngineLike {
     return this.model.config;
   }
 
+  get hasChatTemplate(): boolean {
+    return this.tokenizer?.hasChatTemplate ?? false;
+  }
+
   /** Tokens in the context now (the sequence length, compressed or not). */
   get contextLength(): number {
     return this.backend.context.length;
@@ -156,14 +162,17 @@ export class Engine implements EngineLike {
     return new GenerationStream((emit) => this.exclusive(() => this.run(prompt, o, emit)));
   }
 
-  /** KV statistics now (budgets, occupancy, evictions, merges, memory); a few small reads. */
+  /**
+   * KV statistics now (budgets, occupancy, evictions, merges, memory); a few small reads that run
+   * between decode steps, so a page can poll them while a generation streams.
+   */
   kvStats(): Promise<KvStats> {
-    return this.exclusive(() => this.backend.kvStats());
+    return this.backend.kvStats();
   }
 
   /** Per layer, the positions the cache keeps, those that absorbed merges, and (the rest) evicted. */
   kvMap(): Promise<KvMap> {
-    return this.exclusive(() => this.backend.kvMap());
+    return this.backend.kvMap();
   }
 
   /** Forgets the conversation (the weights stay on the GPU). */

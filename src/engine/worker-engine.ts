@@ -36,6 +36,7 @@ export async function createWorkerEngine(
 class WorkerEngine implements EngineLike {
   name = '';
   config!: ModelConfig;
+  hasChatTemplate = false;
   readonly chat: { completions: ChatCompletionsApi };
   private next = 1;
   private readonly pending = new Map<number, Pending>();
@@ -99,6 +100,7 @@ class WorkerEngine implements EngineLike {
     if (m.t === 'ready') {
       this.name = m.name;
       this.config = m.config;
+      this.hasChatTemplate = m.hasChatTemplate;
       this.ready?.resolve();
       this.ready = null;
       return;

@@ -19,7 +19,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: 'progress'; progress: LoadProgress }
-  | { t: 'ready'; name: string; config: ModelConfig }
+  | { t: 'ready'; name: string; config: ModelConfig; hasChatTemplate: boolean }
   | { t: 'chunk'; id: number; chunk: GenerationChunk | ChatCompletionChunk }
   | { t: 'done'; id: number; value: GenerationResult | ChatCompletion | unknown }
   | { t: 'error'; id: number | null; error: SerializedError };

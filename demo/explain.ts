@@ -1,0 +1,70 @@
+/**
+ * Turns the runtime's typed errors into messages a user can act on: what went wrong, what to do,
+ * and the library's own message underneath for the curious (or a bug report).
+ */
+import { AbortError, ContextOverflowError, DeviceLostError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError } from '../src/index';
+
+export interface Explanation {
+  title: string;
+  hint: string;
+  detail: string;
+  /** The engine can no longer be used (the GPU device is gone): the model must be loaded again. */
+  fatal: boolean;
+}
+
+const FORMAT_HINTS: Partial<Record<ModelFormatError['problem'], string>> = {
+  truncated: 'A file ends early: the download was cut short or the copy is incomplete. Download it again.',
+  'missing-file': 'A file the model needs is not there. A Hugging Face folder needs config.json, tokenizer.json and the .safetensors weights; a llama2.c .bin needs its tokenizer .bin beside it.',
+  'bad-config': 'config.json is not a model configuration this runtime can read.',
+  'unknown-dtype': 'The weights use a number format this runtime does not read (supported: f32, f16, bf16, Q8_0, Q4_0).',
+};
+
+export function explainError(e: unknown, during: 'load' | 'generate'): Explanation {
+  const detail = e instanceof Error ? e.message : String(e);
+  const x = (title: string, hint: string, fatal = false): Explanation => ({ title, hint, detail, fatal });
+  if (e instanceof NoWebGPUError)
+    return x(
+      'WebGPU is not available',
+      'Use a recent Chrome, Edge or Safari on a machine with a GPU (the page must be served over https or from localhost), or choose the "CPU reference" backend, which works everywhere but is slow.',
+    );
+  if (e instanceof ModelFormatError)
+    return x('The model files are damaged or incomplete', FORMAT_HINTS[e.problem] ?? 'The files do not form a valid checkpoint. Check that you picked the right files, or download them again.');
+  if (e instanceof UnsupportedModelError)
+    return x('This model is not supported', 'The files are valid but describe something this runtime does not run yet. Llama and Mistral style models in safetensors, GGUF (Q8_0, Q4_0) or llama2.c format work.');
+  if (e instanceof LoadError)
+    return x('The model could not be downloaded', 'Check the repository id and your connection. Gated repositories (e.g. Meta Llama) need you to accept their licence on huggingface.co and cannot be fetched anonymously.');
+  if (e instanceof ContextOverflowError)
+    return x(
+      'The conversation no longer fits',
+      `It needs ${e.tokens} tokens and this cache holds ${e.limit}. Start a new chat, lower "Max tokens", or load the model with a compressing KV policy (D2O keeps memory bounded however long the chat).`,
+    );
+  if (e instanceof DeviceLostError)
+    return x('The GPU stopped responding', 'The browser reset the GPU (memory pressure, a driver update or a sleeping laptop). Load the model again to continue.', true);
+  if (e instanceof AbortError) return x('Stopped', '');
+  if (/no tokenizer|needs a model with a tokenizer/i.test(detail))
+    return x('This model has no tokenizer', 'Put its tokenizer beside the weights: tokenizer.json for a Hugging Face folder or a GGUF file, the tokenizer .bin (e.g. tok512.bin) for a llama2.c checkpoint.');
+  if (e instanceof RangeError) return x('That setting is out of range', 'Check the KV budget (tokens per layer must be above 4; a percentage between 1 and 100) and the sampling fields.');
+  return x(during === 'load' ? 'The model could not be loaded' : 'Generation failed', 'This looks like a bug. Reload the page and try again; if it persists, please report the message below.');
+}
+
+/** The explanation as a small block (title, hint, original message). */
+export function renderNotice(x: Explanation): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'notice';
+  box.setAttribute('role', 'alert');
+  const title = document.createElement('strong');
+  title.textContent = x.title;
+  box.append(title);
+  if (x.hint) {
+    const p = document.createElement('p');
+    p.textContent = x.hint;
+    box.append(p);
+  }
+  if (x.detail && x.detail !== x.title) {
+    const d = document.createElement('p');
+    d.className = 'detail';
+    d.textContent = x.detail;
+    box.append(d);
+  }
+  return box;
+}
