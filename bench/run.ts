@@ -1,22 +1,36 @@
 /**
- * `npm run bench`: prefill and decode speed and GPU memory of the WebGPU backend, for the shared
- * models and for synthetic weights at real shapes, at several context lengths. Writes
- * docs/bench.json and docs/bench.md. Not a test: nothing here asserts a timing.
+ * `npm run bench`: the WebGPU backend's speed and memory, for the shared models and for synthetic
+ * weights at real shapes. Not a test: nothing here asserts a timing. Sections (BENCH_ONLY=a,b picks
+ * some; default all):
+ * - table:    prefill and decode speed and GPU memory of the full cache at several context lengths
+ *             (docs/bench.json, docs/bench.md);
+ * - policies: decode speed and KV memory against context length for full, streaming, h2o and d2o at
+ *             a 20 % budget (docs/results/bench-policies.json, .md, bench-*.svg);
+ * - peers:    llama.cpp beside us on the same GGUF files (docs/results/bench-peers.json, .md); needs
+ *             node-llama-cpp, which `npm run bench:peers` installs and runs this section with.
  *   BENCH_QUICK=1   smallest settings (used by the smoke test)
+ *   BENCH_OUT=DIR   output folder (default docs; the policy and peer sections write to DIR/results)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
 import { acquireDevice } from '../src/gpu/device';
 import { WebGpuBackend } from '../src/gpu/backend';
 import { loadModel } from '../src/model/load';
 import { resolveSampling } from '../src/engine/sampling';
+import { parseBudget } from '../src/kv/policy';
 import type { DType, ModelDescription } from '../src/model/types';
 import { syntheticModel } from './synthetic';
+import { writeSyntheticGguf } from './synthetic-gguf';
+import { benchPolicies, type PolicyRow } from './policies';
+import { benchPeer, loadLlamaCpp, type PeerRow } from './peers';
+import { peerMarkdown, policyCharts, policyMarkdown } from './bench-report';
 
 const quick = process.env.BENCH_QUICK === '1';
 const modelsDir = resolve(process.env.D2O_MODELS_DIR ?? '../shared/models');
 const outDir = resolve(process.env.BENCH_OUT ?? 'docs');
+const resultsDir = join(outDir, 'results');
+const sections = process.env.BENCH_ONLY?.split(',') ?? ['table', 'policies', 'peers'];
 const greedy = resolveSampling({ greedy: true });
 
 interface Row {
@@ -78,24 +92,90 @@ async function bench(name: string, dtype: string, model: ModelDescription, conte
   }
 }
 
-const contexts = quick ? [64] : [512, 1024, 2048, 4096];
-await bench('stories260K', 'f32', await loadModel(`${modelsDir}/stories260K`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
-await bench('TinyStories-656K', 'f32', await loadModel(`${modelsDir}/tinystories-656k`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
-await bench('TinyStories-656K', 'q8_0', await loadModel(`${modelsDir}/tinystories-656k/tinystories-656k-q8_0.gguf`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
-for (const dtype of (quick ? ['q4_0'] : ['f16', 'q8_0', 'q4_0']) as DType[]) await bench('SmolLM2-135M', dtype, syntheticModel('SmolLM2-135M', dtype), contexts, quick ? 2 : 8, quick ? 8 : 64);
-if (!quick) for (const dtype of ['f16', 'q8_0', 'q4_0'] as DType[]) await bench('Llama-3.2-1B', dtype, syntheticModel('Llama-3.2-1B', dtype), contexts, 3, 32);
-
 const machine = `${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; adapter ${ctx.info.vendor} ${ctx.info.architecture}${ctx.info.isFallback ? ' (software)' : ''}; kernels ${ctx.info.isFallback ? 'simple' : 'tiled'}`;
-const fmt = (x: number, d = 1) => x.toFixed(d);
-const table = [
-  '| model | weights | context | prefill tok/s | decode tok/s | weights MiB | KV MiB | dispatches/token |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.model} | ${r.dtype} | ${r.context} | ${fmt(r.prefillTokS)} | ${fmt(r.decodeTokS, 2)} | ${fmt(r.weightMiB)} | ${fmt(r.kvMiB)} | ${r.dispatchesPerToken} |`),
-].join('\n');
-mkdirSync(outDir, { recursive: true });
-writeFileSync(resolve(outDir, 'bench.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, rows }, null, 1) + '\n');
-writeFileSync(
-  resolve(outDir, 'bench.md'),
-  `# Benchmark\n\nMachine: ${machine}.\n\nDecode is timed at each context length with the cache marked full to that length (values do not change the speed). Each decoded token is one command buffer submit and one 4-byte readback (the sampled id). Prefill is timed from an empty cache in chunks of 32.\n\n${table}\n`,
-);
-console.log(table);
+
+if (sections.includes('table')) {
+  const contexts = quick ? [64] : [512, 1024, 2048, 4096];
+  await bench('stories260K', 'f32', await loadModel(`${modelsDir}/stories260K`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
+  await bench('TinyStories-656K', 'f32', await loadModel(`${modelsDir}/tinystories-656k`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
+  await bench('TinyStories-656K', 'q8_0', await loadModel(`${modelsDir}/tinystories-656k/tinystories-656k-q8_0.gguf`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
+  for (const dtype of (quick ? ['q4_0'] : ['f16', 'q8_0', 'q4_0']) as DType[]) await bench('SmolLM2-135M', dtype, syntheticModel('SmolLM2-135M', dtype), contexts, quick ? 2 : 8, quick ? 8 : 64);
+  if (!quick) for (const dtype of ['f16', 'q8_0', 'q4_0'] as DType[]) await bench('Llama-3.2-1B', dtype, syntheticModel('Llama-3.2-1B', dtype), contexts, 3, 32);
+
+  const fmt = (x: number, d = 1) => x.toFixed(d);
+  const table = [
+    '| model | weights | context | prefill tok/s | decode tok/s | weights MiB | KV MiB | dispatches/token |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.model} | ${r.dtype} | ${r.context} | ${fmt(r.prefillTokS)} | ${fmt(r.decodeTokS, 2)} | ${fmt(r.weightMiB)} | ${fmt(r.kvMiB)} | ${r.dispatchesPerToken} |`),
+  ].join('\n');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(resolve(outDir, 'bench.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, rows }, null, 1) + '\n');
+  writeFileSync(
+    resolve(outDir, 'bench.md'),
+    `# Benchmark\n\nMachine: ${machine}.\n\nDecode is timed at each context length with the cache marked full to that length (values do not change the speed). Each decoded token is one command buffer submit and one 4-byte readback (the sampled id). Prefill is timed from an empty cache in chunks of 32.\n\n${table}\n`,
+  );
+  console.log(table);
+}
+
+if (sections.includes('policies')) {
+  const budget = '20%';
+  const contexts = quick ? [64] : [512, 1024, 2048, 4096, 8192];
+  // Timed steps per round and rounds per point: fewer where a step takes seconds on a software adapter.
+  const models: [string, DType, () => Promise<ModelDescription>, { decodeTokens: number; rounds: number }][] = quick
+    ? [['TinyStories-656K', 'f32', () => loadModel(`${modelsDir}/tinystories-656k`), { decodeTokens: 2, rounds: 1 }]]
+    : [
+        ['stories260K', 'f32', () => loadModel(`${modelsDir}/stories260K`), { decodeTokens: 32, rounds: 3 }],
+        ['TinyStories-656K', 'f32', () => loadModel(`${modelsDir}/tinystories-656k`), { decodeTokens: 32, rounds: 3 }],
+        ['SmolLM2-135M', 'q8_0', async () => syntheticModel('SmolLM2-135M', 'q8_0'), { decodeTokens: 3, rounds: 3 }],
+        ['Llama-3.2-1B', 'q8_0', async () => syntheticModel('Llama-3.2-1B', 'q8_0'), { decodeTokens: 1, rounds: 3 }],
+      ];
+  const policyRows: PolicyRow[] = [];
+  for (const [name, dtype, load, timing] of models)
+    policyRows.push(...(await benchPolicies(ctx, name, dtype, await load(), contexts, timing, parseBudget(budget), (r) => console.log(JSON.stringify(r)))));
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(resolve(resultsDir, 'bench-policies.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, budget, rows: policyRows }, null, 1) + '\n');
+  writeFileSync(resolve(resultsDir, 'bench-policies.md'), policyMarkdown(policyRows, machine, budget));
+  for (const c of policyCharts(policyRows, budget)) writeFileSync(resolve(resultsDir, c.file), c.svg);
+}
+
+if (sections.includes('peers')) {
+  const peer = await loadLlamaCpp();
+  if (!peer) {
+    console.log('peers: node-llama-cpp is not installed; `npm run bench:peers` installs it and runs this section');
+    if (process.env.BENCH_ONLY) process.exitCode = 1;
+  } else {
+    const { llama, version } = peer;
+    const context = quick ? 16 : 256;
+    const rounds = quick ? 1 : 3;
+    const peerRows: PeerRow[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'd2o-peers-'));
+    try {
+      const tiny = { name: 'TinyStories-656K Q8_0', file: `${modelsDir}/tinystories-656k/tinystories-656k-q8_0.gguf`, decode: { ours: quick ? 4 : 32, llamaCpp: quick ? 4 : 64 } };
+      peerRows.push(await benchPeer(ctx, llama, tiny.name, tiny.file, context, tiny.decode, rounds));
+      console.log(JSON.stringify(peerRows.at(-1)));
+      // Synthetic GGUFs at the real shapes, written here and deleted after (1.3 GB for Llama-3.2-1B).
+      const synthetic: [name: 'SmolLM2-135M' | 'Llama-3.2-1B', decode: { ours: number; llamaCpp: number }][] = [
+        ['SmolLM2-135M', { ours: 3, llamaCpp: 16 }],
+        ['Llama-3.2-1B', { ours: 1, llamaCpp: 8 }],
+      ];
+      for (const [name, decode] of quick ? [] : synthetic) {
+        const file = join(dir, `${name}-q8_0.gguf`);
+        writeSyntheticGguf(name, 'q8_0', file);
+        peerRows.push(await benchPeer(ctx, llama, `${name} Q8_0 (synthetic)`, file, context, decode, rounds));
+        console.log(JSON.stringify(peerRows.at(-1)));
+        rmSync(file);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await llama.dispose();
+    }
+    const note =
+      `Both decode greedily with the full cache after a ${context}-token prompt, in the same process, from the same GGUF file (Q8_0 weights). ` +
+      `llama.cpp: node-llama-cpp ${version}'s prebuilt CPU build, prompt prefilled, then timed from its first generated token, at 1 to ${cpus().length} threads (more threads than free cores can be many times slower; the best is compared). ` +
+      `Ours: the WebGPU backend through Dawn on the adapter named (a software Vulkan driver on the CPU here, using every core), the prompt's cache marked full (the values do not change the speed), one untimed step, then timed steps. Each side and setting keeps the best of ${rounds} rounds (another process on the shared cores only slows a round). ` +
+      'The synthetic files hold random weights at the real shapes with a placeholder vocabulary (bench/synthetic-gguf.ts); speed does not depend on the values. The ratio is ours over llama.cpp\'s best.';
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(resolve(resultsDir, 'bench-peers.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, context, peer: `node-llama-cpp ${version}`, rows: peerRows }, null, 1) + '\n');
+    writeFileSync(resolve(resultsDir, 'bench-peers.md'), peerMarkdown(peerRows, machine, note));
+  }
+}

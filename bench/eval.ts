@@ -1,0 +1,58 @@
+/**
+ * `npm run eval`: the quality of every KV policy on the two shared models (src/eval/suite.ts),
+ * written to docs/results/eval.json, eval.md and eval-ppl-*.svg. Not a test: nothing here asserts a value.
+ *   EVAL_QUICK=1         smallest settings (the smoke test): 64 tokens, a 32-token prompt, budgets 50% and 16
+ *   EVAL_OUT=DIR         output folder (default docs/results)
+ *   EVAL_BACKEND=cpu|webgpu  perplexity also through CpuBackend.nll or WebGpuBackend.nll, checked against the
+ *                        reference step by step (default: from the CPU reference pass that measures agreement,
+ *                        which feeds the cache exactly as CpuBackend.nll; the smoke test checks that, and it halves the time)
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel } from '../src/model/load';
+import type { ModelDescription } from '../src/model/types';
+import { CpuBackend } from '../src/cpu/backend';
+import { runSuite, suiteSettings } from '../src/eval/suite';
+import { parseStories } from '../src/eval/story-ids';
+import { evalCharts, evalMarkdown, type EvalReport } from '../src/eval/eval-report';
+import type { BackendFactory } from '../src/eval/perplexity';
+
+const quick = process.env.EVAL_QUICK === '1';
+const backendName = process.env.EVAL_BACKEND ?? 'reference';
+if (!['reference', 'cpu', 'webgpu'].includes(backendName)) throw new Error(`EVAL_BACKEND must be cpu or webgpu (or unset), got ${backendName}`);
+const modelsDir = resolve(process.env.D2O_MODELS_DIR ?? '../shared/models');
+const outDir = resolve(process.env.EVAL_OUT ?? 'docs/results');
+const stories = parseStories(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), 'eval-texts/stories.txt'), 'utf8'));
+
+async function backends(): Promise<((model: ModelDescription) => BackendFactory) | undefined> {
+  if (backendName === 'reference') return undefined;
+  if (backendName === 'cpu') return (model) => async (kv) => new CpuBackend(model, { kv });
+  const { acquireDevice } = await import('../src/gpu/device');
+  const { WebGpuBackend } = await import('../src/gpu/backend');
+  const ctx = await acquireDevice();
+  // The full cache holds the whole text; a policy's cache is sized for the prompt by maxPromptTokens.
+  return (model) => (kv, size) => WebGpuBackend.create(model, { ctx, kv, maxPromptTokens: size.promptTokens, kvCapacity: kv.policy === 'full' ? size.totalTokens : undefined });
+}
+
+const t0 = performance.now();
+const { models, text } = await runSuite({
+  quick,
+  stories,
+  load: (m) => loadModel(resolve(modelsDir, m.dir, m.file ?? '')),
+  backends: await backends(),
+  log: (line) => console.log(line),
+});
+const report: EvalReport = {
+  date: new Date().toISOString(),
+  machine: `${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${((performance.now() - t0) / 60000).toFixed(1)} min in all`,
+  backend: backendName,
+  text,
+  models,
+};
+mkdirSync(outDir, { recursive: true });
+writeFileSync(resolve(outDir, 'eval.json'), JSON.stringify({ quick, lengths: suiteSettings(quick).lengths, ...report }, null, 1) + '\n');
+writeFileSync(resolve(outDir, 'eval.md'), evalMarkdown(report));
+for (const m of models) for (const c of evalCharts(m)) writeFileSync(resolve(outDir, c.file), c.svg);
+console.log(`wrote ${outDir}/eval.json, eval.md and the charts in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench` at its smallest settings (BENCH_QUICK=1) writes the benchmark files with the
+ * structure docs/ relies on, and `npm run eval` runs its perplexity pass on the WebGPU backend
+ * (the same evaluation code a browser page runs). No timing is asserted, only that one was taken.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { PolicyRow } from '../../bench/policies';
+import type { EvalReport } from '../../src/eval/eval-report';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function run(script: string, env: Record<string, string>): void {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+  expect(r.status, r.stderr).toBe(0);
+}
+
+const json = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8'));
+
+describe('npm run bench (BENCH_QUICK=1)', () => {
+  it('the full-cache table and the policy section: every policy at each context, ratios to the full cache, two charts per model', () => {
+    const out = mkdtempSync(join(tmpdir(), 'd2o-bench-'));
+    run('bench/run.ts', { BENCH_QUICK: '1', BENCH_OUT: out, BENCH_ONLY: 'table,policies' });
+    const table = json<{ rows: { model: string; decodeTokS: number }[] }>(join(out, 'bench.json'));
+    expect(table.rows.length).toBeGreaterThan(0);
+    for (const r of table.rows) expect(r.decodeTokS).toBeGreaterThan(0);
+
+    const results = join(out, 'results');
+    const { rows, budget } = json<{ rows: PolicyRow[]; budget: string }>(join(results, 'bench-policies.json'));
+    expect(budget).toBe('20%');
+    expect(rows.map((r) => r.policy)).toEqual(['full', 'streaming', 'h2o', 'd2o']);
+    const full = rows[0];
+    expect(full).toMatchObject({ speedVsFull: 1, memoryVsFull: 1 });
+    expect(full.keptTokens).toBeGreaterThanOrEqual(full.context);
+    for (const r of rows) {
+      expect(r.decodeTokS).toBeGreaterThan(0);
+      expect(r.kvMiB).toBeGreaterThan(0);
+      expect(r.speedVsFull).toBeCloseTo(r.decodeTokS / full.decodeTokS, 9);
+      expect(r.memoryVsFull).toBeCloseTo(r.kvMiB / full.kvMiB, 9);
+    }
+    // A 20 % budget of a 64-token history: each head holds about 13 tokens.
+    for (const r of rows.slice(1)) expect(r.keptTokens).toBeLessThanOrEqual(Math.ceil(0.2 * (r.context + 1)) + 1);
+    const md = readFileSync(join(results, 'bench-policies.md'), 'utf8');
+    expect(md).toContain('| policy | context | kept tokens/head | decode tok/s | speed vs full | KV MiB | memory vs full | timed steps × rounds |');
+    expect(readdirSync(results).filter((f) => f.endsWith('.svg')).sort()).toEqual(['bench-tinystories-656k-f32-memory.svg', 'bench-tinystories-656k-f32-speed.svg']);
+  });
+});
+
+describe('npm run eval on the WebGPU backend (EVAL_QUICK=1)', () => {
+  it('perplexity through WebGpuBackend.nll agrees with the CPU reference step by step', () => {
+    const out = mkdtempSync(join(tmpdir(), 'd2o-eval-gpu-'));
+    run('bench/eval.ts', { EVAL_QUICK: '1', EVAL_OUT: out, EVAL_BACKEND: 'webgpu' });
+    const report = json<EvalReport>(join(out, 'eval.json'));
+    expect(report.backend).toBe('webgpu');
+    for (const m of report.models) {
+      expect(m.rows).toHaveLength(11);
+      for (const r of m.rows) expect(r.referenceNllDiff, `${m.model} ${r.policy} ${r.budget}`).toBeLessThan(1e-3);
+    }
+  });
+});
