@@ -19,6 +19,7 @@ const POLICY_HINTS: Record<PolicyName, string> = {
   d2o: 'Evicts the least-attended tokens, sizes each layer’s budget from its attention variance, and merges evicted tokens into the most similar kept ones.',
   'd2o-no-merge': 'D2O’s per-layer budgets; evicted tokens are dropped instead of merged.',
   'd2o-uniform': 'The same budget for every layer; evicted tokens are merged.',
+  pyramidkv: 'PyramidKV: budgets shrink linearly from the first layer to the last; H2O eviction, no merging.',
   h2o: 'Keeps the heavy hitters (most-attended tokens) and a window of recent ones.',
   streaming: 'Keeps the first tokens (attention sinks) and a window of recent ones.',
   full: 'Keeps every token: memory grows with the conversation, up to the model’s context.',

@@ -13,6 +13,7 @@ const POLICY_NAMES: Record<string, string> = {
   d2o: 'D2O',
   'd2o-no-merge': 'D2O, no merge',
   'd2o-uniform': 'D2O uniform',
+  pyramidkv: 'PyramidKV',
 };
 
 export class StatsView {

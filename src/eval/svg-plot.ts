@@ -27,6 +27,7 @@ const COLORS: Record<string, string> = {
   d2o: '#d55e00',
   'd2o-no-merge': '#cc79a7',
   'd2o-uniform': '#009e73',
+  pyramidkv: '#56b4e9',
 };
 const FALLBACK = ['#56b4e9', '#f0e442', '#999999', '#882255'];
 

@@ -35,13 +35,18 @@ export function layerWeights(v: number[]): number[] {
   return e.map((x) => x / s);
 }
 
+/** PyramidKV's shape: weights falling linearly with depth, (2(L - l) - 1) / L^2, summing to one. */
+export function pyramidWeights(L: number): number[] {
+  return Array.from({ length: L }, (_, l) => (2 * (L - l) - 1) / (L * L));
+}
+
 /**
  * Budgets per layer. `layerValues` are the v_l (null for uniform budgets); `nFirst` is the cache
  * length at the first decode step (prompt + 1).
  */
 export function layerBudgets(p: ResolvedPolicy, numLayers: number, nFirst: number, layerValues: number[] | null): LayerBudget[] {
   const L = numLayers;
-  const w = layerValues ? layerWeights(layerValues) : Array<number>(L).fill(1 / L);
+  const w = layerValues ? layerWeights(layerValues) : p.pyramid ? pyramidWeights(L) : Array<number>(L).fill(1 / L);
   const rho = p.hhRatio + p.recentRatio;
   return w.map((wl, l) => {
     if (!p.evicts || p.protectedLayers.includes(l)) return { hh: Number.MAX_SAFE_INTEGER, recent: 0, compress: false };

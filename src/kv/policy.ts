@@ -3,9 +3,9 @@
  * the CPU reference and the GPU. A policy only decides budgets and switches; the rules they drive
  * (eviction, merging) are the same code path for all of them.
  */
-export type PolicyName = 'full' | 'streaming' | 'h2o' | 'd2o' | 'd2o-no-merge' | 'd2o-uniform';
+export type PolicyName = 'full' | 'streaming' | 'h2o' | 'd2o' | 'd2o-no-merge' | 'd2o-uniform' | 'pyramidkv';
 
-export const POLICIES: readonly PolicyName[] = ['full', 'streaming', 'h2o', 'd2o', 'd2o-no-merge', 'd2o-uniform'];
+export const POLICIES: readonly PolicyName[] = ['full', 'streaming', 'h2o', 'd2o', 'd2o-no-merge', 'd2o-uniform', 'pyramidkv'];
 
 export type Budget = { kind: 'ratio'; ratio: number } | { kind: 'tokens'; tokens: number };
 
@@ -33,6 +33,8 @@ export interface ResolvedPolicy {
   protectedLayers: number[];
   /** Budgets per layer from attention variance (d2o, d2o-no-merge) or uniform. */
   varianceBudgets: boolean;
+  /** PyramidKV: budgets decreasing linearly with depth (H2O eviction, no merging). */
+  pyramid: boolean;
   merge: boolean;
   /** StreamingLLM: the sinks and the newest tokens, scores ignored. */
   streaming: boolean;
@@ -59,6 +61,7 @@ export function resolvePolicy(o: KvPolicyOptions = { policy: 'full' }): Resolved
     beta: o.beta ?? 0.5,
     protectedLayers: o.protectedLayers ?? [],
     varianceBudgets: o.policy === 'd2o' || o.policy === 'd2o-no-merge',
+    pyramid: o.policy === 'pyramidkv',
     merge: o.policy === 'd2o' || o.policy === 'd2o-uniform',
     streaming: o.policy === 'streaming',
     evicts: o.policy !== 'full',

@@ -25,6 +25,7 @@ describe.each(models)('GPU KV policies equal the CPU reference step by step on %
     ['d2o-no-merge 40%', { model, prompt, steps: 100, kv: { policy: 'd2o-no-merge', budget: { kind: 'ratio', ratio: 0.4 } } }],
     ['d2o-uniform 16 tokens', { model, prompt, steps: 100, kv: { policy: 'd2o-uniform', budget: { kind: 'tokens', tokens: 16 } } }],
     ['h2o 20 tokens', { model, prompt, steps: 100, kv: { policy: 'h2o', budget: { kind: 'tokens', tokens: 20 } } }],
+    ['pyramidkv 20 tokens', { model, prompt, steps: 100, kv: { policy: 'pyramidkv', budget: { kind: 'tokens', tokens: 20 } } }],
     ['streaming 12 tokens', { model, prompt, steps: 100, kv: { policy: 'streaming', budget: { kind: 'tokens', tokens: 12 } } }],
     ['d2o 24 tokens, tiled kernels', { model, prompt, steps: 150, variant: 'tiled', kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
     ['d2o 20% with layer 0 protected', { model, prompt, steps: 100, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 }, protectedLayers: [0] } }],

@@ -167,6 +167,16 @@ describe('layer budgets', () => {
     for (const x of b.slice(1, 5)) expect(x).toEqual({ hh: 16, recent: 16, compress: true });
   });
 
+  it('pyramidkv: budgets fall linearly with depth and still sum to L * tokens', () => {
+    const p = resolvePolicy({ policy: 'pyramidkv', budget: parseBudget('64') });
+    const policy = new CpuKvPolicy(p, L, 1);
+    policy.setBudgets(500, 499);
+    const totals = policy.budgets!.map((b) => b.hh + b.recent);
+    for (let l = 1; l < L; l++) expect(totals[l]).toBeLessThan(totals[l - 1]);
+    expect(Math.abs(totals.reduce((a, b) => a + b, 0) - L * 64)).toBeLessThanOrEqual(L);
+    expect(p).toMatchObject({ merge: false, varianceBudgets: false, pyramid: true });
+  });
+
   it('rejects budgets that cannot work', () => {
     expect(() => parseBudget('ten')).toThrow(RangeError);
     expect(() => resolvePolicy({ policy: 'd2o', budget: parseBudget('0%') })).toThrow(RangeError);
