@@ -3,13 +3,10 @@
  * this project's vite.config.ts, so /models/ serves the shared models) and Debian's Chromium on
  * SwiftShader driven by playwright-core, with the flags the browser tests use.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser';
-import { requireChromium } from '../helpers/gpu';
+import type { BrowserContext, Page } from 'playwright-core';
+import { openSession } from '../helpers/browser';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 /** Screenshots land here (git-ignored). */
@@ -27,54 +24,26 @@ export interface DemoSession {
 }
 
 export async function openDemo(): Promise<DemoSession> {
-  const executablePath = requireChromium(CHROMIUM);
-  // No file watching and no HMR: edits elsewhere in the tree must not reload the page mid-test.
-  const server: ViteDevServer = await createServer({
-    root: join(ROOT, 'demo'),
-    configFile: join(ROOT, 'vite.config.ts'),
-    // Its own pre-bundled dependencies: a browser-test server started meanwhile (another root, so
-    // another config hash) would otherwise rewrite them under this page ("504 Outdated Optimize Dep").
-    cacheDir: join(ROOT, 'node_modules/.vite-e2e'),
-    server: { port: 0, host: '127.0.0.1', strictPort: false, hmr: false, watch: null },
-    logLevel: 'error',
+  const s = await openSession({
+    server: {
+      root: join(ROOT, 'demo'),
+      configFile: join(ROOT, 'vite.config.ts'),
+      // Its own pre-bundled dependencies: a browser-test server started meanwhile (another root, so
+      // another config hash) would otherwise rewrite them under this page ("504 Outdated Optimize Dep").
+      cacheDir: join(ROOT, 'node_modules/.vite-e2e'),
+    },
+    viewport: { width: 1280, height: 800 },
   });
-  const userDataDir = mkdtempSync(join(tmpdir(), 'd2o-e2e-chromium-'));
-  let context: BrowserContext | undefined;
-  const close = async () => {
-    await context?.close().catch(() => {});
-    await server.close();
-    rmSync(userDataDir, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const screenshot = async (name: string, viewport = { width: 1280, height: 800 }) => {
+    await s.page.setViewportSize(viewport);
+    // Let the layout, the ResizeObserver redraw of the KV map and transitions settle.
+    await s.page.waitForTimeout(400);
+    const path = join(ARTIFACTS, `${name}-${viewport.width}x${viewport.height}.png`);
+    await s.page.screenshot({ path, fullPage: true });
+    return path;
   };
-  try {
-    await server.listen();
-    const address = server.httpServer!.address();
-    const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 800 },
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
-    });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const screenshot = async (name: string, viewport = { width: 1280, height: 800 }) => {
-      await page.setViewportSize(viewport);
-      // Let the layout, the ResizeObserver redraw of the KV map and transitions settle.
-      await page.waitForTimeout(400);
-      const path = join(ARTIFACTS, `${name}-${viewport.width}x${viewport.height}.png`);
-      await page.screenshot({ path, fullPage: true });
-      return path;
-    };
-    return { page, context, baseUrl, errors, screenshot, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
+  return { ...s, screenshot };
 }
 
 /** Opens the demo page and waits until it has listed the models and checked WebGPU. */

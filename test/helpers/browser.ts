@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { createServer, type InlineConfig, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll } from 'vitest';
 import { requireChromium } from './gpu';
 
@@ -48,12 +48,15 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** Starts the server and Chromium (fresh profile) and opens `path` (the GPU test page by default). */
-export async function openBrowser(path = TEST_PAGE, serverRoot?: string): Promise<BrowserSession> {
+/**
+ * A Vite dev server (`server` merged into the defaults: port 0 on 127.0.0.1, no HMR, no file
+ * watching, so other work in the tree never reloads a page under test) and Chromium with a fresh
+ * profile; opens `path` when given. The browser tests and the demo's e2e tests both start here.
+ */
+export async function openSession(o: { server?: InlineConfig; path?: string; viewport?: { width: number; height: number } } = {}): Promise<BrowserSession> {
   const executablePath = requireChromium(CHROMIUM);
-  // No file watching and no HMR: other work in the tree must not reload the page under a test.
   const server: ViteDevServer = await createServer({
-    root: serverRoot,
+    ...o.server,
     server: { port: 0, host: '127.0.0.1', strictPort: false, hmr: false, watch: null },
     logLevel: 'error',
   });
@@ -69,19 +72,24 @@ export async function openBrowser(path = TEST_PAGE, serverRoot?: string): Promis
     const address = server.httpServer!.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const baseUrl = `http://127.0.0.1:${port}`;
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: o.viewport });
     const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
     });
-    await page.goto(baseUrl + path);
+    if (o.path !== undefined) await page.goto(baseUrl + o.path);
     return { page, baseUrl, context, errors, close };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** Starts the server and Chromium and opens `path` (the GPU test page by default). */
+export function openBrowser(path = TEST_PAGE, serverRoot?: string): Promise<BrowserSession> {
+  return openSession({ server: { root: serverRoot }, path });
 }
 
 /** Waits for the test page to be ready; a page that failed to load fails with its errors. */
