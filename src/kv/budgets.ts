@@ -67,6 +67,10 @@ export function layerBudgets(p: ResolvedPolicy, numLayers: number, nFirst: numbe
     if (p.streaming) {
       recent = Math.max(0, hh + recent - SINKS);
       hh = SINKS;
+    } else if (hh < SINKS) {
+      // The sinks are never evicted, so they are heavy hitters: a smaller share could not be held.
+      recent = Math.max(1, recent - (SINKS - hh));
+      hh = SINKS;
     }
     return { hh: Math.max(hh, 0), recent: Math.max(recent, 1), compress: true };
   });

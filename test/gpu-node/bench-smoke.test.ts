@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PolicyRow } from '../../bench/policies';
 import type { EvalReport } from '../../src/eval/eval-report';
+import { POLICIES } from '../../src/kv/policy';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -57,7 +58,8 @@ describe('npm run eval on the WebGPU backend (EVAL_QUICK=1)', () => {
     const report = json<EvalReport>(join(out, 'eval.json'));
     expect(report.backend).toBe('webgpu');
     for (const m of report.models) {
-      expect(m.rows).toHaveLength(11);
+      // The full cache once, every other policy at the two quick budgets.
+      expect(m.rows).toHaveLength(1 + 2 * (POLICIES.length - 1));
       for (const r of m.rows) expect(r.referenceNllDiff, `${m.model} ${r.policy} ${r.budget}`).toBeLessThan(1e-3);
     }
   });

@@ -177,6 +177,12 @@ describe('layer budgets', () => {
     expect(p).toMatchObject({ merge: false, varianceBudgets: false, pyramid: true });
   });
 
+  it('a share of heavy hitters below the sinks grows to hold them (they are never evicted)', () => {
+    const p = resolvePolicy({ policy: 'h2o', budget: parseBudget('20%') });
+    // 20 % of 21 tokens: 2 heavy hitters and 2 recent, but the 4 sinks stay: 4 + 1.
+    expect(layerBudgets(p, 1, 21, null)).toEqual([{ hh: 4, recent: 1, compress: true }]);
+  });
+
   it('rejects budgets that cannot work', () => {
     expect(() => parseBudget('ten')).toThrow(RangeError);
     expect(() => resolvePolicy({ policy: 'd2o', budget: parseBudget('0%') })).toThrow(RangeError);
