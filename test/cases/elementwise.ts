@@ -14,6 +14,7 @@ import { RopeKernel, RopeTable } from '../../src/gpu/rope';
 import { SwigluKernel } from '../../src/gpu/swiglu';
 import { rmsnorm, rope, ropeInvFreq, silu } from '../../src/cpu/ops';
 import { randomFloats } from './random';
+import { submitPass } from './submit';
 
 const U = 2 ** -24;
 
@@ -27,13 +28,6 @@ export interface BoundCheck {
   measured: number;
 }
 
-async function run(ctx: GpuContext, encode: (pass: GPUComputePassEncoder) => void): Promise<void> {
-  const enc = ctx.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  encode(pass);
-  pass.end();
-  ctx.device.queue.submit([enc.finish()]);
-}
 
 function check(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: (i: number) => number, measure: (i: number, d: number) => number): BoundCheck {
   let worstRatio = 0;
@@ -86,7 +80,7 @@ export async function rmsnormCheck(ctx: GpuContext, c: { variant: KernelVariant;
     const xs = randomFloats(T * c.width, seed + k, 3);
     device.queue.writeBuffer(x, 0, xs);
     step.write({ pos0: 0, nTokens: T, step: 0, seed: 0 });
-    await run(ctx, (p) => bound.encode(p, { tokens: T }));
+    submitPass(ctx, (p) => bound.encode(p, { tokens: T }));
     const rows = c.lastOnly ? [T - 1] : Array.from({ length: T }, (_, t) => t);
     const expected = new Float32Array(rows.length * c.width);
     rows.forEach((r, i) => rmsnorm(expected.subarray(i * c.width, (i + 1) * c.width), xs.subarray(r * c.width, (r + 1) * c.width), w, eps));
@@ -145,7 +139,7 @@ export async function ropeCheck(ctx: GpuContext, c: RopeCheckCase): Promise<Rope
     device.queue.writeBuffer(qb, 0, q);
     device.queue.writeBuffer(kb, 0, k);
     step.write({ pos0, nTokens: T, step: 0, seed: 0 });
-    await run(ctx, (p) => bound.encode(p, { tokens: T }));
+    submitPass(ctx, (p) => bound.encode(p, { tokens: T }));
     const actual = [await readF32(device, qb, q.length), await readF32(device, kb, k.length)];
     for (const [which, input] of [q, k].entries()) {
       const heads = which === 0 ? c.heads : c.kvHeads;
@@ -204,7 +198,7 @@ export async function swigluCheck(ctx: GpuContext, c: { steps: number[]; width: 
     device.queue.writeBuffer(gb, 0, g);
     device.queue.writeBuffer(ub, 0, u);
     step.write({ pos0: 0, nTokens: T, step: 0, seed: 0 });
-    await run(ctx, (p) => bound.encode(p, { tokens: T }));
+    submitPass(ctx, (p) => bound.encode(p, { tokens: T }));
     const expected = g.map((x, i) => silu(x) * u[i]);
     const actual = await readF32(device, ob ?? gb, expected.length);
     parts.push(check(actual, expected, (i) => (14 + 4 * Math.abs(g[i])) * U * Math.abs(expected[i]), (i, d) => (expected[i] === 0 ? 0 : d / Math.abs(expected[i]) / U)));

@@ -16,14 +16,8 @@ import { resolveSampling, type SamplingOptions } from '../../src/engine/sampling
 import { dequantize } from '../../src/model/dtypes';
 import { compare, randomFloats, rng, type Comparison } from './random';
 import { randomWeight } from './weights-kernels';
+import { submitPass } from './submit';
 
-async function run(ctx: GpuContext, encode: (pass: GPUComputePassEncoder) => void): Promise<void> {
-  const enc = ctx.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  encode(pass);
-  pass.end();
-  ctx.device.queue.submit([enc.finish()]);
-}
 
 function stepParams(ctx: GpuContext, pos0: number, nTokens: number, step = 0, seed = 0): StepParams {
   const s = new StepParams(ctx.device);
@@ -42,7 +36,7 @@ export async function rmsnormCase(ctx: GpuContext, c: { variant: KernelVariant; 
   const out = storageBuffer(device, expected.length * 4);
   const step = stepParams(ctx, 0, c.tokens);
   const k = new RmsNormKernel(device, c.variant).bind({ x: storageBuffer(device, x), weight: storageBuffer(device, w), out, step: step.buffer }, { width: c.width, eps, lastOnly: c.lastOnly });
-  await run(ctx, (p) => k.encode(p, { tokens: c.tokens }));
+  submitPass(ctx, (p) => k.encode(p, { tokens: c.tokens }));
   // One rsqrt and a sum of squares in f32: a few ulps relative.
   return compare(await readF32(device, out, expected.length), expected, 1e-6, 2e-5);
 }
@@ -72,7 +66,7 @@ export async function ropeCase(
   const table = new RopeTable(device, c.headDim, rc, c.tokens);
   table.write(c.pos0, c.tokens);
   const bound = new RopeKernel(device).bind({ q: qb, k: kb, table, step: step.buffer }, { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: c.headDim, layout: c.layout });
-  await run(ctx, (p) => bound.encode(p, { tokens: c.tokens }));
+  submitPass(ctx, (p) => bound.encode(p, { tokens: c.tokens }));
   const actual = new Float32Array([...(await readF32(device, qb, q.length)), ...(await readF32(device, kb, k.length))]);
   // Same cos/sin table; only the two products and a sum are rounded differently.
   return compare(actual, new Float32Array([...eq, ...ek]), 1e-6, 1e-6);
@@ -86,7 +80,7 @@ export async function swigluCase(ctx: GpuContext, c: { tokens: number; width: nu
   const gb = storageBuffer(device, g);
   const step = stepParams(ctx, 0, c.tokens);
   const k = new SwigluKernel(device).bind({ gate: gb, up: storageBuffer(device, u), step: step.buffer }, { width: c.width });
-  await run(ctx, (p) => k.encode(p, { tokens: c.tokens }));
+  submitPass(ctx, (p) => k.encode(p, { tokens: c.tokens }));
   // exp in f32 (WGSL: 3 + 2|x| ulp): a few 1e-6 relative.
   return compare(await readF32(device, gb, g.length), expected, 1e-6, 1e-5);
 }
@@ -100,7 +94,7 @@ export async function embeddingCase(ctx: GpuContext, c: { dtype: DType; vocab: n
   const out = storageBuffer(device, expected.length * 4);
   const step = stepParams(ctx, 0, c.ids.length);
   const k = new EmbeddingKernel(device).bind({ weight: uploadMatrix(device, t, c.maxBinding), ids: storageBuffer(device, Uint32Array.from(c.ids)), out, step: step.buffer });
-  await run(ctx, (p) => k.encode(p, { tokens: c.ids.length }));
+  submitPass(ctx, (p) => k.encode(p, { tokens: c.ids.length }));
   // A gather: exact.
   return compare(await readF32(device, out, expected.length), expected, 0, 0);
 }
@@ -134,7 +128,7 @@ export async function sampleCase(ctx: GpuContext, c: SampleCase): Promise<{ gpu:
     const x = Float32Array.from({ length: c.vocab }, () => (c.ties ? Math.floor(r() * 4) : (r() * 2 - 1) * 6));
     device.queue.writeBuffer(logits, 0, x);
     step.write({ pos0: 0, nTokens: context.length, step: d, seed: o.seed });
-    await run(ctx, (p) => bound.encode(p));
+    submitPass(ctx, (p) => bound.encode(p));
     gpu.push((await readU32(device, ids, 1))[0]);
     cpu.push(sample(x, o, d, context));
   }

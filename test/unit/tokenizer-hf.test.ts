@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { env, PreTrainedTokenizer } from '@huggingface/transformers';
 import { ModelFormatError, UnsupportedModelError } from '../../src/errors';
 import { createTokenizer } from '../../src/tokenizer';
-import type { Tokenizer } from '../../src/tokenizer';
 import { rng } from '../cases/random';
 import { golden, tinystories656k } from '../helpers/models';
+import { streamDecode } from '../helpers/tokenizer';
 
 type Json = Record<string, unknown>;
 
@@ -97,16 +97,6 @@ function texts(n: number, seed: number): string[] {
   return Array.from({ length: n }, () => Array.from({ length: 1 + Math.floor(r() * 14) }, () => parts[Math.floor(r() * parts.length)]).join(''));
 }
 
-function stream(t: Tokenizer, ids: number[], prev?: number): string {
-  const d = t.createDecoder(prev);
-  let out = '';
-  for (const id of ids) {
-    const piece = d.push(id);
-    expect(piece).not.toMatch(/\uFFFD$/);
-    out += piece;
-  }
-  return out + d.flush();
-}
 
 const cases = [
   { name: 'TinyStories-656K tokenizer.json', json: tsJson, config: tsConfig, lossless: false },
@@ -162,8 +152,8 @@ describe.each(cases)('$name', ({ json, config, lossless }) => {
   it('streams pieces that concatenate to decode()', () => {
     for (const text of all.slice(0, 150)) {
       const ids = tok.encode(text);
-      expect(stream(tok, ids)).toBe(tok.decode(ids));
-      expect(stream(tok, ids.slice(2), ids[1])).toBe(tok.decode(ids.slice(2), ids[1]));
+      expect(streamDecode(tok, ids)).toBe(tok.decode(ids));
+      expect(streamDecode(tok, ids.slice(2), ids[1])).toBe(tok.decode(ids.slice(2), ids[1]));
     }
     const r = rng(5);
     for (let n = 0; n < 200; n++) {
@@ -182,8 +172,8 @@ describe('TinyStories-656K', () => {
     expect(g.text).toContain('<|end_story|>');
     expect(tok.decode(g.greedy_ids)).toBe(g.text);
     expect(tok.decode(g.greedy_ids.slice(1), 1)).toBe(g.text);
-    expect(stream(tok, g.greedy_ids)).toBe(g.text);
-    expect(stream(tok, g.greedy_ids.slice(1), 1)).toBe(g.text);
+    expect(streamDecode(tok, g.greedy_ids)).toBe(g.text);
+    expect(streamDecode(tok, g.greedy_ids.slice(1), 1)).toBe(g.text);
   });
 
   it('knows its vocabulary and special tokens', () => {

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../../src/errors';
 import { createTokenizer } from '../../src/tokenizer';
-import type { Tokenizer } from '../../src/tokenizer';
 import { rng } from '../cases/random';
 import { golden, stories260K } from '../helpers/models';
+import { streamDecode } from '../helpers/tokenizer';
 
 const bytes = new Uint8Array(readFileSync(stories260K.tokenizer));
 const tok = createTokenizer({ kind: 'llama2c', bytes, vocabSize: 512 });
@@ -16,16 +16,6 @@ function texts(n: number, seed: number): string[] {
   return Array.from({ length: n }, () => Array.from({ length: 1 + Math.floor(r() * 16) }, () => parts[Math.floor(r() * parts.length)]).join(''));
 }
 
-function stream(t: Tokenizer, ids: number[], prev?: number): string {
-  const d = t.createDecoder(prev);
-  let out = '';
-  for (const id of ids) {
-    const piece = d.push(id);
-    expect(piece).not.toMatch(/\uFFFD$/);
-    out += piece;
-  }
-  return out + d.flush();
-}
 
 describe('llama2.c tokenizer (stories260K tok512.bin)', () => {
   it('reads the header facts', () => {
@@ -70,12 +60,12 @@ describe('llama2.c tokenizer (stories260K tok512.bin)', () => {
   });
 
   it('streams pieces that concatenate to decode(), never ending a piece inside a character', () => {
-    expect(stream(tok, g.greedy_ids)).toBe(g.text);
-    expect(stream(tok, g.greedy_ids.slice(1), 1)).toBe(g.text);
+    expect(streamDecode(tok, g.greedy_ids)).toBe(g.text);
+    expect(streamDecode(tok, g.greedy_ids.slice(1), 1)).toBe(g.text);
     for (const text of texts(100, 2)) {
       const ids = tok.encode(text);
-      expect(stream(tok, ids)).toBe(text);
-      expect(stream(tok, ids.slice(3), ids[2])).toBe(tok.decode(ids.slice(3), ids[2]));
+      expect(streamDecode(tok, ids)).toBe(text);
+      expect(streamDecode(tok, ids.slice(3), ids[2])).toBe(tok.decode(ids.slice(3), ids[2]));
     }
     // Any ids at all, invalid UTF-8 included.
     const r = rng(3);
