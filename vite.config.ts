@@ -1,12 +1,19 @@
 import { defineConfig } from 'vitest/config';
 import type { Plugin } from 'vite';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createReadStream, readdirSync, realpathSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolve, sep } from 'node:path';
 
 /** Shared checkpoints, served to the demo and browser tests at /models/ (D2O_MODELS_DIR overrides). */
 const modelsDir = resolve(import.meta.dirname, process.env.D2O_MODELS_DIR ?? '../shared/models');
 
-/** A checkpoint the demo can load: `path` (under /models/) is a Hugging Face folder or a single .gguf/.bin file. */
+/*
+ * The /models/ route: the demo's model list and the model files. It serves regular files inside the
+ * models folder and nothing else: the containment check is separator-aware (`models-private` is
+ * not inside `models`), symlinks may point only inside the folder, a path that cannot be decoded
+ * is a 400, and no answer shows a stack or an absolute path (test/unit/serve-models.test.ts).
+ */
+
 interface LocalModel {
   name: string;
   path: string;
@@ -16,50 +23,113 @@ interface LocalModel {
   tokenizer?: string;
 }
 
+const inside = (root: string, path: string) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/** The real path of `path` when it and every link on the way stay inside `root` (itself real), else null. */
+function contained(root: string, path: string): string | null {
+  if (!inside(root, path)) return null;
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return null;
+  }
+  return inside(root, real) ? real : null;
+}
+
+/** The folder's own real path (it may itself be reached through a link), or null when it is absent. */
+function realRoot(dir: string): string | null {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return null;
+  }
+}
+
+/** A regular file's size, else null (folders, FIFOs, devices, sockets and missing files alike). */
+function fileSize(path: string): number | null {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The checkpoints in the models folder, for the demo's picker (/models/index.json). A URL folder
- * cannot be listed by the loader, so single-file formats are named by their file.
+ * cannot be listed by the loader, so single-file formats are named by their file. Entries that
+ * are not regular files, or that lead out of the folder, are left out.
  */
-function listModels(): LocalModel[] {
-  if (!existsSync(modelsDir)) return [];
+function listModels(modelsDir: string): LocalModel[] {
+  const root = realRoot(modelsDir);
+  if (!root) return [];
   const out: LocalModel[] = [];
-  for (const dir of readdirSync(modelsDir).sort()) {
-    const full = resolve(modelsDir, dir);
-    if (!statSync(full).isDirectory()) continue;
-    const files = readdirSync(full).sort();
-    const size = (f: string) => statSync(resolve(full, f)).size;
+  for (const dir of readdirSync(root).sort()) {
+    const full = contained(root, resolve(root, dir));
+    if (!full || !statSync(full).isDirectory()) continue;
+    const size = (f: string) => {
+      const real = contained(root, resolve(full, f));
+      return real ? fileSize(real) : null;
+    };
+    const files = readdirSync(full)
+      .sort()
+      .filter((f) => size(f) !== null);
     if (files.includes('config.json'))
-      out.push({ name: dir, path: dir, format: 'safetensors', bytes: files.filter((f) => f.endsWith('.safetensors')).reduce((s, f) => s + size(f), 0) });
-    for (const f of files.filter((f) => /\.gguf$/i.test(f))) out.push({ name: f.replace(/\.gguf$/i, ''), path: `${dir}/${f}`, format: 'gguf', bytes: size(f) });
+      out.push({ name: dir, path: dir, format: 'safetensors', bytes: files.filter((f) => f.endsWith('.safetensors')).reduce((s, f) => s + size(f)!, 0) });
+    for (const f of files.filter((f) => /\.gguf$/i.test(f))) out.push({ name: f.replace(/\.gguf$/i, ''), path: `${dir}/${f}`, format: 'gguf', bytes: size(f)! });
     // llama2.c checkpoints: any .bin that is not a tokenizer (tokenizer.bin, tok512.bin).
     const tokenizer = files.includes('tokenizer.bin') ? 'tokenizer.bin' : files.find((f) => /^tok.*\.bin$/i.test(f));
     for (const f of files.filter((f) => /\.bin$/i.test(f) && !/^tok/i.test(f)))
-      out.push({ name: f.replace(/\.bin$/i, ''), path: `${dir}/${f}`, format: 'llama2c', bytes: size(f), tokenizer });
+      out.push({ name: f.replace(/\.bin$/i, ''), path: `${dir}/${f}`, format: 'llama2c', bytes: size(f)!, tokenizer });
   }
   return out;
+}
+
+/**
+ * The route's handler, for a server that strips the mount point from `req.url` (connect's
+ * `use('/models', ...)`, which Vite uses). Answers: 200 with the file, 400 for a path that cannot be
+ * decoded, 404 for anything that is not a regular file inside the folder (a real 404, not Vite's
+ * index.html fallback: loaders probe for optional files), 405 for methods other than GET and HEAD.
+ */
+function modelsRoute(modelsDir: string): (req: IncomingMessage, res: ServerResponse) => void {
+  const answer = (res: ServerResponse, status: number, text: string) => {
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(text);
+  };
+  return (req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'method not allowed');
+    if (url === '/index.json') {
+      res.setHeader('Content-Type', 'application/json');
+      return res.end(JSON.stringify(listModels(modelsDir)));
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(url);
+    } catch {
+      return answer(res, 400, 'bad request: the path is not a valid percent-encoded URL');
+    }
+    if (name.includes('\0')) return answer(res, 400, 'bad request: the path holds a NUL byte');
+    const root = realRoot(modelsDir);
+    const real = root && contained(root, resolve(root, '.' + name));
+    const size = real ? fileSize(real) : null;
+    if (real === null || size === null) return answer(res, 404, 'not found');
+    res.setHeader('Content-Length', size);
+    res.setHeader('Content-Type', 'application/octet-stream');
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(real)
+      .on('error', () => res.destroy())
+      .pipe(res);
+  };
 }
 
 function serveModels(): Plugin {
   return {
     name: 'd2o-serve-models',
     configureServer(server) {
-      server.middlewares.use('/models', (req, res) => {
-        if (req.url === '/index.json') {
-          res.setHeader('Content-Type', 'application/json');
-          return res.end(JSON.stringify(listModels()));
-        }
-        const path = resolve(modelsDir, '.' + decodeURIComponent((req.url ?? '/').split('?')[0]));
-        // A real 404, not Vite's index.html fallback: loaders probe for optional files.
-        if (!path.startsWith(modelsDir) || !existsSync(path) || statSync(path).isDirectory()) {
-          res.statusCode = 404;
-          return res.end('not found');
-        }
-        const st = statSync(path);
-        res.setHeader('Content-Length', st.size);
-        res.setHeader('Content-Type', 'application/octet-stream');
-        if (req.method === 'HEAD') return res.end();
-        createReadStream(path).pipe(res);
-      });
+      server.middlewares.use('/models', modelsRoute(modelsDir));
     },
   };
 }
