@@ -1,8 +1,13 @@
-/** Every error the runtime throws on bad input or a broken environment is one of these. */
+/**
+ * Every error the runtime throws on bad input or a broken environment is one of these.
+ *
+ * Each class states its `name` (on its prototype): minifiers rename classes, so `new.target.name`
+ * would give `a` or `s` in a user's production build. The worker protocol finds the class again by
+ * this name (src/engine/worker-protocol.ts).
+ */
 export class D2OError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
+  static {
+    this.prototype.name = 'D2OError';
   }
 }
 
@@ -20,6 +25,9 @@ export type ModelFormatProblem =
 
 /** The model files are corrupt, truncated or inconsistent. `problem` says which check failed. */
 export class ModelFormatError extends D2OError {
+  static {
+    this.prototype.name = 'ModelFormatError';
+  }
   constructor(
     readonly problem: ModelFormatProblem,
     message: string,
@@ -30,13 +38,24 @@ export class ModelFormatError extends D2OError {
 }
 
 /** The files are well formed but describe something we do not run (architecture, dtype, feature). */
-export class UnsupportedModelError extends D2OError {}
+export class UnsupportedModelError extends D2OError {
+  static {
+    this.prototype.name = 'UnsupportedModelError';
+  }
+}
 
 /** navigator.gpu is missing or no adapter/device could be had. */
-export class NoWebGPUError extends D2OError {}
+export class NoWebGPUError extends D2OError {
+  static {
+    this.prototype.name = 'NoWebGPUError';
+  }
+}
 
 /** The GPU device was lost mid-session; the engine must be recreated. */
 export class DeviceLostError extends D2OError {
+  static {
+    this.prototype.name = 'DeviceLostError';
+  }
   constructor(
     message: string,
     readonly reason?: string,
@@ -47,6 +66,9 @@ export class DeviceLostError extends D2OError {
 
 /** The prompt (or prompt plus requested tokens) does not fit the context or the KV budget. */
 export class ContextOverflowError extends D2OError {
+  static {
+    this.prototype.name = 'ContextOverflowError';
+  }
   constructor(
     message: string,
     readonly tokens: number,
@@ -57,10 +79,35 @@ export class ContextOverflowError extends D2OError {
 }
 
 /** A generation was stopped through its AbortSignal. */
-export class AbortError extends D2OError {}
+export class AbortError extends D2OError {
+  static {
+    this.prototype.name = 'AbortError';
+  }
+}
 
 /** A network or file read failed while loading. */
-export class LoadError extends D2OError {}
+export class LoadError extends D2OError {
+  static {
+    this.prototype.name = 'LoadError';
+  }
+}
+
+/**
+ * The Hugging Face hub refused a file (HTTP 401 or 403): the repository is gated or private. Accept
+ * its licence on the hub, then pass an access token as `hfToken`.
+ */
+export class GatedModelError extends LoadError {
+  static {
+    this.prototype.name = 'GatedModelError';
+  }
+  constructor(
+    message: string,
+    readonly repo: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
 
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortError('generation aborted', { cause: signal.reason });

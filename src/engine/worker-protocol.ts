@@ -1,5 +1,5 @@
 /** Messages between a worker engine (the page side) and its worker, and errors across the boundary. */
-import * as errors from '../errors';
+import { AbortError, ContextOverflowError, D2OError, DeviceLostError, GatedModelError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError } from '../errors';
 import type { ModelConfig, LoadProgress } from '../model/types';
 import type { EngineOptions, GenerateOptions, GenerationChunk, GenerationResult } from './engine';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from './chat-completions';
@@ -27,28 +27,34 @@ export type FromWorker =
 export interface SerializedError {
   name: string;
   message: string;
-  /** The typed error's own fields (problem, file, tokens, limit, reason). */
+  /** The typed error's own fields (problem, file, tokens, limit, reason, repo, status). */
   fields: Record<string, unknown>;
 }
 
+/** The typed errors by their explicit names (class names do not survive minification). */
+const TYPED_ERRORS = new Map<string, { prototype: D2OError }>(
+  [D2OError, ModelFormatError, UnsupportedModelError, NoWebGPUError, DeviceLostError, ContextOverflowError, AbortError, LoadError, GatedModelError].map(
+    (C) => [C.prototype.name, C],
+  ),
+);
+
 export function serializeError(e: unknown): SerializedError {
   if (!(e instanceof Error)) return { name: 'Error', message: String(e), fields: {} };
-  const fields: Record<string, unknown> = {};
-  for (const k of ['problem', 'file', 'tokens', 'limit', 'reason']) if (k in e) fields[k] = (e as unknown as Record<string, unknown>)[k];
+  // The typed errors' own fields (problem, file, tokens, limit, reason, repo, status).
+  const fields = e instanceof D2OError ? { ...e } : {};
   return { name: e.name, message: e.message, fields };
 }
 
 /** The same class on the page as in the worker, so `instanceof ContextOverflowError` works. */
 export function deserializeError(s: SerializedError): Error {
-  const Ctor = (errors as Record<string, unknown>)[s.name];
-  let e: Error;
-  if (typeof Ctor === 'function' && (Ctor as { prototype: unknown }).prototype instanceof errors.D2OError) {
-    e = Object.create((Ctor as { prototype: object }).prototype) as Error;
-    Object.assign(e, { name: s.name, message: s.message, stack: `${s.name}: ${s.message}\n    (in the engine worker)` }, s.fields);
-  } else if (s.name === 'RangeError' || s.name === 'TypeError') {
-    e = new (s.name === 'RangeError' ? RangeError : TypeError)(s.message);
-  } else {
-    e = new errors.D2OError(s.message);
+  const Ctor = TYPED_ERRORS.get(s.name);
+  if (Ctor) {
+    const e = Object.create(Ctor.prototype) as Error;
+    // As a constructed error has them: message and stack not enumerable, the fields enumerable.
+    const own = (value: string) => ({ value, writable: true, configurable: true });
+    Object.defineProperties(e, { message: own(s.message), stack: own(`${s.name}: ${s.message}\n    (in the engine worker)`) });
+    return Object.assign(e, s.fields);
   }
-  return e;
+  if (s.name === 'RangeError' || s.name === 'TypeError') return new (s.name === 'RangeError' ? RangeError : TypeError)(s.message);
+  return new D2OError(s.message);
 }

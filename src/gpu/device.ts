@@ -74,15 +74,16 @@ async function getGpu(): Promise<GPU> {
 
 async function nodeWebGpu(): Promise<GPU> {
   if (nodeGpu) return nodeGpu;
-  // A variable specifier with @vite-ignore: bundlers leave it alone, so Dawn never reaches a
-  // browser bundle (and this branch never runs there).
-  const pkg = 'webgpu';
+  // Loaded through Node's own require (require(esm), Node >= 20.19), never an import: no browser
+  // bundler or dev server sees a `webgpu` import to resolve, and this branch never runs there.
+  const { createRequire } = process.getBuiltinModule('node:module') as typeof import('node:module');
   let mod: { create(flags: string[]): GPU; globals: object };
   try {
-    mod = await import(/* @vite-ignore */ pkg);
+    mod = createRequire(import.meta.url)('webgpu');
   } catch (e) {
     throw new NoWebGPUError(
-      `WebGPU in Node needs the "webgpu" npm package (Dawn), which could not be loaded (${(e as Error).message}): run npm ci`,
+      `WebGPU in Node needs the "webgpu" package (Dawn), an optional peer dependency of d2o-webgpu: ` +
+        `install it with \`npm install webgpu\` (${(e as Error).message.split('\n')[0]}); or use backend: 'cpu'`,
       { cause: e },
     );
   }

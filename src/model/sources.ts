@@ -186,10 +186,9 @@ export async function resolveSource(spec: SourceSpec, o: { cache?: boolean } = {
   throw new ModelFormatError('missing-file', `no model at ${spec} (expected a folder, a .gguf or .bin file, a URL or a Hugging Face repo id)`);
 }
 
-/** node:fs/promises through a variable: bundlers leave it alone, so browser bundles never see it. */
+/** node:fs/promises from Node itself, never an import: browser bundles and dev servers never see one. */
 function nodeFs(): Promise<typeof import('node:fs/promises')> {
-  const id = 'node:fs/promises';
-  return import(/* @vite-ignore */ id);
+  return Promise.resolve(process.getBuiltinModule('node:fs/promises') as typeof import('node:fs/promises'));
 }
 
 export function isNode(): boolean {
