@@ -117,14 +117,16 @@ export class CpuBackend implements Backend {
           tau: st.tau,
         };
       }),
-      bytesAllocated: this.cache.heads.flat().reduce((s, h) => s + h.capacity * h.headDim * 2 * 4, 0),
+      kvHeads: c.numKvHeads,
+      bytesAllocated: this.cache.bytesAllocated(),
       bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
+      bytesFullAllocated: this.cache.bytesAllocatedFor(this.context.length),
       sequenceLength: this.context.length,
     };
   }
 
   async kvMap(): Promise<KvMap> {
-    return { sequenceLength: this.context.length, layers: this.cache.heads.map(kvMapLayer) };
+    return { sequenceLength: this.context.length, kvHeads: this.weights.config.numKvHeads, layers: this.cache.heads.map(kvMapLayer) };
   }
 
   reset(): void {

@@ -14,13 +14,22 @@ export class HeadSlots {
   absorbed: Uint32Array;
   capacity = 0;
 
-  constructor(readonly headDim: number, capacity = 16) {
+  constructor(readonly headDim: number, capacity = HeadSlots.INITIAL) {
     this.keys = new Float32Array(0);
     this.values = new Float32Array(0);
     this.pos = new Int32Array(0);
     this.score = new Float32Array(0);
     this.absorbed = new Uint32Array(0);
     this.grow(capacity);
+  }
+
+  static readonly INITIAL = 16;
+
+  /** The capacity a table that started empty has after `tokens` appends with no free slot (it doubles). */
+  static capacityFor(tokens: number): number {
+    let c = HeadSlots.INITIAL;
+    while (c < tokens) c *= 2;
+    return c;
   }
 
   private grow(capacity: number): void {
@@ -43,7 +52,7 @@ export class HeadSlots {
     let slot = this.pos.indexOf(-1);
     if (slot < 0) {
       slot = this.capacity;
-      this.grow(Math.max(16, this.capacity * 2));
+      this.grow(Math.max(HeadSlots.INITIAL, this.capacity * 2));
     }
     this.keys.set(key, slot * this.headDim);
     this.values.set(value, slot * this.headDim);
@@ -88,5 +97,15 @@ export class CpuKvCache {
     let n = 0;
     for (const layer of this.heads) for (const h of layer) n += h.length;
     return n * this.headDim * 2 * 4;
+  }
+
+  /** K and V bytes the tables allocate now. */
+  bytesAllocated(): number {
+    return this.heads.flat().reduce((s, h) => s + h.capacity * this.headDim * 2 * 4, 0);
+  }
+
+  /** What a fresh cache of this shape allocates after `tokens` appends with nothing evicted (the full cache). */
+  bytesAllocatedFor(tokens: number): number {
+    return this.heads.flat().length * HeadSlots.capacityFor(tokens) * this.headDim * 2 * 4;
   }
 }

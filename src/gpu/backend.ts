@@ -11,6 +11,7 @@ import type { BoundKernel } from './pipelines';
 import { readBuffer } from './buffers';
 import { negLogSoftmaxAt } from '../cpu/backend';
 import { resolvePolicy } from '../kv/policy';
+import { GpuKvCache } from '../kv/paged-cache';
 
 export interface WebGpuBackendOptions extends GpuForwardOptions {
   ctx?: GpuContext;
@@ -200,8 +201,10 @@ export class WebGpuBackend implements Backend {
     return {
       policy: f.policy?.p.policy ?? resolvePolicy().policy,
       layers,
+      kvHeads: c.numKvHeads,
       bytesAllocated: f.kv.bytes(),
       bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
+      bytesFullAllocated: GpuKvCache.allocatedBytesFor(f.fullKvOptions, this.context.length),
       sequenceLength: this.context.length,
     };
   }
@@ -218,7 +221,7 @@ export class WebGpuBackend implements Backend {
         return kvMapLayer(Array.from({ length: numKvHeads }, (_, h) => ({ pos: pos.subarray(h * n, (h + 1) * n), absorbed: absorbed.subarray(h * n, (h + 1) * n) })));
       }),
     );
-    return { sequenceLength: this.context.length, layers };
+    return { sequenceLength: this.context.length, kvHeads: numKvHeads, layers };
   }
 
   reset(): void {

@@ -11,7 +11,7 @@ import type { GpuContext } from './device';
 import { chooseVariant, type KernelVariant } from './variant';
 import { uploadMatrix, uploadVector, type GpuTensor } from './weights';
 import { StepParams } from './step-params';
-import { GpuKvCache } from '../kv/paged-cache';
+import { GpuKvCache, type PagedCacheOptions } from '../kv/paged-cache';
 import { EmbeddingKernel } from './embedding';
 import { RmsNormKernel } from './rmsnorm';
 import { MatmulKernel } from './matmul';
@@ -47,9 +47,18 @@ export function defaultKvCapacity(model: ModelDescription, o: GpuForwardOptions)
   return o.kvCapacity ?? Math.max(o.maxPromptTokens ?? Math.min(contextLength, 512), budgetRoom) + (o.maxChunk ?? 32) + SINKS + 1;
 }
 
+/** The paged cache a configuration creates (pools start small and grow). */
+export function kvCacheOptions(model: ModelDescription, o: GpuForwardOptions): PagedCacheOptions {
+  const c = model.config;
+  const capacity = defaultKvCapacity(model, o);
+  return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS) };
+}
+
 export class GpuForward {
   readonly step: StepParams;
   readonly kv: GpuKvCache;
+  /** The cache the full policy would create for this model: the statistics compare allocations with it. */
+  readonly fullKvOptions: PagedCacheOptions;
   readonly ids: GPUBuffer;
   /** Logits of the last token (decode), or of every token of the chunk (`logitsAll`). */
   readonly logits: GPUBuffer;
@@ -99,8 +108,8 @@ export class GpuForward {
 
     this.step = new StepParams(device);
     this.rope = new RopeTable(device, c.headDim, c.rope, T);
-    const capacity = defaultKvCapacity(model, o);
-    this.kv = new GpuKvCache(device, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS) });
+    this.kv = new GpuKvCache(device, kvCacheOptions(model, o));
+    this.fullKvOptions = kvCacheOptions(model, { ...o, kv: { policy: 'full' } });
     this.scratch = attentionScratch(device, this.kv, c.numHeads, T, this.variant);
     this.owned.push(this.step, this.rope, this.kv, this.scratch.logits, this.scratch.stats);
     const policy = resolvePolicy(o.kv);

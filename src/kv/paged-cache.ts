@@ -102,16 +102,15 @@ export class GpuKvCache {
     readonly o: PagedCacheOptions,
   ) {
     if (!(o.capacity >= 1)) throw new RangeError(`a KV cache needs a capacity of at least 1 slot per head (got ${o.capacity})`);
-    this.pageSize = o.pageSize ?? 16;
-    if (!(this.pageSize >= 1 && Number.isInteger(this.pageSize))) throw new RangeError(`pageSize must be a positive integer (got ${this.pageSize})`);
-    this.pagesPerHead = Math.ceil(o.capacity / this.pageSize);
-    this.maxSlots = this.pagesPerHead * this.pageSize;
+    const x = layoutOf(o);
+    this.pageSize = x.pageSize;
+    this.pagesPerHead = x.pagesPerHead;
+    this.maxSlots = x.maxSlots;
     this.pageTableOffset = 2 * o.numKvHeads;
     this.slotPosOffset = this.pageTableOffset + o.numKvHeads * this.pagesPerHead;
     this.freeListOffset = this.slotPosOffset + o.numKvHeads * this.maxSlots;
-    this.indexWords = this.freeListOffset + o.numKvHeads * this.maxSlots;
-    const initialPages = Math.ceil(Math.min(o.initialSlots ?? o.capacity, o.capacity) / this.pageSize);
-    this.allocator = new PageAllocator({ numHeads: o.numKvHeads, pagesPerHead: this.pagesPerHead, initialPoolPages: initialPages * o.numKvHeads, seed: o.pageSeed });
+    this.indexWords = x.indexWords;
+    this.allocator = newAllocator(o, x, o.pageSeed);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.layers = Array.from({ length: o.numLayers }, (_, l) => ({
       k: this.pool(`k pool ${l}`, this.allocator.poolPages),
@@ -124,7 +123,7 @@ export class GpuKvCache {
 
   private pool(label: string, pages: number): GPUBuffer {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    return this.device.createBuffer({ label, size: Math.max(16, pages * this.pageSize * this.o.headDim * 4), usage });
+    return this.device.createBuffer({ label, size: poolBytes(this.o, pages), usage });
   }
 
   /**
@@ -289,6 +288,19 @@ export class GpuKvCache {
     return o.numLayers * o.numKvHeads * tokens * o.headDim * 2 * 4;
   }
 
+  /**
+   * What `bytes()` reads on a fresh cache with options `o` once `tokens` tokens were appended one
+   * by one with none freed: the full cache's own allocation for a context (pools grown
+   * geometrically, page tables and scores), to compare a compressed cache's allocation with.
+   */
+  static allocatedBytesFor(o: PagedCacheOptions, tokens: number): number {
+    const x = layoutOf(o);
+    const a = newAllocator(o, x);
+    a.map(a.poolPages / o.numKvHeads);
+    for (let p = a.mapped + 1; p <= a.pagesFor(Math.min(tokens, x.maxSlots), x.pageSize); p++) a.map(p);
+    return o.numLayers * (2 * poolBytes(o, a.poolPages) + x.indexWords * 4 + o.numKvHeads * x.maxSlots * 4);
+  }
+
   /** Reads one head back in slot order. For tests and statistics only, never in the decode loop. */
   async readHead(layer: number, head: number): Promise<HeadState> {
     const { headDim } = this.o;
@@ -324,4 +336,24 @@ export class GpuKvCache {
     for (const l of this.layers) for (const b of [l.k, l.v, l.index, l.score]) b.destroy();
     this.listeners.clear();
   }
+}
+
+/** Sizes that follow from the options (slots, pages, index words). */
+function layoutOf(o: PagedCacheOptions) {
+  const pageSize = o.pageSize ?? 16;
+  if (!(pageSize >= 1 && Number.isInteger(pageSize))) throw new RangeError(`pageSize must be a positive integer (got ${pageSize})`);
+  const pagesPerHead = Math.ceil(o.capacity / pageSize);
+  const maxSlots = pagesPerHead * pageSize;
+  const indexWords = 2 * o.numKvHeads + o.numKvHeads * pagesPerHead + 2 * o.numKvHeads * maxSlots;
+  const initialPages = Math.ceil(Math.min(o.initialSlots ?? o.capacity, o.capacity) / pageSize);
+  return { pageSize, pagesPerHead, maxSlots, indexWords, initialPages };
+}
+
+function newAllocator(o: PagedCacheOptions, x: ReturnType<typeof layoutOf>, seed?: number): PageAllocator {
+  return new PageAllocator({ numHeads: o.numKvHeads, pagesPerHead: x.pagesPerHead, initialPoolPages: x.initialPages * o.numKvHeads, seed });
+}
+
+/** Bytes of one K or V pool of `pages` pages. */
+function poolBytes(o: PagedCacheOptions, pages: number): number {
+  return Math.max(16, pages * (o.pageSize ?? 16) * o.headDim * 4);
 }

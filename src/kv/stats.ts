@@ -8,6 +8,7 @@ export interface KvLayerStats {
   recent: number | null;
   /** Live tokens, averaged over the layer's KV heads. */
   occupancy: number;
+  /** Tokens evicted and evicted tokens merged, summed over the layer's KV heads (each head evicts on its own). */
   evictions: number;
   merges: number;
   tau: number | null;
@@ -16,9 +17,13 @@ export interface KvLayerStats {
 export interface KvStats {
   policy: PolicyName;
   layers: KvLayerStats[];
-  /** Bytes the cache holds now vs what a full cache of this sequence length would need. */
+  /** KV heads per layer: `evictions / kvHeads` is the positions a layer evicted, `occupancy + evictions / kvHeads` the sequence length. */
+  kvHeads: number;
+  /** Bytes the cache allocates now vs the K and V a full cache of this sequence length holds. */
   bytesAllocated: number;
   bytesFull: number;
+  /** What a fresh full cache allocates for this sequence length (its own growth and bookkeeping included). */
+  bytesFullAllocated: number;
   sequenceLength: number;
 }
 
@@ -26,26 +31,33 @@ export interface KvStats {
 export interface KvMapLayer {
   /** Sorted positions some KV head of the layer holds; every other position below the sequence length was evicted. */
   kept: number[];
+  /** keptHeads[i]: how many KV heads hold kept[i] (their sum over kvHeads is the layer's occupancy). */
+  keptHeads: number[];
   /** The kept positions that absorbed evicted tokens by merging (in some head). */
   merged: number[];
+  /** mergedHeads[i]: in how many KV heads merged[i] absorbed evicted tokens. */
+  mergedHeads: number[];
 }
 
 export interface KvMap {
   sequenceLength: number;
+  kvHeads: number;
   layers: KvMapLayer[];
 }
 
 /** Builds a layer's map from each head's per-slot positions (-1 free) and merge counts. */
 export function kvMapLayer(heads: { pos: ArrayLike<number>; absorbed: ArrayLike<number> }[]): KvMapLayer {
-  const kept = new Set<number>();
-  const merged = new Set<number>();
+  const kept = new Map<number, number>();
+  const merged = new Map<number, number>();
+  const count = (m: Map<number, number>, p: number) => m.set(p, (m.get(p) ?? 0) + 1);
   for (const h of heads) {
     for (let s = 0; s < h.pos.length; s++) {
       if (h.pos[s] < 0) continue;
-      kept.add(h.pos[s]);
-      if (h.absorbed[s] > 0) merged.add(h.pos[s]);
+      count(kept, h.pos[s]);
+      if (h.absorbed[s] > 0) count(merged, h.pos[s]);
     }
   }
-  const sorted = (x: Set<number>) => [...x].sort((a, b) => a - b);
-  return { kept: sorted(kept), merged: sorted(merged) };
+  const sorted = (m: Map<number, number>) => [...m.keys()].sort((a, b) => a - b);
+  const [k, m] = [sorted(kept), sorted(merged)];
+  return { kept: k, keptHeads: k.map((p) => kept.get(p)!), merged: m, mergedHeads: m.map((p) => merged.get(p)!) };
 }
