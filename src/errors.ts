@@ -21,6 +21,7 @@ export type ModelFormatProblem =
   | 'unknown-dtype'
   | 'missing-tensor'
   | 'missing-file'
+  | 'not-a-file'
   | 'bad-config';
 
 /** The model files are corrupt, truncated or inconsistent. `problem` says which check failed. */

@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const tokenizer = a.prompt !== undefined || model.tokenizer.kind !== 'none' ? createTokenizer(model.tokenizer, model.config.eosTokenIds) : null;
+  const tokenizer = a.prompt !== undefined || model.tokenizer.kind !== 'none' ? createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize) : null;
   let promptIds: number[];
   if (a['prompt-ids'] !== undefined) promptIds = parseIds(a['prompt-ids']);
   else if (tokenizer) promptIds = tokenizer.encode(a.prompt ?? '', { addBos: true });

@@ -102,7 +102,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
   const kv = kvPolicyOptions(o.kv);
   const model = await loadModel(o.model, { onProgress: o.onProgress, signal: o.signal, tokenizerPath: o.tokenizerPath, cache: o.cache });
   throwIfAborted(o.signal);
-  const tokenizer = model.tokenizer.kind === 'none' ? null : createTokenizer(model.tokenizer, model.config.eosTokenIds);
+  const tokenizer = model.tokenizer.kind === 'none' ? null : createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize);
   const backend = await createBackend(model, o.backend ?? 'webgpu', { kv, maxPromptTokens: o.maxPromptTokens, gpu: o.gpu });
   return new Engine(modelName(o.model), model, tokenizer, backend, o.sampling ?? {});
 }

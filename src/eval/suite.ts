@@ -56,7 +56,7 @@ export async function runSuite(o: SuiteOptions): Promise<{ models: ModelEval[]; 
   const models: ModelEval[] = [];
   for (const m of SUITE_MODELS) {
     const model = await o.load(m);
-    const tokenizer = createTokenizer(model.tokenizer, model.config.eosTokenIds);
+    const tokenizer = createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize);
     const text = storyIds(tokenizer, o.stories, longest, m.endsStories ? model.config.eosTokenIds[0] : null);
     for (const { tokens, promptTokens } of s.lengths)
       models.push(

@@ -25,7 +25,21 @@ export function expectedShapes(c: ModelConfig): Map<string, number[]> {
   return m;
 }
 
+/** How many layers the tensors hold: one past the highest layer index in their names. */
+function layersInFile(tensors: Map<string, Tensor>): number {
+  let n = 0;
+  for (const name of tensors.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) n = Math.max(n, Number(m[1]) + 1);
+  }
+  return n;
+}
+
 export function checkTensors(c: ModelConfig, tensors: Map<string, Tensor>, file?: string): void {
+  // First, and from the file: a layer count that disagrees would drop layers silently, or (a
+  // corrupt huge count) build a list of expected tensors out of all proportion to the file.
+  const layers = layersInFile(tensors);
+  if (layers !== c.numLayers) throw new ModelFormatError('size-mismatch', `the config says ${c.numLayers} layers, the tensors hold ${layers}`, file);
   for (const [name, shape] of expectedShapes(c)) {
     const t = tensors.get(name);
     if (!t) throw new ModelFormatError('missing-tensor', `tensor ${name} is missing`, file);

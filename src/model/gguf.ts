@@ -7,6 +7,7 @@
 import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { tensorByteSize } from './dtypes';
 import { checkTensors } from './check-tensors';
+import { checkConfig } from './check-config';
 import { tensorNames, type Architecture, type DType, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type Tensor, type TokenizerSource } from './types';
 
 export const GGML_TYPES: Record<number, string> = {
@@ -111,27 +112,39 @@ export function parseGgufHeader(bytes: Uint8Array, file = 'model.gguf'): GgufFil
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
     const key = r.str('metadata key');
+    if (metadata.has(key)) throw new ModelFormatError('bad-header', `metadata key ${key} appears twice`, file);
     metadata.set(key, r.value(r.u32(`type of ${key}`), key));
   }
   const tensorInfos: GgufTensorInfo[] = [];
+  const names = new Set<string>();
   for (let i = 0; i < nTensors; i++) {
     const name = r.str('tensor name');
+    if (names.has(name)) throw new ModelFormatError('bad-header', `tensor ${name} appears twice`, file);
+    names.add(name);
     const nDims = r.u32(`dimension count of ${name}`);
     if (nDims > 4) throw new ModelFormatError('bad-header', `tensor ${name} has ${nDims} dimensions`, file);
     const dims = Array.from({ length: nDims }, () => r.u64(`dimension of ${name}`));
     tensorInfos.push({ name, dims, type: r.u32(`type of ${name}`), offset: r.u64(`offset of ${name}`) });
   }
-  const alignment = Number(metadata.get('general.alignment') ?? 32);
-  if (!Number.isInteger(alignment) || alignment <= 0) throw new ModelFormatError('bad-header', `general.alignment ${alignment} is not a positive integer`, file);
+  // As llama.cpp: a power of two (a u32; an array or a string is not read as a number).
+  const align = metadata.get('general.alignment') ?? 32;
+  const alignment = typeof align === 'number' ? align : NaN;
+  if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0)
+    throw new ModelFormatError('bad-header', `general.alignment must be a power of two, got ${typeof align === 'number' ? align : typeof align}`, file);
   return { version, metadata, tensorInfos, alignment, dataOffset: Math.ceil(r.pos / alignment) * alignment };
 }
 
-/** Tensors as views into `bytes`, in GGUF names and GGUF row order, after every range check. */
+/**
+ * Tensors as views into `bytes`, in GGUF names and GGUF row order, after llama.cpp's layout checks:
+ * in table order, each tensor starts where the one before ends, padded to the alignment, and the
+ * data section ends with the last one (a type or size changed in the table shows as a gap).
+ */
 export function ggufTensors(bytes: Uint8Array, g: GgufFile, file = 'model.gguf'): Map<string, Tensor> {
   const dataLen = bytes.byteLength - g.dataOffset;
   if (dataLen < 0) throw new ModelFormatError('truncated', `file ends at byte ${bytes.byteLength}, before the tensor data at byte ${g.dataOffset}`, file);
   const out = new Map<string, Tensor>();
-  const ranges: [number, number, string][] = [];
+  let expected = 0;
+  let end = 0;
   for (const t of g.tensorInfos) {
     const dtype = SUPPORTED[t.type];
     if (!dtype) {
@@ -145,13 +158,15 @@ export function ggufTensors(bytes: Uint8Array, g: GgufFile, file = 'model.gguf')
     const size = tensorByteSize(dtype, shape);
     if (t.offset + size > dataLen)
       throw new ModelFormatError('tensor-out-of-range', `tensor ${t.name} spans bytes [${t.offset}, ${t.offset + size}) but the data section has ${dataLen}`, file);
-    ranges.push([t.offset, t.offset + size, t.name]);
+    if (t.offset % g.alignment) throw new ModelFormatError('bad-header', `tensor ${t.name} starts at byte ${t.offset}, not a multiple of the alignment ${g.alignment}`, file);
+    if (t.offset < expected) throw new ModelFormatError('tensor-overlap', `tensor ${t.name} starts at byte ${t.offset}, inside the tensor before it (which ends at ${end})`, file);
+    if (t.offset > expected) throw new ModelFormatError('size-mismatch', `tensor ${t.name} starts at byte ${t.offset}; the tensors before it end at ${end} (${expected} aligned)`, file);
+    end = t.offset + size;
+    expected = Math.ceil(end / g.alignment) * g.alignment;
     const start = g.dataOffset + t.offset;
     out.set(t.name, { name: t.name, dtype, shape, data: bytes.subarray(start, start + size) });
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++)
-    if (ranges[i][0] < ranges[i - 1][1]) throw new ModelFormatError('tensor-overlap', `tensors ${ranges[i - 1][2]} and ${ranges[i][2]} overlap`, file);
+  if (dataLen < end || dataLen > expected) throw new ModelFormatError('size-mismatch', `the tensors end at byte ${end} of the data section (${expected} aligned), which has ${dataLen}`, file);
   return out;
 }
 
@@ -209,6 +224,7 @@ function ropeScalingFromFreqs(t: Tensor, theta: number, headDim: number, file: s
   if (t.dtype !== 'f32' || t.shape.length !== 1 || t.shape[0] !== headDim / 2)
     throw new ModelFormatError('size-mismatch', `rope_freqs.weight is ${t.dtype} ${JSON.stringify(t.shape)}, expected f32 [${headDim / 2}]`, file);
   const divisors = new Float32Array(t.data.slice().buffer);
+  if (!divisors.every((d) => Number.isFinite(d) && d > 0)) throw new ModelFormatError('bad-config', 'rope_freqs.weight holds a divisor that is not a finite number above 0', file);
   const factor = Math.max(...divisors);
   if (divisors.every((d) => d === 1)) return null;
   const s: Llama3RopeScaling = { type: 'llama3', factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
@@ -241,6 +257,8 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
     if (typeof v !== 'number' && typeof v !== 'bigint') throw new ModelFormatError('bad-config', `metadata ${arch}.${key} is not a number`, file);
     return Number(v);
   };
+  /** Token ids: a number, or NaN for anything else (checkConfig names it). */
+  const tokenId = (v: GgufValue | undefined) => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : NaN);
   const raw = ggufTensors(bytes, g, file);
   for (const name of raw.keys())
     if (name.endsWith('.bias')) throw new UnsupportedModelError(`${file}: tensor ${name}: biases are not supported`);
@@ -249,27 +267,16 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
   const numHeads = num('attention.head_count');
   const numKvHeads = num('attention.head_count_kv', numHeads);
   const headDim = num('attention.key_length', hiddenSize / numHeads);
-  if (!(numHeads > 0 && numKvHeads > 0) || numHeads % numKvHeads || !Number.isInteger(headDim) || headDim % 2)
-    throw new ModelFormatError('bad-config', `head counts ${numHeads}/${numKvHeads} and head size ${headDim} are inconsistent`, file);
-  if (num('rope.dimension_count', headDim) !== headDim) throw new UnsupportedModelError(`${file}: partial RoPE (rope.dimension_count ${num('rope.dimension_count')} of head size ${headDim}) is not supported`);
   const scalingType = md.get(`${arch}.rope.scaling.type`);
   if (scalingType !== undefined && scalingType !== 'none') throw new UnsupportedModelError(`${file}: rope scaling ${String(scalingType)} is not supported (llama3 is)`);
   const theta = shortestF32(num('rope.freq_base', 10000));
-  const ropeFreqs = raw.get('rope_freqs.weight');
-
-  const tensors = new Map<string, Tensor>();
-  for (const [name, t] of raw) {
-    const canon = canonicalName(name);
-    if (!canon) continue;
-    const heads = name.endsWith('attn_q.weight') ? numHeads : name.endsWith('attn_k.weight') ? numKvHeads : 0;
-    tensors.set(canon, { ...(heads ? unpermuteRows(t, heads) : t), name: canon });
-  }
-  const tied = !tensors.has(tensorNames.lmHead);
-  if (tied && tensors.has(tensorNames.embed)) tensors.set(tensorNames.lmHead, tensors.get(tensorNames.embed)!);
+  const embed = raw.get('token_embd.weight');
+  if (!embed) throw new ModelFormatError('missing-tensor', 'tensor token_embd.weight is missing', file);
 
   const eos = md.get('tokenizer.ggml.eos_token_id');
   const bos = md.get('tokenizer.ggml.bos_token_id');
   const window = md.get(`${arch}.attention.sliding_window`);
+  const tied = !raw.has('output.weight');
   const config: ModelConfig = {
     architecture: arch as Architecture,
     hiddenSize,
@@ -278,15 +285,35 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
     numHeads,
     numKvHeads,
     headDim,
-    vocabSize: tensors.get(tensorNames.embed)?.shape[0] ?? (md.get('tokenizer.ggml.tokens') as GgufValue[] | undefined)?.length ?? 0,
+    vocabSize: embed.shape[0],
     maxPositionEmbeddings: num('context_length', 2048),
     rmsNormEps: shortestF32(num('attention.layer_norm_rms_epsilon', 1e-5)),
-    rope: { theta, layout: 'half', scaling: ropeFreqs ? ropeScalingFromFreqs(ropeFreqs, theta, headDim, file) : null },
-    slidingWindow: window === undefined ? null : Number(window),
+    rope: { theta, layout: 'half', scaling: null },
+    slidingWindow: window === undefined ? null : tokenId(window),
     tieWordEmbeddings: tied,
-    bosTokenId: bos === undefined ? null : Number(bos),
-    eosTokenIds: eos === undefined ? [] : [Number(eos)],
+    bosTokenId: bos === undefined ? null : tokenId(bos),
+    eosTokenIds: eos === undefined ? [] : [tokenId(eos)],
   };
+  checkConfig(config, file, {
+    hiddenSize: `${arch}.embedding_length`, intermediateSize: `${arch}.feed_forward_length`, numLayers: `${arch}.block_count`,
+    numHeads: `${arch}.attention.head_count`, numKvHeads: `${arch}.attention.head_count_kv`, headDim: `${arch}.attention.key_length`,
+    vocabSize: 'token_embd.weight rows', maxPositionEmbeddings: `${arch}.context_length`, rmsNormEps: `${arch}.attention.layer_norm_rms_epsilon`,
+    'rope.theta': `${arch}.rope.freq_base`, slidingWindow: `${arch}.attention.sliding_window`,
+    bosTokenId: 'tokenizer.ggml.bos_token_id', eosTokenIds: 'tokenizer.ggml.eos_token_id',
+  });
+  if (num('rope.dimension_count', headDim) !== headDim) throw new UnsupportedModelError(`${file}: partial RoPE (rope.dimension_count ${num('rope.dimension_count')} of head size ${headDim}) is not supported`);
+  const ropeFreqs = raw.get('rope_freqs.weight');
+  if (ropeFreqs) config.rope.scaling = ropeScalingFromFreqs(ropeFreqs, theta, headDim, file);
+
+  const tensors = new Map<string, Tensor>();
+  for (const [name, t] of raw) {
+    const canon = canonicalName(name);
+    if (!canon) continue;
+    const heads = name.endsWith('attn_q.weight') ? numHeads : name.endsWith('attn_k.weight') ? numKvHeads : 0;
+    // A q/k of the wrong height is left as is for checkTensors to name.
+    tensors.set(canon, { ...(heads && t.shape[0] === heads * headDim ? unpermuteRows(t, heads) : t), name: canon });
+  }
+  if (tied) tensors.set(tensorNames.lmHead, tensors.get(tensorNames.embed)!);
   checkTensors(config, tensors, file);
   return { format: 'gguf', config, tensors, tokenizer, generationConfig: null, gguf: g };
 }

@@ -2,6 +2,7 @@
 import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { parseSafetensors } from './safetensors';
 import { checkTensors } from './check-tensors';
+import { checkConfig, type ConfigKeys } from './check-config';
 import { readFiles, type FileSource } from './sources';
 import { tensorNames, type Architecture, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type ProgressCallback, type Tensor, type TokenizerSource } from './types';
 
@@ -24,41 +25,50 @@ export function parseHfConfig(cfg: Json, generationConfig: Json | null): ModelCo
   if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'silu') throw new UnsupportedModelError(`hidden_act ${String(cfg.hidden_act)} is not supported (silu is)`);
   if (cfg.attention_bias === true || cfg.mlp_bias === true) throw new UnsupportedModelError('attention or MLP biases are not supported');
 
-  const int = (key: string, fallback?: number): number => {
+  // Types here; ranges (positive counts, finite floats, ids in the vocabulary) in checkConfig.
+  const num = (key: string, fallback: number | null = null): number => {
     const v = cfg[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw badConfig(`${key} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number') throw badConfig(`${key} must be a number, got ${JSON.stringify(v)}`);
     return v;
   };
-  const hiddenSize = int('hidden_size');
-  const numHeads = int('num_attention_heads');
-  const numKvHeads = int('num_key_value_heads', numHeads);
-  const headDim = int('head_dim', hiddenSize / numHeads);
-  if (numHeads % numKvHeads) throw badConfig(`num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`);
-  if (headDim % 2) throw badConfig(`head_dim ${headDim} is odd; RoPE rotates pairs`);
-
-  const ids = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : typeof v === 'number' ? [v] : []);
+  const hiddenSize = num('hidden_size');
+  const numHeads = num('num_attention_heads');
+  const ids = (key: string, v: unknown): number[] => {
+    if (v == null) return [];
+    const list = Array.isArray(v) ? v : [v];
+    if (!list.every((x) => typeof x === 'number')) throw badConfig(`${key} must be a token id or a list of them, got ${JSON.stringify(v)}`);
+    return list;
+  };
   const bos = cfg.bos_token_id ?? generationConfig?.bos_token_id;
-  const slidingWindow = architecture === 'mistral' && cfg.sliding_window != null ? int('sliding_window') : null;
-  return {
+  const config: ModelConfig = {
     architecture,
     hiddenSize,
-    intermediateSize: int('intermediate_size'),
-    numLayers: int('num_hidden_layers'),
+    intermediateSize: num('intermediate_size'),
+    numLayers: num('num_hidden_layers'),
     numHeads,
-    numKvHeads,
-    headDim,
-    vocabSize: int('vocab_size'),
+    numKvHeads: num('num_key_value_heads', numHeads),
+    headDim: num('head_dim', hiddenSize / numHeads),
+    vocabSize: num('vocab_size'),
     // Transformers' LlamaConfig defaults.
-    maxPositionEmbeddings: int('max_position_embeddings', 2048),
-    rmsNormEps: Number(cfg.rms_norm_eps ?? 1e-6),
-    rope: { theta: Number(cfg.rope_theta ?? 10000), layout: 'half', scaling: ropeScaling(cfg.rope_scaling) },
-    slidingWindow,
+    maxPositionEmbeddings: num('max_position_embeddings', 2048),
+    rmsNormEps: num('rms_norm_eps', 1e-6),
+    rope: { theta: num('rope_theta', 10000), layout: 'half', scaling: ropeScaling(cfg.rope_scaling) },
+    slidingWindow: architecture === 'mistral' && cfg.sliding_window != null ? num('sliding_window') : null,
     tieWordEmbeddings: cfg.tie_word_embeddings === true,
-    bosTokenId: typeof bos === 'number' ? bos : null,
+    bosTokenId: bos == null ? null : num(cfg.bos_token_id == null ? 'generation_config bos_token_id' : 'bos_token_id', bos as number),
     // Both files may list stop tokens (Llama-3 Instruct lists more in generation_config.json).
-    eosTokenIds: [...new Set([...ids(cfg.eos_token_id), ...ids(generationConfig?.eos_token_id)])],
+    eosTokenIds: [...new Set([...ids('eos_token_id', cfg.eos_token_id), ...ids('generation_config eos_token_id', generationConfig?.eos_token_id)])],
   };
+  checkConfig(config, 'config.json', HF_KEYS);
+  return config;
 }
+
+const HF_KEYS: ConfigKeys = {
+  hiddenSize: 'hidden_size', intermediateSize: 'intermediate_size', numLayers: 'num_hidden_layers', numHeads: 'num_attention_heads',
+  numKvHeads: 'num_key_value_heads', headDim: 'head_dim', vocabSize: 'vocab_size', maxPositionEmbeddings: 'max_position_embeddings',
+  rmsNormEps: 'rms_norm_eps', 'rope.theta': 'rope_theta', 'rope.scaling': 'rope_scaling', slidingWindow: 'sliding_window',
+  bosTokenId: 'bos_token_id', eosTokenIds: 'eos_token_id',
+};
 
 function ropeScaling(rs: unknown): Llama3RopeScaling | null {
   if (rs == null) return null;
@@ -67,7 +77,7 @@ function ropeScaling(rs: unknown): Llama3RopeScaling | null {
   if (type === 'default') return null;
   if (type !== 'llama3') throw new UnsupportedModelError(`rope_scaling type ${String(type)} is not supported (llama3 is)`);
   const num = (key: string) => {
-    if (typeof r[key] !== 'number' || !(r[key] > 0)) throw badConfig(`rope_scaling.${key} must be a positive number, got ${JSON.stringify(r[key])}`);
+    if (typeof r[key] !== 'number' || !(Number.isFinite(r[key]) && r[key] > 0)) throw badConfig(`rope_scaling.${key} must be a finite number above 0, got ${JSON.stringify(r[key])}`);
     return r[key];
   };
   return {
@@ -84,7 +94,9 @@ function parseJson(bytes: Uint8Array, file: string): Json {
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new ModelFormatError('bad-config', `not valid JSON (${(e as Error).message})`, file);
+    // The position only: the parser's message quotes the file's bytes.
+    const at = /position (\d+)/.exec((e as Error).message);
+    throw new ModelFormatError('bad-config', `not valid JSON${at ? ` (at byte ${at[1]})` : ''}`, file);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelFormatError('bad-config', 'not a JSON object', file);
   return json as Json;
@@ -117,7 +129,11 @@ export async function loadHf(source: FileSource, opts: { onProgress?: ProgressCa
   const weightMap = index?.weight_map;
   if (index && (typeof weightMap !== 'object' || weightMap === null))
     throw new ModelFormatError('bad-header', 'weight_map is missing', 'model.safetensors.index.json');
-  const files = weightMap ? [...new Set(Object.values(weightMap as Record<string, string>))] : ['model.safetensors'];
+  const files = weightMap ? [...new Set(Object.values(weightMap))] : ['model.safetensors'];
+  // Shards are files of this folder: a path could read (and an error message show) any file.
+  for (const f of files)
+    if (typeof f !== 'string' || !/^[^/\\]+\.safetensors$/.test(f) || f.includes('\0'))
+      throw new ModelFormatError('bad-header', `weight_map must name .safetensors files of the model folder, got ${JSON.stringify(f).slice(0, 80)}`, 'model.safetensors.index.json');
   // tokenizer.json can be as large as a small model's weights: it counts in the progress too.
   const hasTokenizer = (await source.size('tokenizer.json')) !== null;
   const bytes = await readFiles(source, hasTokenizer ? [...files, 'tokenizer.json'] : files, opts);

@@ -1,6 +1,7 @@
 /** llama2.c checkpoints: the legacy 28-byte header followed by float32 weights, and tokenizer.bin. */
 import { ModelFormatError, UnsupportedModelError } from '../errors';
-import { tensorNames, type ModelDescription, type Tensor, type TokenizerSource } from './types';
+import { checkConfig } from './check-config';
+import { tensorNames, type ModelConfig, type ModelDescription, type Tensor, type TokenizerSource } from './types';
 
 const HEADER_BYTES = 28;
 
@@ -40,7 +41,10 @@ export function parseLlama2c(file: Uint8Array, tokenizer: TokenizerSource, fileN
   if (!shared) sections.push(['lmHead', [vocab, dim], false]);
   const bytesOf = (shape: number[]) => shape.reduce((a, b) => a * b, 4);
   const expected = sections.reduce((s, [, shape, perLayer]) => s + bytesOf(shape) * (perLayer ? L : 1), HEADER_BYTES);
-  if (file.byteLength < expected) throw new ModelFormatError('truncated', `expected ${expected} bytes for this header, the file has ${file.byteLength}`, fileName);
+  // Exactly: the format has no tensor table, so a corrupt header that still fits the file would
+  // read every weight from the wrong place.
+  if (file.byteLength !== expected)
+    throw new ModelFormatError(file.byteLength < expected ? 'truncated' : 'size-mismatch', `expected ${expected} bytes for this header, the file has ${file.byteLength}`, fileName);
 
   const tensors = new Map<string, Tensor>();
   let offset = HEADER_BYTES;
@@ -55,26 +59,28 @@ export function parseLlama2c(file: Uint8Array, tokenizer: TokenizerSource, fileN
   }
   if (shared) tensors.set(tensorNames.lmHead, tensors.get(tensorNames.embed)!);
 
+  const config: ModelConfig = {
+    architecture: 'llama',
+    hiddenSize: dim,
+    intermediateSize: hidden,
+    numLayers: L,
+    numHeads: nHeads,
+    numKvHeads: nKvHeads,
+    headDim,
+    vocabSize: vocab,
+    maxPositionEmbeddings: seqLen,
+    rmsNormEps: 1e-5,
+    rope: { theta: 10000, layout: 'interleaved', scaling: null },
+    slidingWindow: null,
+    tieWordEmbeddings: shared,
+    // Token 1 (BOS) also ends a story in llama2.c's sampler; callers decide whether to stop on it.
+    bosTokenId: 1,
+    eosTokenIds: [2],
+  };
+  checkConfig(config, fileName);
   return {
     format: 'llama2c',
-    config: {
-      architecture: 'llama',
-      hiddenSize: dim,
-      intermediateSize: hidden,
-      numLayers: L,
-      numHeads: nHeads,
-      numKvHeads: nKvHeads,
-      headDim,
-      vocabSize: vocab,
-      maxPositionEmbeddings: seqLen,
-      rmsNormEps: 1e-5,
-      rope: { theta: 10000, layout: 'interleaved', scaling: null },
-      slidingWindow: null,
-      tieWordEmbeddings: shared,
-      // Token 1 (BOS) also ends a story in llama2.c's sampler; callers decide whether to stop on it.
-      bosTokenId: 1,
-      eosTokenIds: [2],
-    },
+    config,
     tensors,
     tokenizer: tokenizer.kind === 'llama2c' ? { ...tokenizer, vocabSize: vocab } : tokenizer,
     generationConfig: null,

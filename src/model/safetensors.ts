@@ -12,19 +12,28 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
-/** Parses one safetensors file; tensors are views into `file`. */
+/** The reference implementation's limit; a larger header is a corrupt length, not a model. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Parses one safetensors file; tensors are views into `file`. As the reference implementation
+ * requires, the tensors tile the data section exactly: from byte 0 to its end, with no gap and no
+ * overlap, so a header length or dtype that is off shows as an error rather than shifted weights.
+ */
 export function parseSafetensors(file: Uint8Array, fileName = 'model.safetensors'): Map<string, Tensor> {
   const fail = (problem: ConstructorParameters<typeof ModelFormatError>[0], msg: string) => new ModelFormatError(problem, msg, fileName);
   if (file.byteLength < 8) throw fail('truncated', `file has ${file.byteLength} bytes, the header length alone needs 8`);
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const headerLen = Number(dv.getBigUint64(0, true));
   if (8 + headerLen > file.byteLength) throw fail('header-out-of-range', `header length ${headerLen} runs past the end of the ${file.byteLength}-byte file`);
+  if (headerLen > MAX_HEADER_BYTES) throw fail('header-out-of-range', `header length ${headerLen} is over the ${MAX_HEADER_BYTES}-byte limit`);
 
   let header: Record<string, HeaderEntry | Record<string, string>>;
   try {
-    header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerLen)));
-  } catch (e) {
-    throw fail('bad-header', `header is not valid JSON (${(e as Error).message})`);
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + headerLen)));
+  } catch {
+    // No parser message: it quotes the header's bytes.
+    throw fail('bad-header', `the ${headerLen}-byte header is not valid UTF-8 JSON`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail('bad-header', 'header is not a JSON object');
 
@@ -51,8 +60,13 @@ export function parseSafetensors(file: Uint8Array, fileName = 'model.safetensors
     ranges.push([begin, end, name]);
     tensors.set(name, { name, dtype, shape: e.shape, data: file.subarray(dataStart + begin, dataStart + end) });
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++)
-    if (ranges[i][0] < ranges[i - 1][1]) throw fail('tensor-overlap', `tensors ${ranges[i - 1][2]} and ${ranges[i][2]} overlap`);
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let end = 0;
+  for (const [begin, stop, name] of ranges) {
+    if (begin < end) throw fail('tensor-overlap', `tensor ${name} at bytes [${begin}, ${stop}) overlaps the tensor before it, which ends at ${end}`);
+    if (begin > end) throw fail('size-mismatch', `the data section has unused bytes [${end}, ${begin}) before tensor ${name}`);
+    end = stop;
+  }
+  if (end !== dataLen) throw fail('size-mismatch', `the tensors end at byte ${end} of the data section, which has ${dataLen}`);
   return tensors;
 }

@@ -128,26 +128,35 @@ export function fileListSource(files: readonly File[]): FileSource {
   };
 }
 
-/** A folder on disk (Node only). */
+/**
+ * A folder on disk (Node only). Only regular files directly in it or below it are read: a name that
+ * climbs out (`../x`, an absolute path) is missing, and a folder, FIFO or device is 'not-a-file'
+ * (opened without blocking, so a FIFO never hangs the load).
+ */
 export function nodeDirSource(dir: string): FileSource {
   const fs = nodeFs;
   const path = (file: string) => (dir.endsWith('/') ? dir : dir + '/') + file;
+  const outside = (file: string) => file.startsWith('/') || file.split(/[/\\]/).includes('..') || file.includes('\0');
   return {
     name: dir,
     list: async () => (await fs()).readdir(dir),
     async size(file) {
+      if (outside(file)) return null;
       const st = await (await fs()).stat(path(file)).catch(() => null);
       return st?.isFile() ? st.size : null;
     },
     async read(file, opts = {}) {
       checkAbort(opts.signal);
-      const { open } = await fs();
-      const handle = await open(path(file), 'r').catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT' || e.code === 'EISDIR') throw missing(dir, file);
+      if (outside(file)) throw missing(dir, file);
+      const { open, constants } = await fs();
+      const handle = await open(path(file), constants.O_RDONLY | constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw missing(dir, file);
         readFailure(e, `cannot open ${path(file)}`);
       });
       try {
-        const { size } = await handle.stat();
+        const st = await handle.stat();
+        if (!st.isFile()) throw new ModelFormatError('not-a-file', `is ${st.isDirectory() ? 'a folder' : 'not a regular file'}, where a file was expected`, path(file));
+        const size = st.size;
         const buf = new Uint8Array(size);
         for (let off = 0; off < size; ) {
           checkAbort(opts.signal);
@@ -179,8 +188,11 @@ export async function resolveSource(spec: SourceSpec, o: { cache?: boolean } = {
   const fetchImpl = o.cache === false ? undefined : cachedFetch();
   if (/^https?:\/\//.test(spec)) return { source: urlSource(folder, fetchImpl), file: single };
   if (isNode()) {
-    const { stat } = await nodeFs();
-    if (await stat(spec).then(() => true, () => false)) return { source: nodeDirSource(folder), file: single };
+    const st = await (await nodeFs()).stat(spec).catch(() => null);
+    if (st && (st.isDirectory() || single)) return { source: nodeDirSource(folder), file: single };
+    // A file of a Hugging Face folder (config.json, model.safetensors): the folder is meant.
+    if (st?.isFile() && /(^|\/)(config\.json|[^/]*\.safetensors(\.index\.json)?)$/i.test(spec)) return { source: nodeDirSource(spec.slice(0, spec.lastIndexOf('/') + 1) || './') };
+    if (st) throw new ModelFormatError('not-a-file', 'is not a model: pass its folder, or a .gguf or llama2.c .bin file', spec);
   }
   if (/^[\w.-]+\/[\w.-]+$/.test(spec)) return { source: hfRepoSource(spec, 'main', fetchImpl) };
   throw new ModelFormatError('missing-file', `no model at ${spec} (expected a folder, a .gguf or .bin file, a URL or a Hugging Face repo id)`);

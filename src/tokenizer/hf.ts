@@ -12,8 +12,36 @@ import type { Tokenizer } from './types';
 
 type Json = Record<string, unknown>;
 
-export function hfTokenizer(tokenizerJson: unknown, tokenizerConfig: Json | null, eosIds: number[] = []): Tokenizer {
+/**
+ * Every id tokenizer.json assigns is a non-negative integer, and below the model's vocabulary when
+ * given: the tokenizers library would fail only when it meets a bad one mid-generation, and an id
+ * past the embeddings would read memory that is not a token's.
+ */
+function checkIds(json: unknown, modelVocab: number | undefined): void {
+  const bad = (msg: string) => new ModelFormatError('bad-config', msg, 'tokenizer.json');
+  if (typeof json !== 'object' || json === null) throw bad('not a JSON object');
+  const { model, added_tokens: added } = json as { model?: { vocab?: unknown }; added_tokens?: unknown };
+  const vocab = model?.vocab;
+  let ids: unknown[] = [];
+  // Unigram lists [piece, score] pairs (the id is the index); BPE, WordPiece and WordLevel map piece -> id.
+  if (Array.isArray(vocab)) {
+    if (!vocab.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number')) throw bad('a Unigram vocabulary entry is not a [piece, score] pair');
+    ids.push(vocab.length - 1);
+  } else if (typeof vocab === 'object' && vocab !== null) ids = Object.values(vocab);
+  if (added !== undefined && !Array.isArray(added)) throw bad('added_tokens is not a list');
+  for (const t of (added ?? []) as { id?: unknown }[]) ids.push(t?.id);
+  let max = -1;
+  for (const id of ids) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw bad(`token id ${JSON.stringify(id)?.slice(0, 40)} is not a non-negative integer`);
+    max = Math.max(max, id);
+  }
+  if (modelVocab !== undefined && max >= modelVocab) throw bad(`token id ${max} is past the model's vocabulary of ${modelVocab}`);
+}
+
+/** `modelVocab`: the model's vocabulary size, which every token id must stay below. */
+export function hfTokenizer(tokenizerJson: unknown, tokenizerConfig: Json | null, eosIds: number[] = [], modelVocab?: number): Tokenizer {
   const config = tokenizerConfig ?? {};
+  checkIds(tokenizerJson, modelVocab);
   let tok: HfTokenizer;
   try {
     tok = new HfTokenizer(tokenizerJson as object, config);

@@ -7,13 +7,14 @@ import type { Tokenizer } from './types';
 export type { Tokenizer, ChatMessage, StreamDecoder } from './types';
 
 /**
- * The tokenizer a loaded model carries; `eosIds` adds the model's own (config/generation_config).
+ * The tokenizer a loaded model carries; `eosIds` adds the model's own (config/generation_config);
+ * `modelVocab`, the model's vocabulary size, bounds the ids tokenizer.json may assign.
  * Synchronous, so `await createTokenizer(...)` and plain calls both work.
  */
-export function createTokenizer(source: TokenizerSource, eosIds: number[] = []): Tokenizer {
+export function createTokenizer(source: TokenizerSource, eosIds: number[] = [], modelVocab?: number): Tokenizer {
   switch (source.kind) {
     case 'hf':
-      return hfTokenizer(source.tokenizerJson, source.tokenizerConfig, eosIds);
+      return hfTokenizer(source.tokenizerJson, source.tokenizerConfig, eosIds, modelVocab);
     case 'llama2c':
       return llama2cTokenizer(source.bytes, source.vocabSize, eosIds);
     case 'none':

@@ -14,13 +14,85 @@ const EOS = 2;
 /** SentencePiece layout: ids 3..258 are the byte tokens <0x00>..<0xFF>. */
 const BYTE0 = 3;
 
-const binary = (b: Uint8Array) => String.fromCharCode(...b);
+/** One char per byte; in pieces, since spreading a long array overflows the call stack. */
+function binary(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
+  return s;
+}
+
+/**
+ * run.c's merge rule: repeatedly merge the adjacent pair whose merged piece scores best (leftmost
+ * on ties, score above -1e10) until no pair is a piece. run.c rescans every pair per merge, which
+ * is quadratic; here a heap of candidate pairs over a linked list of tokens gives the same merges
+ * in O(n log n). `pairId(a, b)` is the id of the merged piece, or -1.
+ */
+export function mergeByScore(tokens: number[], scores: Float32Array, pairId: (a: number, b: number) => number): number[] {
+  const n = tokens.length;
+  const id = Int32Array.from(tokens);
+  const next = Int32Array.from({ length: n }, (_, i) => i + 1);
+  const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
+  // Bumped whenever a token changes or goes, so queued pairs that involve it are known stale.
+  const version = new Int32Array(n);
+  // A max-heap of [score, left, right, merged id, left version, right version], leftmost first on ties.
+  type Pair = [number, number, number, number, number, number];
+  const heap: Pair[] = [];
+  const before = (a: Pair, b: Pair) => a[0] > b[0] || (a[0] === b[0] && a[1] < b[1]);
+  const push = (l: number) => {
+    const r = next[l];
+    if (l < 0 || r >= n) return;
+    const m = pairId(id[l], id[r]);
+    if (m < 0 || !(scores[m] > -1e10)) return;
+    const p: Pair = [scores[m], l, r, m, version[l], version[r]];
+    let i = heap.push(p) - 1;
+    while (i > 0 && before(p, heap[(i - 1) >> 1])) {
+      heap[i] = heap[(i - 1) >> 1];
+      i = (i - 1) >> 1;
+    }
+    heap[i] = p;
+  };
+  const pop = (): Pair => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length) {
+      let i = 0;
+      for (;;) {
+        const c = 2 * i + 1;
+        if (c >= heap.length) break;
+        const best = c + 1 < heap.length && before(heap[c + 1], heap[c]) ? c + 1 : c;
+        if (!before(heap[best], last)) break;
+        heap[i] = heap[best];
+        i = best;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+  for (let i = 0; i + 1 < n; i++) push(i);
+  while (heap.length) {
+    const [, l, r, m, vl, vr] = pop();
+    if (version[l] !== vl || version[r] !== vr || next[l] !== r) continue;
+    id[l] = m;
+    version[l]++;
+    version[r]++;
+    next[l] = next[r];
+    if (next[r] < n) prev[next[r]] = l;
+    push(prev[l]);
+    push(l);
+  }
+  const out: number[] = [];
+  for (let i = 0; i < n; i = next[i]) out.push(id[i]);
+  return out;
+}
 const utf8 = new TextEncoder();
 
 export function llama2cTokenizer(bytes: Uint8Array, vocabSize: number, eosIds: number[] = []): Tokenizer {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bad = (msg: string) => new ModelFormatError('truncated', msg, 'tokenizer.bin');
   if (bytes.byteLength < 4) throw bad('no header');
+  // Byte fallback emits ids 3..258: a smaller vocabulary would send ids past the embeddings.
+  if (!Number.isInteger(vocabSize) || vocabSize < BYTE0 + 256)
+    throw new ModelFormatError('bad-config', `a llama2.c tokenizer needs the 256 byte tokens at ids ${BYTE0}..${BYTE0 + 255}; the model's vocabulary has ${vocabSize}`, 'tokenizer.bin');
   const pieces: string[] = [];
   const scores = new Float32Array(vocabSize);
   let off = 4;
@@ -52,24 +124,7 @@ export function llama2cTokenizer(bytes: Uint8Array, vocabSize: number, eosIds: n
       else for (let k = i; k < j; k++) tokens.push(b[k] + BYTE0);
       i = j;
     }
-    // Merge the best-scoring adjacent pair (leftmost on ties, score above -1e10) until none is a piece.
-    const pairId = (i: number) => lookup.get(pieces[tokens[i]] + pieces[tokens[i + 1]]) ?? -1;
-    const pairs = tokens.slice(0, -1).map((_, i) => pairId(i));
-    for (;;) {
-      let best = -1e10;
-      let at = -1;
-      for (let i = 0; i < pairs.length; i++) {
-        if (pairs[i] >= 0 && scores[pairs[i]] > best) {
-          best = scores[pairs[i]];
-          at = i;
-        }
-      }
-      if (at < 0) return tokens;
-      tokens.splice(at, 2, pairs[at]);
-      pairs.splice(at, 1);
-      if (at > 0) pairs[at - 1] = pairId(at - 1);
-      if (at < pairs.length) pairs[at] = pairId(at);
-    }
+    return mergeByScore(tokens, scores, (a, b) => lookup.get(pieces[a] + pieces[b]) ?? -1);
   };
 
   /** run.c decode(prev, token) over a sequence: a space after BOS is dropped, and at the text's start. */
