@@ -6,6 +6,8 @@ import { resolve, sep } from 'node:path';
 
 /** Shared checkpoints, served to the demo and browser tests at /models/ (D2O_MODELS_DIR overrides). */
 const modelsDir = resolve(import.meta.dirname, process.env.D2O_MODELS_DIR ?? '../shared/models');
+/** Files made here (`npm run quantize`), served at /models/ after them (D2O_LOCAL_MODELS_DIR overrides). */
+const localModelsDir = resolve(import.meta.dirname, process.env.D2O_LOCAL_MODELS_DIR ?? 'models-local');
 
 /*
  * The /models/ route: the demo's model list and the model files. It serves regular files inside the
@@ -92,7 +94,7 @@ function listModels(modelsDir: string): LocalModel[] {
  * decoded, 404 for anything that is not a regular file inside the folder (a real 404, not Vite's
  * index.html fallback: loaders probe for optional files), 405 for methods other than GET and HEAD.
  */
-function modelsRoute(modelsDir: string): (req: IncomingMessage, res: ServerResponse) => void {
+function modelsRoute(modelsDirs: string[]): (req: IncomingMessage, res: ServerResponse) => void {
   const answer = (res: ServerResponse, status: number, text: string) => {
     res.statusCode = status;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -103,7 +105,7 @@ function modelsRoute(modelsDir: string): (req: IncomingMessage, res: ServerRespo
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'method not allowed');
     if (url === '/index.json') {
       res.setHeader('Content-Type', 'application/json');
-      return res.end(JSON.stringify(listModels(modelsDir)));
+      return res.end(JSON.stringify(modelsDirs.flatMap(listModels)));
     }
     let name: string;
     try {
@@ -112,9 +114,15 @@ function modelsRoute(modelsDir: string): (req: IncomingMessage, res: ServerRespo
       return answer(res, 400, 'bad request: the path is not a valid percent-encoded URL');
     }
     if (name.includes('\0')) return answer(res, 400, 'bad request: the path holds a NUL byte');
-    const root = realRoot(modelsDir);
-    const real = root && contained(root, resolve(root, '.' + name));
-    const size = real ? fileSize(real) : null;
+    // The first folder that holds the file.
+    let real: string | null = null;
+    let size: number | null = null;
+    for (const dir of modelsDirs) {
+      const root = realRoot(dir);
+      real = root && contained(root, resolve(root, '.' + name));
+      size = real ? fileSize(real) : null;
+      if (size !== null) break;
+    }
     if (real === null || size === null) return answer(res, 404, 'not found');
     res.setHeader('Content-Length', size);
     res.setHeader('Content-Type', 'application/octet-stream');
@@ -129,7 +137,7 @@ function serveModels(): Plugin {
   return {
     name: 'd2o-serve-models',
     configureServer(server) {
-      server.middlewares.use('/models', modelsRoute(modelsDir));
+      server.middlewares.use('/models', modelsRoute([modelsDir, localModelsDir]));
     },
   };
 }
@@ -162,7 +170,7 @@ export default defineConfig({
     rollupOptions: { external: [/^node:/, 'webgpu', /^@huggingface\//] },
   },
   worker: { format: 'es' },
-  server: { host: '127.0.0.1', fs: { allow: [import.meta.dirname, modelsDir] } },
+  server: { host: '127.0.0.1', fs: { allow: [import.meta.dirname, modelsDir, localModelsDir] } },
   test: {
     projects: [
       // Some unit tests spawn the CLI or a build: generous timeouts (nothing here asserts a timing).

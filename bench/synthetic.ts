@@ -3,7 +3,8 @@
  * does not depend on the values, so a small random block is tiled (generating billions of random
  * numbers would dominate the benchmark).
  */
-import { quantizeQ4_0, quantizeQ8_0, f32ToF16Bits, tensorByteSize } from '../src/model/dtypes';
+import { tensorByteSize } from '../src/model/dtypes';
+import { quantize } from '../src/model/quantize';
 import { expectedShapes } from '../src/model/check-tensors';
 import type { DType, ModelConfig, ModelDescription, Tensor } from '../src/model/types';
 import { randomFloats } from '../test/cases/random';
@@ -21,8 +22,7 @@ const BLOCK = 1 << 16;
 function tiled(dtype: DType, shape: number[]): Uint8Array {
   const out = new Uint8Array(tensorByteSize(dtype, shape));
   const f = randomFloats(BLOCK, shape.length * 7 + shape[0], 0.05);
-  const block =
-    dtype === 'q8_0' ? quantizeQ8_0(f) : dtype === 'q4_0' ? quantizeQ4_0(f) : dtype === 'f16' ? new Uint8Array(Uint16Array.from(f, f32ToF16Bits).buffer) : new Uint8Array(f.buffer);
+  const block = quantize(dtype, f);
   for (let o = 0; o < out.length; o += block.length) out.set(block.subarray(0, Math.min(block.length, out.length - o)), o);
   return out;
 }

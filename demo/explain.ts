@@ -30,7 +30,7 @@ export function explainError(e: unknown, during: 'load' | 'generate'): Explanati
   if (e instanceof ModelFormatError)
     return x('The model files are damaged or incomplete', FORMAT_HINTS[e.problem] ?? 'The files do not form a valid checkpoint. Check that you picked the right files, or download them again.');
   if (e instanceof UnsupportedModelError)
-    return x('This model is not supported', 'The files are valid but describe something this runtime does not run yet. Llama and Mistral style models in safetensors, GGUF (Q8_0, Q4_0) or llama2.c format work.');
+    return x('This model is not supported', 'The files are valid but describe something this runtime does not run yet. Llama and Mistral style models in safetensors, GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or llama2.c format work.');
   if (e instanceof LoadError)
     return x('The model could not be downloaded', 'Check the repository id and your connection. Gated repositories (e.g. Meta Llama) need you to accept their licence on huggingface.co and cannot be fetched anonymously.');
   if (e instanceof ContextOverflowError)

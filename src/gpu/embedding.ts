@@ -26,7 +26,7 @@ export class EmbeddingKernel {
   bind(b: EmbeddingBuffers): BoundKernel & { destroy(): void } {
     const { weight } = b;
     const w = weightShader(this.device, weight.dtype);
-    const pipeline = computePipeline(this.device, [w.shader, 'embedding'], 'main', w.enables.map((e) => `enable ${e};\n`).join(''));
+    const pipeline = computePipeline(this.device, [...w.shaders, 'embedding'], 'main', w.enables.map((e) => `enable ${e};\n`).join(''));
     const uniforms: GPUBuffer[] = [];
     const groups = weight.slices.map((slice) => {
       const params = uniformBuffer(this.device, new Uint32Array([weight.cols, weight.rows, slice.rowStart, slice.rows]), `embedding ${weight.name}`);

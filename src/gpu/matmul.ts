@@ -47,7 +47,7 @@ export class MatmulKernel {
 
   pipeline(weight: GpuTensor): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
-    return computePipeline(this.device, [w.shader, 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join(''));
+    return computePipeline(this.device, [...w.shaders, 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join(''));
   }
 
   /**

@@ -122,7 +122,7 @@ export class MatvecKernel {
     if (sg) enables.push('subgroups');
     const reduce = sg ? REDUCE_SUBGROUP : REDUCE_WORKGROUP;
     const prelude = enables.map((e) => `enable ${e};\n`).join('') + reduce;
-    return computePipeline(this.device, [w.shader, 'matvec'], this.variant, prelude);
+    return computePipeline(this.device, [...w.shaders, 'matvec'], this.variant, prelude);
   }
 
   /** Builds the uniforms and bind groups once; `encode(pass)` dispatches every row slice. */

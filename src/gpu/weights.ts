@@ -12,9 +12,13 @@
  * - q4_0: quants = the 16 nibble bytes of each block as they are in GGUF (4 u32 words per block:
  *         element e < 16 is the low nibble of byte e, element e >= 16 the high nibble of byte e - 16);
  *         scales as q8_0.
+ * - q4_1, q5_0, q5_1, q4_k, q5_k, q6_k: whole blocks in one buffer, each at a word-aligned stride
+ *         (`WHOLE_BLOCKS`): as stored where the block is whole words, q5_0 moved 2 bytes in (24-byte
+ *         slots) and q6_k padded to 212 bytes, so every field is read as aligned words.
  * A slice's element (r, c) is at flat index (r - rowStart) * cols + c of its own buffers.
  */
 import { dequantize } from '../model/dtypes';
+import { BLOCKS } from '../model/block-formats';
 import type { DType, Tensor } from '../model/types';
 import type { GpuContext } from './device';
 
@@ -49,6 +53,17 @@ export interface UploadOptions {
 
 const QK = 32;
 const BLOCK = { q8_0: { bytes: 34, quants: 32 }, q4_0: { bytes: 18, quants: 16 } } as const;
+/** Block formats uploaded whole: `pad` zero bytes, then the block, in slots of `stride` bytes. */
+const WHOLE_BLOCKS = {
+  q4_1: { pad: 0, stride: 20 },
+  q5_0: { pad: 2, stride: 24 },
+  q5_1: { pad: 0, stride: 24 },
+  q4_k: { pad: 0, stride: 144 },
+  q5_k: { pad: 0, stride: 176 },
+  q6_k: { pad: 0, stride: 212 },
+} as const;
+type WholeBlockDType = keyof typeof WHOLE_BLOCKS;
+const isWhole = (d: DType): d is WholeBlockDType => d in WHOLE_BLOCKS;
 /** Blocks repacked per writeBuffer call: bounds the CPU copy at 1 MiB of quants. */
 const CHUNK_BLOCKS = 32768;
 /** f32/f16/bf16 bytes per writeBuffer call (bounds the implementation's staging copy). */
@@ -65,7 +80,15 @@ export function gpuRowBytes(dtype: DType, cols: number): number {
     case 'q8_0':
     case 'q4_0':
       return (cols / QK) * BLOCK[dtype].quants;
+    default:
+      return (cols / BLOCKS[dtype].elements) * WHOLE_BLOCKS[dtype].stride;
   }
+}
+
+/** Bytes of one row as the loader holds it. */
+function sourceRowBytes(dtype: DType, cols: number): number {
+  if (dtype === 'f32' || dtype === 'f16' || dtype === 'bf16') return gpuRowBytes(dtype, cols);
+  return (cols / BLOCKS[dtype].elements) * BLOCKS[dtype].bytes;
 }
 
 const pad16 = (n: number) => Math.max(16, Math.ceil(n / 16) * 16);
@@ -116,9 +139,26 @@ function uploadBlocks(device: GPUDevice, t: Tensor, dtype: 'q8_0' | 'q4_0', cols
   }
 }
 
+/** Copies the blocks of rows [r0, r1) into their word-aligned slots, a chunk at a time. */
+function uploadWholeBlocks(device: GPUDevice, t: Tensor, dtype: WholeBlockDType, cols: number, r0: number, r1: number, buf: GPUBuffer): void {
+  const { bytes } = BLOCKS[dtype];
+  const { pad, stride } = WHOLE_BLOCKS[dtype];
+  const perRow = cols / BLOCKS[dtype].elements;
+  const base = r0 * perRow * bytes;
+  const nBlocks = (r1 - r0) * perRow;
+  if (pad === 0 && stride === bytes) return write(device, buf, 0, t.data.subarray(base, base + nBlocks * bytes));
+  const chunk = new Uint8Array(Math.min(nBlocks, CHUNK_BLOCKS) * stride);
+  for (let b0 = 0; b0 < nBlocks; b0 += CHUNK_BLOCKS) {
+    const n = Math.min(CHUNK_BLOCKS, nBlocks - b0);
+    for (let b = 0; b < n; b++) chunk.set(t.data.subarray(base + (b0 + b) * bytes, base + (b0 + b + 1) * bytes), b * stride + pad);
+    write(device, buf, b0 * stride, chunk.subarray(0, n * stride));
+  }
+}
+
 /**
  * Uploads a weight matrix [rows, cols] (a 1-D tensor is one row) in its GPU format, in row slices
- * that each fit one storage binding. q8_0 / q4_0 need cols % 32 == 0 (llama.cpp's rule).
+ * that each fit one storage binding. Block formats need whole blocks per row (llama.cpp's rule):
+ * cols % 32 == 0, cols % 256 == 0 for the K-quants.
  */
 export function uploadTensor(ctx: GpuContext | GPUDevice, t: Tensor, opts: UploadOptions = {}): GpuTensor {
   const device = isContext(ctx) ? ctx.device : ctx;
@@ -126,8 +166,9 @@ export function uploadTensor(ctx: GpuContext | GPUDevice, t: Tensor, opts: Uploa
   const { dtype } = t;
   const name = opts.label ?? t.name;
   const q = dtype === 'q8_0' || dtype === 'q4_0';
-  if (q && cols % QK) throw new RangeError(`${name}: ${dtype} weights need a multiple of ${QK} columns (llama.cpp blocks), got ${cols}`);
-  const srcRowBytes = q ? (cols / QK) * BLOCK[dtype].bytes : gpuRowBytes(dtype, cols);
+  const blockElements = dtype in BLOCKS ? BLOCKS[dtype as keyof typeof BLOCKS].elements : 1;
+  if (cols % blockElements) throw new RangeError(`${name}: ${dtype} weights need a multiple of ${blockElements} columns (llama.cpp blocks), got ${cols}`);
+  const srcRowBytes = sourceRowBytes(dtype, cols);
   if (t.data.byteLength < rows * srcRowBytes) throw new RangeError(`${name}: ${t.data.byteLength} bytes for a ${dtype} [${rows}, ${cols}] tensor that needs ${rows * srcRowBytes}`);
   const limits = device.limits;
   const maxBinding = Math.min(opts.maxBinding ?? limits.maxStorageBufferBindingSize, limits.maxBufferSize);
@@ -150,7 +191,8 @@ export function uploadTensor(ctx: GpuContext | GPUDevice, t: Tensor, opts: Uploa
         uploadBlocks(device, t, dtype, cols, r0, r1, data, scales);
       } else {
         slices.push({ rowStart: r0, rows: r1 - r0, data, scales });
-        write(device, data, 0, t.data.subarray(r0 * rb, r1 * rb));
+        if (isWhole(dtype)) uploadWholeBlocks(device, t, dtype, cols, r0, r1, data);
+        else write(device, data, 0, t.data.subarray(r0 * rb, r1 * rb));
       }
       bytes += data.size + (scales?.size ?? 0);
     }
@@ -195,12 +237,14 @@ export function uploadVector(device: GPUDevice, t: Tensor): GPUBuffer {
 export type F16Mode = 'packed' | 'native';
 
 /**
- * The WGSL that reads a weight format: the shader name to prepend to a kernel, and the `enable`
+ * The WGSL that reads a weight format: the shader names to prepend to a kernel, and the `enable`
  * directives it needs (they must open the module). `native` f16 falls back to packed without shader-f16.
  */
-export function weightShader(device: GPUDevice, dtype: DType, f16: F16Mode = 'packed'): { shader: string; enables: string[] } {
-  if (dtype === 'f16' && f16 === 'native' && device.features.has('shader-f16')) return { shader: 'weights_f16_native', enables: ['f16'] };
-  return { shader: `weights_${dtype}`, enables: [] };
+export function weightShader(device: GPUDevice, dtype: DType, f16: F16Mode = 'packed'): { shaders: string[]; enables: string[] } {
+  if (dtype === 'f16' && f16 === 'native' && device.features.has('shader-f16')) return { shaders: ['weights_f16_native'], enables: ['f16'] };
+  // Q4_K and Q5_K share the unpacking of their sub-block scales.
+  if (dtype === 'q4_k' || dtype === 'q5_k') return { shaders: ['weights_k_scales', `weights_${dtype}`], enables: [] };
+  return { shaders: [`weights_${dtype}`], enables: [] };
 }
 
 /** Binding 8 (data) and 9 (scales) of a slice, as the weight WGSL declares them. */

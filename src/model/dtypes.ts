@@ -1,10 +1,10 @@
 /** Storage types: sizes, decoding to float32, and the llama.cpp block quantizers. */
 import type { DType, Tensor } from './types';
+import { BLOCKS, dequantizeBlocks } from './block-formats';
 
 export const QK = 32;
-const BLOCK_BYTES = { q8_0: 34, q4_0: 18 } as const;
 
-/** Bytes of a tensor; quantized tensors must hold whole 32-element blocks. */
+/** Bytes of a tensor; quantized tensors must hold whole blocks (32 elements, 256 for K-quants). */
 export function tensorByteSize(dtype: DType, shape: readonly number[]): number {
   const n = shape.reduce((a, b) => a * b, 1);
   switch (dtype) {
@@ -13,10 +13,11 @@ export function tensorByteSize(dtype: DType, shape: readonly number[]): number {
     case 'f16':
     case 'bf16':
       return n * 2;
-    case 'q8_0':
-    case 'q4_0':
-      if (n % QK) throw new RangeError(`${dtype} needs a multiple of ${QK} elements, got ${n}`);
-      return (n / QK) * BLOCK_BYTES[dtype];
+    default: {
+      const { elements, bytes } = BLOCKS[dtype];
+      if (n % elements) throw new RangeError(`${dtype} needs a multiple of ${elements} elements, got ${n}`);
+      return (n / elements) * bytes;
+    }
   }
 }
 
@@ -80,70 +81,8 @@ export function dequantize(t: Tensor): Float32Array {
     case 'bf16':
       for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(dv.getUint16(i * 2, true));
       break;
-    case 'q8_0':
-      for (let b = 0; b < n / QK; b++) {
-        const o = b * 34;
-        const d = f16BitsToF32(dv.getUint16(o, true));
-        for (let j = 0; j < QK; j++) out[b * QK + j] = d * dv.getInt8(o + 2 + j);
-      }
-      break;
-    case 'q4_0':
-      for (let b = 0; b < n / QK; b++) {
-        const o = b * 18;
-        const d = f16BitsToF32(dv.getUint16(o, true));
-        for (let j = 0; j < 16; j++) {
-          const byte = dv.getUint8(o + 2 + j);
-          out[b * QK + j] = d * ((byte & 15) - 8);
-          out[b * QK + j + 16] = d * ((byte >> 4) - 8);
-        }
-      }
-      break;
-  }
-  return out;
-}
-
-/** C's roundf; Math.round would send -2.5 to -2. */
-const roundHalfAway = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
-
-/** llama.cpp's reference Q8_0 quantizer (d = amax / 127, round half away from zero). */
-export function quantizeQ8_0(x: Float32Array): Uint8Array {
-  if (x.length % QK) throw new RangeError('Q8_0 needs a multiple of 32 values');
-  const out = new Uint8Array((x.length / QK) * 34);
-  const dv = new DataView(out.buffer);
-  for (let b = 0; b < x.length / QK; b++) {
-    let amax = 0;
-    for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(x[b * QK + j]));
-    const d = amax / 127;
-    const id = d ? 1 / d : 0;
-    dv.setUint16(b * 34, f32ToF16Bits(d), true);
-    for (let j = 0; j < QK; j++) dv.setInt8(b * 34 + 2 + j, roundHalfAway(x[b * QK + j] * id));
-  }
-  return out;
-}
-
-/** llama.cpp's reference Q4_0 quantizer (d = max / -8 keeping the sign of the largest magnitude). */
-export function quantizeQ4_0(x: Float32Array): Uint8Array {
-  if (x.length % QK) throw new RangeError('Q4_0 needs a multiple of 32 values');
-  const out = new Uint8Array((x.length / QK) * 18);
-  const dv = new DataView(out.buffer);
-  for (let b = 0; b < x.length / QK; b++) {
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK; j++) {
-      const v = x[b * QK + j];
-      if (Math.abs(v) > amax) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
-    const d = max / -8;
-    const id = d ? 1 / d : 0;
-    dv.setUint16(b * 18, f32ToF16Bits(d), true);
-    for (let j = 0; j < 16; j++) {
-      const lo = Math.min(15, Math.trunc(x[b * QK + j] * id + 8.5));
-      const hi = Math.min(15, Math.trunc(x[b * QK + j + 16] * id + 8.5));
-      dv.setUint8(b * 18 + 2 + j, lo | (hi << 4));
-    }
+    default:
+      dequantizeBlocks(t.dtype, t.data, n, out);
   }
   return out;
 }

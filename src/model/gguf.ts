@@ -6,6 +6,7 @@
  */
 import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { tensorByteSize } from './dtypes';
+import { BLOCKS, isBlockDType } from './block-formats';
 import { checkTensors } from './check-tensors';
 import { checkConfig } from './check-config';
 import { tensorNames, type Architecture, type DType, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type Tensor, type TokenizerSource } from './types';
@@ -16,8 +17,9 @@ export const GGML_TYPES: Record<number, string> = {
   20: 'IQ4_NL', 21: 'IQ3_S', 22: 'IQ2_S', 23: 'IQ4_XS', 24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64',
   29: 'IQ1_M', 30: 'BF16',
 };
-export const GGML_TYPE_IDS: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 };
-const SUPPORTED: Record<number, DType> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 8: 'q8_0', 30: 'bf16' };
+export const GGML_TYPE_IDS: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q4_1: 3, q5_0: 6, q5_1: 7, q8_0: 8, q4_k: 12, q5_k: 13, q6_k: 14, bf16: 30 };
+const SUPPORTED = Object.fromEntries(Object.entries(GGML_TYPE_IDS).map(([dtype, id]) => [id, dtype])) as Record<number, DType>;
+const SUPPORTED_NAMES = Object.values(GGML_TYPE_IDS).map((id) => GGML_TYPES[id]).join(', ');
 
 /** Metadata value types, by their GGUF ids. */
 export const GGUF_TYPE = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
@@ -149,11 +151,12 @@ export function ggufTensors(bytes: Uint8Array, g: GgufFile, file = 'model.gguf')
     const dtype = SUPPORTED[t.type];
     if (!dtype) {
       const typeName = GGML_TYPES[t.type];
-      if (typeName) throw new UnsupportedModelError(`${file}: tensor ${t.name} has type ${typeName}; supported: F32, F16, BF16, Q8_0, Q4_0`);
+      if (typeName) throw new UnsupportedModelError(`${file}: tensor ${t.name} has type ${typeName}; supported: ${SUPPORTED_NAMES}`);
       throw new ModelFormatError('unknown-dtype', `tensor ${t.name} has unknown ggml type ${t.type}`, file);
     }
-    if ((dtype === 'q8_0' || dtype === 'q4_0') && (t.dims[0] ?? 1) % 32)
-      throw new ModelFormatError('size-mismatch', `tensor ${t.name}: ${GGML_TYPES[t.type]} rows of ${t.dims[0]} are not whole 32-element blocks`, file);
+    const blockElements = isBlockDType(dtype) ? BLOCKS[dtype].elements : 1;
+    if ((t.dims[0] ?? 1) % blockElements)
+      throw new ModelFormatError('size-mismatch', `tensor ${t.name}: ${GGML_TYPES[t.type]} rows of ${t.dims[0]} are not whole ${blockElements}-element blocks`, file);
     const shape = [...t.dims].reverse();
     const size = tensorByteSize(dtype, shape);
     if (t.offset + size > dataLen)

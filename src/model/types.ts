@@ -6,8 +6,11 @@
 
 export type Architecture = 'llama' | 'mistral';
 
-/** Storage types. q8_0/q4_0 are llama.cpp's 32-element blocks (f16 scale + int8 / packed nibbles). */
-export type DType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
+/**
+ * Storage types. The q* are llama.cpp's blocks (src/model/block-formats.ts): 32 elements for
+ * q8_0, q4_0, q4_1, q5_0, q5_1; 256-element super-blocks for the K-quants q4_k, q5_k, q6_k.
+ */
+export type DType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'q4_k' | 'q5_k' | 'q6_k';
 
 export interface Llama3RopeScaling {
   type: 'llama3';

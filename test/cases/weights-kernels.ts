@@ -21,7 +21,8 @@ import { StepParams } from '../../src/gpu/step-params';
 import { readBuffer, readF32, storageBuffer } from '../../src/gpu/buffers';
 import type { KernelVariant } from '../../src/gpu/variant';
 import type { DType, Tensor } from '../../src/model/types';
-import { dequantize, f32ToF16Bits, quantizeQ4_0, quantizeQ8_0 } from '../../src/model/dtypes';
+import { dequantize } from '../../src/model/dtypes';
+import { quantize } from '../../src/model/quantize';
 import { randomFloats } from './random';
 
 const U = 2 ** -24;
@@ -29,24 +30,7 @@ const U = 2 ** -24;
 /** A random [rows, cols] tensor in `dtype` (quantized with llama.cpp's reference quantizers). */
 export function randomWeight(dtype: DType, rows: number, cols: number, seed: number): Tensor {
   const f = randomFloats(rows * cols, seed);
-  let data: Uint8Array;
-  switch (dtype) {
-    case 'f32':
-      data = new Uint8Array(f.buffer);
-      break;
-    case 'f16':
-      data = new Uint8Array(Uint16Array.from(f, f32ToF16Bits).buffer);
-      break;
-    case 'bf16':
-      data = new Uint8Array(Uint16Array.from(new Uint32Array(f.buffer), (u) => u >>> 16).buffer);
-      break;
-    case 'q8_0':
-      data = quantizeQ8_0(f);
-      break;
-    case 'q4_0':
-      data = quantizeQ4_0(f);
-      break;
-  }
+  const data = quantize(dtype, f);
   return { name: `random ${dtype} [${rows}, ${cols}]`, dtype, shape: [rows, cols], data };
 }
 
@@ -266,6 +250,16 @@ export function expectedLayout(t: Tensor, r0: number, r1: number): { data: Uint8
       for (let j = 2; j < bb; j++) data[b * (bb - 2) + j - 2] = t.data[o + j];
     }
     return { data, scales };
+  }
+  // Whole blocks at word-aligned slots: [block bytes, slot bytes, zero bytes before the block].
+  const whole = { q4_1: [20, 20, 0], q5_0: [22, 24, 2], q5_1: [24, 24, 0], q4_k: [144, 144, 0], q5_k: [176, 176, 0], q6_k: [210, 212, 0] } as Record<string, number[]>;
+  if (whole[t.dtype]) {
+    const [bb, slot, pad] = whole[t.dtype];
+    const perRow = cols / (t.dtype.endsWith('_k') ? 256 : 32);
+    const blocks = (r1 - r0) * perRow;
+    const data = new Uint8Array(blocks * slot);
+    for (let b = 0; b < blocks; b++) data.set(t.data.subarray((r0 * perRow + b) * bb, (r0 * perRow + b + 1) * bb), b * slot + pad);
+    return { data, scales: null };
   }
   const eb = t.dtype === 'f32' ? 4 : 2;
   return { data: t.data.slice(r0 * cols * eb, r1 * cols * eb), scales: null };

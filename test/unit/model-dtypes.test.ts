@@ -1,6 +1,7 @@
 /** Storage types decode bit-exactly, and our quantizers write llama.cpp's block layouts. */
 import { describe, expect, it } from 'vitest';
-import { bf16BitsToF32, dequantize, f16BitsToF32, f32ToF16Bits, quantizeQ4_0, quantizeQ8_0, tensorByteSize } from '../../src/model/dtypes';
+import { bf16BitsToF32, dequantize, f16BitsToF32, f32ToF16Bits, tensorByteSize } from '../../src/model/dtypes';
+import { quantize } from '../../src/model/quantize';
 import type { DType, Tensor } from '../../src/model/types';
 import { randomFloats } from '../cases/random';
 
@@ -79,7 +80,7 @@ describe('quantizers', () => {
   const x = randomFloats(32 * 64, 7, 3);
   // The block scale is stored as f16 (relative error <= 2^-11), which moves q * d by up to 127 * d * 2^-11.
   it('Q8_0 is within half a step of each block (step = amax / 127), plus the f16 scale rounding', () => {
-    const y = dequantize(tensor('q8_0', [x.length], quantizeQ8_0(x)));
+    const y = dequantize(tensor('q8_0', [x.length], quantize('q8_0', x)));
     for (let b = 0; b < x.length / 32; b++) {
       const amax = Math.max(...x.subarray(b * 32, b * 32 + 32).map(Math.abs));
       for (let j = b * 32; j < b * 32 + 32; j++) expect(Math.abs(y[j] - x[j])).toBeLessThanOrEqual((amax / 127) * (0.5 + 127 * 2 ** -11));
@@ -90,11 +91,11 @@ describe('quantizers', () => {
     v[0] = 127;
     v[1] = -2.5;
     v[2] = 2.5;
-    const q = new Int8Array(quantizeQ8_0(v).buffer, 2, 32);
+    const q = new Int8Array(quantize('q8_0', v).buffer, 2, 32);
     expect([q[0], q[1], q[2]]).toEqual([127, -3, 3]);
   });
   it('Q4_0 is within one step (the side opposite the largest magnitude clamps at +7)', () => {
-    const y = dequantize(tensor('q4_0', [x.length], quantizeQ4_0(x)));
+    const y = dequantize(tensor('q4_0', [x.length], quantize('q4_0', x)));
     for (let b = 0; b < x.length / 32; b++) {
       const amax = Math.max(...x.subarray(b * 32, b * 32 + 32).map(Math.abs));
       for (let j = b * 32; j < b * 32 + 32; j++) expect(Math.abs(y[j] - x[j])).toBeLessThanOrEqual((amax / 8) * (1 + 8 * 2 ** -11));
@@ -103,11 +104,11 @@ describe('quantizers', () => {
   it('an all-zero block quantizes to zeros', () => {
     const z = new Float32Array(32);
     // (Q4_0's scale is -0 here, as in llama.cpp: max / -8.)
-    expect([...dequantize(tensor('q8_0', [32], quantizeQ8_0(z)))].every((v) => v === 0)).toBe(true);
-    expect([...dequantize(tensor('q4_0', [32], quantizeQ4_0(z)))].every((v) => v === 0)).toBe(true);
+    expect([...dequantize(tensor('q8_0', [32], quantize('q8_0', z)))].every((v) => v === 0)).toBe(true);
+    expect([...dequantize(tensor('q4_0', [32], quantize('q4_0', z)))].every((v) => v === 0)).toBe(true);
   });
   it('refuses lengths that are not whole blocks', () => {
-    expect(() => quantizeQ8_0(new Float32Array(31))).toThrow(RangeError);
-    expect(() => quantizeQ4_0(new Float32Array(33))).toThrow(RangeError);
+    expect(() => quantize('q8_0', new Float32Array(31))).toThrow(RangeError);
+    expect(() => quantize('q4_0', new Float32Array(33))).toThrow(RangeError);
   });
 });

@@ -85,12 +85,12 @@ describe('corrupt tensor tables', () => {
   const field = (bytes: Uint8Array, name: string, nDims: number, which: 'type' | 'offset') =>
     findBytes(bytes, name) + name.length + 4 + 8 * nDims + (which === 'type' ? 0 : 4);
 
-  it('an unsupported type is named (Q4_K = 12); an unknown id is unknown-dtype', () => {
+  it('an unsupported type is named (Q3_K = 11); an unknown id is unknown-dtype', () => {
     const { bytes } = syntheticGguf(tiny, 'f32');
     const at = field(bytes, 'token_embd.weight', 2, 'type');
-    new DataView(bytes.buffer).setUint32(at, 12, true);
+    new DataView(bytes.buffer).setUint32(at, 11, true);
     expect(() => parseGguf(bytes, none)).toThrow(UnsupportedModelError);
-    expect(() => parseGguf(bytes, none)).toThrow(/Q4_K/);
+    expect(() => parseGguf(bytes, none)).toThrow(/Q3_K/);
     new DataView(bytes.buffer).setUint32(at, 99, true);
     expectFormatError(() => parseGguf(bytes, none), 'unknown-dtype');
   });
