@@ -43,6 +43,10 @@ beforeAll(async () => {
   symlinkSync(join(models, 'tiny', 'config.json'), join(models, 'tiny', 'link-in.json'));
   execFileSync('mkfifo', [join(models, 'tiny', 'fifo.gguf')]);
   process.env.D2O_MODELS_DIR = models;
+  // The second folder (npm run quantize writes there): listed and served after the first.
+  mkdirSync(join(scratch, 'local', 'made'), { recursive: true });
+  writeFileSync(join(scratch, 'local', 'made', 'made-q4_k_m.gguf'), 'GGUF made here');
+  process.env.D2O_LOCAL_MODELS_DIR = join(scratch, 'local');
   server = await createServer({ configFile: join(root, 'vite.config.ts'), root, logLevel: 'silent', server: { port: 0, host: '127.0.0.1', hmr: false, watch: null } });
   await server.listen();
   port = (server.httpServer!.address() as { port: number }).port;
@@ -63,7 +67,11 @@ describe('the /models/ route', () => {
 
   it('lists only regular files inside the folder', async () => {
     const list = JSON.parse((await get('/models/index.json')).body) as { path: string }[];
-    expect(list.map((m) => m.path)).toEqual(['tiny']);
+    expect(list.map((m) => m.path)).toEqual(['tiny', 'made/made-q4_k_m.gguf']);
+  });
+  it('serves the second folder\'s files after the first\'s', async () => {
+    expect(await get('/models/made/made-q4_k_m.gguf')).toEqual({ status: 200, body: 'GGUF made here' });
+    expect((await get('/models/made/other.gguf')).status).toBe(404);
   });
 
   it.each([
