@@ -143,6 +143,32 @@ function serveModels(): Plugin {
 }
 
 /**
+ * The library build keeps `new Worker(new URL('./d2o-webgpu-worker.js', import.meta.url), ...)` as
+ * written, for the app's bundler to find and emit (the worker is a second entry of the build, so it
+ * shares a chunk with the main module instead of carrying its own copy). Left to itself, Vite would
+ * bundle the worker here and bake an absolute /assets/ URL that apps never emit. So the URL is a
+ * placeholder while this build transforms (Vite's worker plugin never sees the pattern) and is
+ * written back, relative, in the output.
+ */
+function libraryWorker(): Plugin {
+  const placeholder = '__D2O_WORKER_URL__';
+  return {
+    name: 'd2o-library-worker',
+    apply: (config, env) => env.command === 'build' && !!config.build?.lib,
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.endsWith('src/engine/worker-engine.ts')) return;
+      const out = code.replace("new URL('./worker.ts', import.meta.url)", placeholder);
+      if (out === code) this.error('worker-engine.ts no longer creates its worker with new URL(./worker.ts, import.meta.url)');
+      return out;
+    },
+    renderChunk(code) {
+      return code.includes(placeholder) ? code.replace(placeholder, 'new URL("./d2o-webgpu-worker.js", import.meta.url)') : null;
+    },
+  };
+}
+
+/**
  * One config for the demo (`npm run demo`: `vite demo --config vite.config.ts`, root demo/), the
  * browser tests' dev server (test/helpers/browser.ts: createServer() picks this file up from the
  * project root), the library build (`build`) and Vitest.
@@ -159,14 +185,20 @@ function serveModels(): Plugin {
 const gpuSerial = { pool: 'forks', maxWorkers: 1, fileParallelism: false } as const;
 
 export default defineConfig({
-  plugins: [serveModels()],
-  // `npm run build`: the library (ES module, worker chunk, shaders inlined) in dist/; the .d.ts
-  // files come from tsconfig.build.json. Dependencies stay imports, resolved by the user's bundler.
+  plugins: [serveModels(), libraryWorker()],
+  // `npm run build`: the library in dist/ (see libraryWorker): d2o-webgpu.js, its worker
+  // d2o-webgpu-worker.js and their shared chunk, shaders inlined, not minified (the app's bundler
+  // minifies), no source maps. Dependencies stay imports, resolved by the app's bundler. The .d.ts
+  // files come from scripts/build-types.mjs.
   build: {
-    lib: { entry: { 'd2o-webgpu': resolve(import.meta.dirname, 'src/index.ts') }, formats: ['es'] },
+    lib: {
+      entry: { 'd2o-webgpu': resolve(import.meta.dirname, 'src/index.ts'), 'd2o-webgpu-worker': resolve(import.meta.dirname, 'src/engine/worker.ts') },
+      formats: ['es'],
+    },
     outDir: 'dist',
     target: 'es2022',
-    sourcemap: true,
+    minify: false,
+    sourcemap: false,
     rollupOptions: { external: [/^node:/, 'webgpu', /^@huggingface\//] },
   },
   worker: { format: 'es' },

@@ -37,10 +37,18 @@ export interface EngineOptions {
   maxPromptTokens?: number;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
-  /** llama2.c: the tokenizer file when it is not beside the model. */
+  /** llama2.c: the tokenizer .bin when it is not found beside the model: a path (Node), a URL, or in a page a file name beside the model. */
   tokenizerPath?: string;
-  /** Keep downloads in the browser's Cache API so a reload does not fetch again (default true). */
+  /** Keep downloads in the browser's Cache API so a reload does not fetch again (default true; see clearModelCache). */
   cache?: boolean;
+  /** Where relative model URLs resolve (default: the page's address). */
+  baseUrl?: string;
+  /** Hugging Face access token for gated or private repos (sent as a bearer token to hfEndpoint only). */
+  hfToken?: string;
+  /** Base URL for repo ids (default: the public hub): a mirror or a self-hosted copy laid out as the hub. */
+  hfEndpoint?: string;
+  /** Branch, tag or commit hash of a repo id (default 'main'). */
+  revision?: string;
   /** WebGPU: a device to share between engines (default: the engine gets its own). */
   gpu?: GpuContext;
 }
@@ -100,7 +108,8 @@ export function kvPolicyOptions(kv: KvOptions = {}): KvPolicyOptions {
 
 export async function createEngine(o: EngineOptions): Promise<Engine> {
   const kv = kvPolicyOptions(o.kv);
-  const model = await loadModel(o.model, { onProgress: o.onProgress, signal: o.signal, tokenizerPath: o.tokenizerPath, cache: o.cache });
+  const { onProgress, signal, tokenizerPath, cache, baseUrl, hfToken, hfEndpoint, revision } = o;
+  const model = await loadModel(o.model, { onProgress, signal, tokenizerPath, cache, baseUrl, hfToken, hfEndpoint, revision });
   throwIfAborted(o.signal);
   const tokenizer = model.tokenizer.kind === 'none' ? null : createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize);
   const backend = await createBackend(model, o.backend ?? 'webgpu', { kv, maxPromptTokens: o.maxPromptTokens, gpu: o.gpu });

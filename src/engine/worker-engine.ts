@@ -2,7 +2,7 @@
  * `createWorkerEngine`: the engine API of `createEngine`, with the engine running in a Web Worker
  * (src/engine/worker.ts) so that the page stays responsive while it loads and generates.
  */
-import { AbortError } from '../errors';
+import { AbortError, LoadError } from '../errors';
 import type { ModelConfig, ProgressCallback } from '../model/types';
 import type { KvMap, KvStats } from '../kv/stats';
 import type { EngineLike, GenerateOptions, Generation, GenerationChunk, GenerationResult } from './engine';
@@ -18,14 +18,25 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/**
+ * The engine's worker. The pattern `new Worker(new URL(<relative file>, import.meta.url), { type:
+ * 'module' })` is what bundlers (Vite, webpack, Parcel) look for to emit a worker: in the published
+ * build it names the library's own worker file (dist/d2o-webgpu-worker.js, see vite.config.ts), so an
+ * app's build emits it with no configuration. Other bundlers: pass your own Worker (see the README).
+ */
+function startWorker(): Worker {
+  return new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'd2o-engine' });
+}
+
 export async function createWorkerEngine(
   options: WorkerEngineOptions & { onProgress?: ProgressCallback; signal?: AbortSignal },
-  worker: Worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'd2o-engine' }),
+  worker: Worker = startWorker(),
 ): Promise<EngineLike> {
   const { onProgress, signal, ...rest } = options;
   const engine = new WorkerEngine(worker);
   try {
-    await engine.create(rest, onProgress, signal);
+    // Relative model URLs name files of the page's site, not of the worker script's folder.
+    await engine.create({ baseUrl: typeof location === 'undefined' ? undefined : location.href, ...rest }, onProgress, signal);
   } catch (e) {
     worker.terminate();
     throw e;
@@ -44,7 +55,17 @@ class WorkerEngine implements EngineLike {
 
   constructor(private readonly worker: Worker) {
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
-    worker.onerror = (e) => this.failAll(new Error(`the engine worker failed: ${e.message}`));
+    // An ErrorEvent with a message is an exception thrown in the worker; a bare Event is a script
+    // that could not be fetched or parsed (e.g. a bundler that did not emit the worker file).
+    worker.onerror = (e) =>
+      this.failAll(
+        new LoadError(
+          e.message
+            ? `the engine worker failed: ${e.message}`
+            : 'the engine worker could not start: its script did not load (was the worker file emitted by your bundler? ' +
+                'otherwise pass a Worker of your own to createWorkerEngine, see the README)',
+        ),
+      );
     const create = (req: ChatCompletionRequest, opts: { signal?: AbortSignal } = {}) => this.chatCreate(req, opts);
     this.chat = { completions: { create } as ChatCompletionsApi };
   }
@@ -129,3 +150,4 @@ class WorkerEngine implements EngineLike {
     this.worker.postMessage(m);
   }
 }
+

@@ -125,7 +125,9 @@ export async function loadHf(source: FileSource, opts: { onProgress?: ProgressCa
   const generationConfig = await readJson(source, 'generation_config.json', false, signal);
   const cfg = parseHfConfig(config, generationConfig);
 
-  const index = await readJson(source, 'model.safetensors.index.json', false, signal);
+  // The index of a sharded checkpoint, asked for only when there is no single file (a served folder
+  // answers the request for an absent index with a 404 the browser logs as an error).
+  const index = (await source.size('model.safetensors')) === null ? await readJson(source, 'model.safetensors.index.json', false, signal) : null;
   const weightMap = index?.weight_map;
   if (index && (typeof weightMap !== 'object' || weightMap === null))
     throw new ModelFormatError('bad-header', 'weight_map is missing', 'model.safetensors.index.json');

@@ -6,16 +6,14 @@ import { ModelFormatError } from '../errors';
 import { loadHf, readHfTokenizer } from './hf';
 import { parseGguf, type GgufFile } from './gguf';
 import { parseLlama2c } from './llama2c';
-import { isNode, nodeDirSource, readFiles, resolveSource, type FileSource, type SourceSpec } from './sources';
+import { isNode, readFiles, resolveSource, type FileSource, type SourceOptions, type SourceSpec } from './sources';
 import type { ModelDescription, ProgressCallback, TokenizerSource } from './types';
 
-export interface LoadOptions {
+export interface LoadOptions extends SourceOptions {
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
-  /** llama2.c: the tokenizer .bin when it is not beside the model (a Node path, or a file of the source). */
+  /** llama2.c: the tokenizer .bin when it is not found beside the model: a path (Node), a URL, or in a page a file name beside the model. */
   tokenizerPath?: string;
-  /** URLs and Hugging Face repos: keep the files in the browser's Cache API (default true). */
-  cache?: boolean;
 }
 
 /** `{ source, file }` names one checkpoint file of a source that cannot list (a URL folder). */
@@ -24,22 +22,30 @@ export type ModelSpec = SourceSpec | { source: FileSource; file?: string };
 /** GGUF loads also carry the file's raw metadata and tensor table. */
 export type LoadedModel = ModelDescription & { gguf?: GgufFile };
 
-async function readLlama2cTokenizer(source: FileSource, explicit: string | undefined, signal?: AbortSignal): Promise<TokenizerSource> {
-  if (explicit) {
-    const slash = explicit.lastIndexOf('/');
-    const src = isNode() ? nodeDirSource(explicit.slice(0, slash + 1) || './') : source;
-    return { kind: 'llama2c', bytes: await src.read(explicit.slice(slash + 1), { signal }), vocabSize: 0 };
+/**
+ * llama2.c's tokenizer: `tokenizerPath` when given, else beside the model: tokenizer.bin, or
+ * tok<vocab>.bin as llama2.c names the tokenizers of its smaller vocabularies (tok512.bin). A source
+ * that cannot list (a URL folder) is asked for the likelier name first, so a served folder holding
+ * only tok512.bin costs no failed request.
+ */
+async function readLlama2cTokenizer(source: FileSource, checkpoint: Uint8Array, o: LoadOptions): Promise<TokenizerSource> {
+  if (o.tokenizerPath) {
+    // In a page a bare file name is a file beside the model; paths (Node) and URLs resolve as `model` does.
+    const beside = !isNode() && !o.tokenizerPath.includes('/');
+    const { source: src, file } = beside ? { source, file: o.tokenizerPath } : await resolveSource(o.tokenizerPath, o);
+    return { kind: 'llama2c', bytes: await src.read(file ?? o.tokenizerPath, { signal: o.signal }), vocabSize: 0 };
   }
-  // Beside the model: tokenizer.bin, else a tok*.bin (tok512.bin); a source that cannot list gets tokenizer.bin tried.
+  const vocab = checkpoint.byteLength >= 28 ? Math.abs(new DataView(checkpoint.buffer, checkpoint.byteOffset).getInt32(20, true)) : 0;
+  const sized = `tok${vocab}.bin`;
   const names = await source.list();
-  const candidate = names.length ? ['tokenizer.bin', ...names.filter((n) => /^tok.*\.bin$/i.test(n)).sort()].find((n) => names.includes(n)) : 'tokenizer.bin';
-  if (!candidate) return { kind: 'none' };
-  try {
-    return { kind: 'llama2c', bytes: await source.read(candidate, { signal }), vocabSize: 0 };
-  } catch (e) {
-    if (e instanceof ModelFormatError && e.problem === 'missing-file') return { kind: 'none' };
-    throw e;
+  const candidates = names.length
+    ? ['tokenizer.bin', ...names.filter((n) => /^tok.*\.bin$/i.test(n)).sort()].filter((n) => names.includes(n))
+    : vocab === 32000 ? ['tokenizer.bin', sized] : [sized, 'tokenizer.bin'];
+  for (const candidate of candidates) {
+    if (!names.length && (await source.size(candidate)) === null) continue;
+    return { kind: 'llama2c', bytes: await source.read(candidate, { signal: o.signal }), vocabSize: 0 };
   }
+  return { kind: 'none' };
 }
 
 /** In a folder without config.json, the single-file checkpoint: a .gguf, else a non-tokenizer .bin. */
@@ -54,7 +60,7 @@ async function mainFile(source: FileSource): Promise<string | undefined> {
  * the magic "GGUF" is GGUF; another .bin is a llama2.c checkpoint.
  */
 export async function loadModel(spec: ModelSpec, opts: LoadOptions = {}): Promise<LoadedModel> {
-  const { source, file: named } = typeof spec === 'object' && 'source' in spec ? spec : await resolveSource(spec, { cache: opts.cache });
+  const { source, file: named } = typeof spec === 'object' && 'source' in spec ? spec : await resolveSource(spec, opts);
   const file = named ?? (await mainFile(source));
   if (!file) return loadHf(source, opts);
 
@@ -62,5 +68,5 @@ export async function loadModel(spec: ModelSpec, opts: LoadOptions = {}): Promis
   const magic = new TextDecoder().decode(bytes.subarray(0, 4));
   if (magic === 'GGUF') return parseGguf(bytes, await readHfTokenizer(source, opts.signal), file);
   if (/\.gguf$/i.test(file)) throw new ModelFormatError('bad-header', 'not a GGUF file (magic bytes differ)', file);
-  return parseLlama2c(bytes, await readLlama2cTokenizer(source, opts.tokenizerPath, opts.signal), file);
+  return parseLlama2c(bytes, await readLlama2cTokenizer(source, bytes, opts), file);
 }

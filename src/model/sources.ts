@@ -1,7 +1,23 @@
 /** Where model files come from: a URL base (or Hugging Face repo id), browser File objects, a Node folder. */
-import { AbortError, LoadError, ModelFormatError } from '../errors';
+import { AbortError, GatedModelError, LoadError, ModelFormatError } from '../errors';
 import type { ProgressCallback } from './types';
 import { cachedFetch } from './http-cache';
+
+/** How string specs find their files (loadModel, createEngine). */
+export interface SourceOptions {
+  /** URLs and Hugging Face repos: keep the files in the browser's Cache API (default true). */
+  cache?: boolean;
+  /** Where relative and root-relative URLs resolve (default: the page's address). */
+  baseUrl?: string;
+  /** Hugging Face access token (gated or private repos), sent as `Authorization: Bearer` to `hfEndpoint` only. */
+  hfToken?: string;
+  /** Where repo ids are fetched from: the public hub by default, or a mirror / self-hosted copy laid out as the hub (`/{repo}/resolve/{revision}/{file}`). */
+  hfEndpoint?: string;
+  /** Branch, tag or commit of a repo id (default 'main'). A commit hash is immutable: cached files are then never revalidated. */
+  revision?: string;
+}
+
+export const HF_ENDPOINT = 'https://huggingface.co';
 
 export interface ReadOptions {
   onProgress?: (loaded: number, total: number) => void;
@@ -33,11 +49,26 @@ function readFailure(e: unknown, what: string, signal?: AbortSignal): never {
   throw new LoadError(`${what}: ${(e as Error).message}`, { cause: e });
 }
 
-export function urlSource(baseUrl: string, fetchImpl: typeof fetch = (...a) => fetch(...a)): FileSource {
+export interface UrlSourceOptions {
+  /** The error for a 401/403 answer (default: a LoadError). */
+  denied?: (status: number, url: string) => Error;
+  /** The source's name in messages (default: the base URL). */
+  name?: string;
+}
+
+/**
+ * A folder served over HTTP. A 404 is a missing file; so is an HTML page where a model file was
+ * expected (servers that answer unknown paths with their index.html, as single-page-app hosts and
+ * Vite do), with a message that says so.
+ */
+export function urlSource(baseUrl: string, fetchImpl: typeof fetch = (...a) => fetch(...a), o: UrlSourceOptions = {}): FileSource {
   const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
+  const name = o.name ?? base;
   const sizes = new Map<string, number | null>();
+  const refused = (r: Response, url: string, what: string) =>
+    (r.status === 401 || r.status === 403) && o.denied ? o.denied(r.status, url) : new LoadError(`${what} ${url} failed: HTTP ${r.status}`);
   return {
-    name: base,
+    name,
     list: async () => [],
     async size(file) {
       if (!sizes.has(file)) {
@@ -47,9 +78,9 @@ export function urlSource(baseUrl: string, fetchImpl: typeof fetch = (...a) => f
         } catch (e) {
           readFailure(e, `cannot reach ${base + file}`);
         }
-        if (!r.ok && r.status !== 404) throw new LoadError(`HEAD ${base + file} failed: HTTP ${r.status}`);
+        if (!r.ok && r.status !== 404) throw refused(r, base + file, 'HEAD');
         // A server that omits content-length still says the file exists: size 0 = unknown.
-        sizes.set(file, r.ok ? Number(r.headers.get('content-length') ?? 0) : null);
+        sizes.set(file, r.ok && !isHtml(r.headers) ? Number(r.headers.get('content-length') ?? 0) : null);
       }
       return sizes.get(file)!;
     },
@@ -61,13 +92,36 @@ export function urlSource(baseUrl: string, fetchImpl: typeof fetch = (...a) => f
       } catch (e) {
         readFailure(e, `cannot fetch ${base + file}`, opts.signal);
       }
-      if (r.status === 404) throw missing(base, file);
-      if (!r.ok) throw new LoadError(`fetching ${base + file} failed: HTTP ${r.status}`);
+      if (r.status === 404) throw missing(name, file);
+      if (!r.ok) throw refused(r, base + file, 'fetching');
+      if (isHtml(r.headers)) {
+        await r.body?.cancel().catch(() => {});
+        throw htmlAnswer(base + file, file);
+      }
       const total = Number(r.headers.get('content-length') ?? 0);
-      if (!r.body) return new Uint8Array(await r.arrayBuffer());
-      return readStream(r.body, total, opts, base + file);
+      const bytes = r.body ? await readStream(r.body, total, opts, base + file) : new Uint8Array(await r.arrayBuffer());
+      if (startsLikeHtml(bytes)) throw htmlAnswer(base + file, file);
+      return bytes;
     },
   };
+}
+
+function isHtml(headers: Headers): boolean {
+  return /^\s*text\/html\b/i.test(headers.get('content-type') ?? '');
+}
+
+/** No model file (safetensors, GGUF, llama2.c, JSON) starts like an HTML page. */
+function startsLikeHtml(bytes: Uint8Array): boolean {
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase();
+  return head.startsWith('<!doctype html') || head.startsWith('<html');
+}
+
+function htmlAnswer(url: string, file: string): ModelFormatError {
+  return new ModelFormatError(
+    'missing-file',
+    `the server answered ${url} with an HTML page, not the file: it is not served at that address (servers that answer unknown paths with their index.html do this)`,
+    file,
+  );
 }
 
 /** Reads a stream into one buffer, preallocated when the length is known so the file is never held twice. */
@@ -103,9 +157,47 @@ async function readStream(body: ReadableStream<Uint8Array>, total: number, opts:
   return loaded === buf.length ? buf : buf.subarray(0, loaded);
 }
 
-/** A Hugging Face Hub repository, e.g. "raincandy-u/TinyStories-656K". */
-export function hfRepoSource(repoId: string, revision = 'main', fetchImpl?: typeof fetch): FileSource {
-  return urlSource(`https://huggingface.co/${repoId}/resolve/${revision}/`, fetchImpl);
+export interface HfRepoOptions {
+  revision?: string;
+  /** Default: the public hub. */
+  endpoint?: string;
+  /** Access token, sent as a bearer token. */
+  token?: string;
+  fetch?: typeof fetch;
+  /** Said after the source's URL in messages (why this is taken as a repo). */
+  note?: string;
+}
+
+/** A repo id: "owner/name", as the hub names repositories. */
+export const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]*[A-Za-z0-9_]$/;
+
+/**
+ * A Hugging Face Hub repository, e.g. "raincandy-u/TinyStories-656K", read at
+ * `{endpoint}/{repo}/resolve/{revision}/{file}`. HTTP 401/403 is a GatedModelError.
+ */
+export function hfRepoSource(repoId: string, o: HfRepoOptions = {}): FileSource {
+  const endpoint = (o.endpoint ?? HF_ENDPOINT).replace(/\/+$/, '');
+  const revision = o.revision ?? 'main';
+  const fetchImpl = o.fetch ?? ((...a) => fetch(...a));
+  const token = o.token;
+  const authed: typeof fetch = token
+    ? (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set('authorization', `Bearer ${token}`);
+        return fetchImpl(input, { ...init, headers });
+      }
+    : fetchImpl;
+  const denied = (status: number, url: string) =>
+    new GatedModelError(
+      `${url}: HTTP ${status}: ${repoId} is gated or private (or does not exist). ` +
+        (token
+          ? 'The access token was refused: check that it is valid, that it may read gated repositories, and that your account accepted the repository\'s terms on the hub.'
+          : 'Accept its terms on the hub with your account, create an access token, and pass it: createEngine({ model, hfToken }).'),
+      repoId,
+      status,
+    );
+  const base = `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/`;
+  return urlSource(base, authed, { denied, name: o.note ? `${base} (${o.note})` : base });
 }
 
 /**
@@ -176,26 +268,68 @@ export function nodeDirSource(dir: string): FileSource {
 
 export type SourceSpec = string | readonly File[] | FileSource;
 
+/** A file name that is one checkpoint (GGUF, llama2.c); Hugging Face files name their folder. */
+const SINGLE_FILE = /\.(gguf|bin)$/i;
+const IN_HF_FOLDER = /(^|\/)(config\.json|[^/]*\.safetensors(\.index\.json)?)$/i;
+
 /**
- * Picks the source for a spec: a FileSource as is, browser Files, an existing Node path (a folder,
- * or a single file and the folder around it), a URL, or a Hugging Face repo id "owner/name".
- * `file` is set when the spec names one checkpoint file (.gguf or .bin) rather than a folder.
+ * Picks the source for a spec: a FileSource as is, browser Files, a URL, a path (Node), or a Hugging
+ * Face repo id. `file` is set when the spec names one checkpoint file (.gguf or .bin), whose folder
+ * is the source (a tokenizer beside it is found there); a spec naming a Hugging Face file
+ * (config.json, model.safetensors, ...) stands for its folder.
+ *
+ * - Absolute URLs are fetched as they are.
+ * - In a page (or worker): `/models/x`, `./models/x`, `../x` are URLs on the page's site (`baseUrl`).
+ *   A bare `owner/name` is a repo id unless the site serves a model there (its config.json); other
+ *   strings are URLs relative to the page.
+ * - In Node: a path that exists; else `owner/name` is a repo id; a path that starts with `.` or `/`
+ *   never goes to the hub.
  */
-export async function resolveSource(spec: SourceSpec, o: { cache?: boolean } = {}): Promise<{ source: FileSource; file?: string }> {
+export async function resolveSource(spec: SourceSpec, o: SourceOptions = {}): Promise<{ source: FileSource; file?: string }> {
   if (typeof spec !== 'string') return Array.isArray(spec) ? { source: fileListSource(spec) } : { source: spec as FileSource };
-  const single = /\.(gguf|bin)$/i.test(spec) ? spec.slice(spec.lastIndexOf('/') + 1) : undefined;
-  const folder = single ? spec.slice(0, spec.length - single.length) || './' : spec;
   const fetchImpl = o.cache === false ? undefined : cachedFetch();
-  if (/^https?:\/\//.test(spec)) return { source: urlSource(folder, fetchImpl), file: single };
+  const named = IN_HF_FOLDER.test(spec) ? spec.replace(/[^/]*$/, '') || './' : spec;
+  const single = SINGLE_FILE.test(named) ? named.slice(named.lastIndexOf('/') + 1) : undefined;
+  const folder = single ? named.slice(0, named.length - single.length) || './' : named;
+  // A commit hash names files that never change: their cached copies need no revalidation.
+  const repo = (note: string) =>
+    hfRepoSource(spec.replace(/\/+$/, ''), {
+      revision: o.revision,
+      endpoint: o.hfEndpoint,
+      token: o.hfToken,
+      fetch: o.cache === false ? undefined : cachedFetch({ immutable: /^[0-9a-f]{40}$/i.test(o.revision ?? '') }),
+      note,
+    });
+
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return { source: urlSource(folder, fetchImpl), file: single };
+  const looksLikeRepo = !single && REPO_ID.test(spec.replace(/\/+$/, ''));
+
   if (isNode()) {
     const st = await (await nodeFs()).stat(spec).catch(() => null);
-    if (st && (st.isDirectory() || single)) return { source: nodeDirSource(folder), file: single };
-    // A file of a Hugging Face folder (config.json, model.safetensors): the folder is meant.
-    if (st?.isFile() && /(^|\/)(config\.json|[^/]*\.safetensors(\.index\.json)?)$/i.test(spec)) return { source: nodeDirSource(spec.slice(0, spec.lastIndexOf('/') + 1) || './') };
+    // A file of a Hugging Face folder (config.json, model.safetensors) stands for its folder (`named`).
+    if (st && (st.isDirectory() || single || (st.isFile() && named !== spec))) return { source: nodeDirSource(folder), file: single };
     if (st) throw new ModelFormatError('not-a-file', 'is not a model: pass its folder, or a .gguf or llama2.c .bin file', spec);
+    if (looksLikeRepo) return { source: repo(`${spec} taken as a Hugging Face repo id: there is no file or folder ${spec} here`) };
+    throw new ModelFormatError(
+      'missing-file',
+      `no model at ${spec}: no such file or folder` + (REPO_ID.test(spec) ? '' : ' (and it is not a Hugging Face repo id "owner/name")'),
+    );
   }
-  if (/^[\w.-]+\/[\w.-]+$/.test(spec)) return { source: hfRepoSource(spec, 'main', fetchImpl) };
-  throw new ModelFormatError('missing-file', `no model at ${spec} (expected a folder, a .gguf or .bin file, a URL or a Hugging Face repo id)`);
+
+  const page = o.baseUrl ?? (typeof location !== 'undefined' ? location.href : undefined);
+  const onSite = (path: string) => {
+    if (!page) throw new ModelFormatError('missing-file', `no model at ${spec}: a relative URL needs a page to resolve against (pass baseUrl)`);
+    return new URL(path, page).href;
+  };
+  if (looksLikeRepo) {
+    // Served by the site itself? (its config.json, not an index.html fallback)
+    if (page) {
+      const local = urlSource(onSite(folder), fetchImpl);
+      if ((await local.size('config.json').catch(() => null)) !== null) return { source: local };
+    }
+    return { source: repo(`${spec} taken as a Hugging Face repo id` + (page ? `: ${onSite(folder)} serves no config.json` : '')) };
+  }
+  return { source: urlSource(onSite(folder), fetchImpl), file: single };
 }
 
 /** node:fs/promises from Node itself, never an import: browser bundles and dev servers never see one. */

@@ -71,9 +71,12 @@ describe('other sources', () => {
     expect(m.format).toBe('safetensors');
     expect(m.generationConfig).not.toBeNull();
   });
-  it('one file of a URL folder; llama2.c then tries tokenizer.bin beside it', async () => {
+  it('one file of a URL folder; llama2.c finds tok<vocab>.bin beside it, as on disk', async () => {
     expect((await loadModel({ source: served(tinystories656k.dir), file: 'tinystories-656k-q8_0.gguf' })).format).toBe('gguf');
-    expect((await loadModel({ source: served(stories260K.dir), file: 'stories260K.bin' })).tokenizer.kind).toBe('none');
+    expect((await loadModel({ source: served(stories260K.dir), file: 'stories260K.bin' })).tokenizer).toMatchObject({ kind: 'llama2c', vocabSize: 512 });
+    const dir = mkdtempSync(join(tmpdir(), 'd2o-l2c-url-'));
+    copyFileSync(stories260K.bin, join(dir, 'model.bin'));
+    expect((await loadModel({ source: served(dir), file: 'model.bin' })).tokenizer.kind).toBe('none');
   });
   it('a URL folder without config.json says so', async () => {
     await expectFormatErrorAsync(loadModel(served(stories260K.dir)), 'missing-file');

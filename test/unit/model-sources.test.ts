@@ -47,12 +47,23 @@ describe('urlSource', () => {
     await urlSource('http://models.test/a/', fake).read('c.json');
     expect(urls).toEqual(['http://models.test/a/b.json', 'http://models.test/a/c.json']);
     expect(hfRepoSource('owner/name').name).toBe('https://huggingface.co/owner/name/resolve/main/');
-    expect(hfRepoSource('owner/name', 'v1').name).toBe('https://huggingface.co/owner/name/resolve/v1/');
+    expect(hfRepoSource('owner/name', { revision: 'v1' }).name).toBe('https://huggingface.co/owner/name/resolve/v1/');
+    expect(hfRepoSource('owner/name', { endpoint: 'http://mirror.test/hf/' }).name).toBe('http://mirror.test/hf/owner/name/resolve/main/');
   });
   it('404 is a missing file; size() says null', async () => {
     const src = urlSource('http://models.test/', async () => new Response('no', { status: 404 }));
     await expectFormatErrorAsync(src.read('config.json'), 'missing-file');
     expect(await src.size('config.json')).toBeNull();
+  });
+  it('an HTML page where a model file was expected is a missing file that says so (content-type or content); size() says null', async () => {
+    const page = '<!doctype html><html><body>app</body></html>';
+    const typed = urlSource('http://models.test/', async () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8' } }));
+    const e = await typed.read('model.safetensors.index.json').catch((x: unknown) => x);
+    expect(e).toMatchObject({ name: 'ModelFormatError', problem: 'missing-file' });
+    expect((e as Error).message).toMatch(/answered http:\/\/models.test\/model.safetensors.index.json with an HTML page, not the file/);
+    expect(await typed.size('config.json')).toBeNull();
+    const untyped = urlSource('http://models.test/', async () => new Response(`  \n${page}`, { headers: { 'content-type': 'application/octet-stream' } }));
+    await expectFormatErrorAsync(untyped.read('config.json'), 'missing-file');
   });
   it('HEAD gives the size', async () => {
     const src = urlSource('http://models.test/', async (_u, init) => (expect(init?.method).toBe('HEAD'), new Response(null, { headers: { 'content-length': '1234' } })));
@@ -133,12 +144,24 @@ describe('resolveSource', () => {
   it('URLs, repo ids, File lists and sources', async () => {
     expect(await resolveSource('https://example.test/models/x.gguf')).toMatchObject({ source: { name: 'https://example.test/models/' }, file: 'x.gguf' });
     expect((await resolveSource('http://example.test/models/folder')).source.name).toBe('http://example.test/models/folder/');
-    expect((await resolveSource('raincandy-u/TinyStories-656K')).source.name).toBe('https://huggingface.co/raincandy-u/TinyStories-656K/resolve/main/');
+    expect((await resolveSource('raincandy-u/TinyStories-656K')).source.name).toMatch(/^https:\/\/huggingface.co\/raincandy-u\/TinyStories-656K\/resolve\/main\/ /);
     expect((await resolveSource([new File(['x'], 'config.json')])).source.name).toBe('the selected files');
     const src = nodeDirSource(dir);
     expect((await resolveSource(src)).source).toBe(src);
   });
   it('a path that exists nowhere', async () => {
     await expectFormatErrorAsync(resolveSource('/no/such/dir/model.bin'), 'missing-file');
+  });
+  it('a URL or path naming a Hugging Face file stands for its folder', async () => {
+    expect(await resolveSource('https://example.test/m/model.safetensors')).toMatchObject({ source: { name: 'https://example.test/m/' }, file: undefined });
+    expect((await resolveSource('https://example.test/m/config.json')).source.name).toBe('https://example.test/m/');
+    expect((await resolveSource(join(dir, 'model.gguf'))).file).toBe('model.gguf');
+  });
+  it('in Node a path that starts with . or / never goes to the hub; owner/name does when nothing is there', async () => {
+    const e = await resolveSource('./no-such-model').catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/no model at .\/no-such-model: no such file or folder/);
+    await expectFormatErrorAsync(resolveSource('models/x/y'), 'missing-file');
+    expect((await resolveSource('owner/model-name')).source.name).toMatch(/owner\/model-name\/resolve\/main\/ \(owner\/model-name taken as a Hugging Face repo id/);
+    expect((await resolveSource('owner/name', { revision: 'abc', hfEndpoint: 'http://mirror.test' })).source.name).toMatch(/^http:\/\/mirror.test\/owner\/name\/resolve\/abc\//);
   });
 });
