@@ -125,9 +125,11 @@ export async function loadHf(source: FileSource, opts: { onProgress?: ProgressCa
   const generationConfig = await readJson(source, 'generation_config.json', false, signal);
   const cfg = parseHfConfig(config, generationConfig);
 
-  // The index of a sharded checkpoint, asked for only when there is no single file (a served folder
-  // answers the request for an absent index with a 404 the browser logs as an error).
-  const index = (await source.size('model.safetensors')) === null ? await readJson(source, 'model.safetensors.index.json', false, signal) : null;
+  // A URL folder cannot list: there the index of a sharded checkpoint is asked for only when there is
+  // no model.safetensors (the request for an absent index is a 404 the browser logs as an error).
+  const names = await source.list();
+  const sharded = names.length ? names.includes('model.safetensors.index.json') : (await source.size('model.safetensors')) === null;
+  const index = sharded ? await readJson(source, 'model.safetensors.index.json', false, signal) : null;
   const weightMap = index?.weight_map;
   if (index && (typeof weightMap !== 'object' || weightMap === null))
     throw new ModelFormatError('bad-header', 'weight_map is missing', 'model.safetensors.index.json');

@@ -6,7 +6,7 @@ import { ModelFormatError } from '../errors';
 import { loadHf, readHfTokenizer } from './hf';
 import { parseGguf, type GgufFile } from './gguf';
 import { parseLlama2c } from './llama2c';
-import { isNode, readFiles, resolveSource, type FileSource, type SourceOptions, type SourceSpec } from './sources';
+import { isNode, nodeDirSource, readFiles, resolveSource, type FileSource, type SourceOptions, type SourceSpec } from './sources';
 import type { ModelDescription, ProgressCallback, TokenizerSource } from './types';
 
 export interface LoadOptions extends SourceOptions {
@@ -30,10 +30,17 @@ export type LoadedModel = ModelDescription & { gguf?: GgufFile };
  */
 async function readLlama2cTokenizer(source: FileSource, checkpoint: Uint8Array, o: LoadOptions): Promise<TokenizerSource> {
   if (o.tokenizerPath) {
-    // In a page a bare file name is a file beside the model; paths (Node) and URLs resolve as `model` does.
-    const beside = !isNode() && !o.tokenizerPath.includes('/');
-    const { source: src, file } = beside ? { source, file: o.tokenizerPath } : await resolveSource(o.tokenizerPath, o);
-    return { kind: 'llama2c', bytes: await src.read(file ?? o.tokenizerPath, { signal: o.signal }), vocabSize: 0 };
+    // A path in Node; a URL (relative ones against the page); in a page a bare file name is beside the model.
+    const p = o.tokenizerPath;
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(p);
+    const slash = p.lastIndexOf('/');
+    const { source: src, file } =
+      isNode() && !url
+        ? { source: nodeDirSource(p.slice(0, slash + 1) || './'), file: p.slice(slash + 1) }
+        : !url && !p.includes('/')
+          ? { source, file: p }
+          : await resolveSource(p, o);
+    return { kind: 'llama2c', bytes: await src.read(file ?? p, { signal: o.signal }), vocabSize: 0 };
   }
   const vocab = checkpoint.byteLength >= 28 ? Math.abs(new DataView(checkpoint.buffer, checkpoint.byteOffset).getInt32(20, true)) : 0;
   const sized = `tok${vocab}.bin`;
