@@ -28,12 +28,12 @@ const stories = parseStories(readFileSync(resolve(dirname(fileURLToPath(import.m
 
 async function backends(): Promise<((model: ModelDescription) => BackendFactory) | undefined> {
   if (backendName === 'reference') return undefined;
-  if (backendName === 'cpu') return (model) => async (kv) => new CpuBackend(model, { kv });
+  if (backendName === 'cpu') return (model) => async (policy) => new CpuBackend(model, { policy });
   const { acquireDevice } = await import('../src/gpu/device');
   const { WebGpuBackend } = await import('../src/gpu/backend');
   const ctx = await acquireDevice();
   // The full cache holds the whole text; a policy's cache is sized for the prompt by maxPromptTokens.
-  return (model) => (kv, size) => WebGpuBackend.create(model, { ctx, kv, maxPromptTokens: size.promptTokens, kvCapacity: kv.policy === 'full' ? size.totalTokens : undefined });
+  return (model) => (policy, size) => WebGpuBackend.create(model, { ctx, policy, maxPromptTokens: size.promptTokens, kvCapacity: policy.evicts ? undefined : size.totalTokens });
 }
 
 const t0 = performance.now();

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WebGpuBackend } from '../src/gpu/backend';
 import type { GpuContext } from '../src/gpu/device';
-import { resolveSampling } from '../src/engine/sampling';
+import { resolveSampling } from '../src/backend/sampling';
 import { loadModel } from '../src/model/load';
 import { bestTokS } from './timing';
 

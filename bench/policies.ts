@@ -7,8 +7,8 @@
  */
 import { WebGpuBackend } from '../src/gpu/backend';
 import type { GpuContext } from '../src/gpu/device';
-import { resolveSampling } from '../src/engine/sampling';
-import type { Budget, PolicyName } from '../src/kv/policy';
+import { resolveSampling } from '../src/backend/sampling';
+import { resolvePolicy, type Budget, type PolicyName } from '../src/kv/policy';
 import type { ModelDescription } from '../src/model/types';
 import { writeHistory } from './policy-state';
 import { bestTokS } from './timing';
@@ -42,8 +42,7 @@ export async function benchPolicies(ctx: GpuContext, name: string, dtype: string
   const rows: PolicyRow[] = [];
   for (const context of contexts) {
     for (const policy of BENCH_POLICIES) {
-      const kv = policy === 'full' ? undefined : { policy, budget };
-      const backend = await WebGpuBackend.create(model, { ctx, kv, maxPromptTokens: context, kvCapacity: policy === 'full' ? context + rounds * decodeTokens + 1 : undefined });
+      const backend = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy({ policy, budget }), maxPromptTokens: context, kvCapacity: policy === 'full' ? context + rounds * decodeTokens + 1 : undefined });
       try {
         await writeHistory(backend, context, rounds * decodeTokens + 1, ids(context));
         let next = await backend.append([1], greedy, 0);

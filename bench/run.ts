@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { acquireDevice } from '../src/gpu/device';
 import { WebGpuBackend } from '../src/gpu/backend';
 import { loadModel } from '../src/model/load';
-import { resolveSampling } from '../src/engine/sampling';
+import { resolveSampling } from '../src/backend/sampling';
 import { parseBudget } from '../src/kv/policy';
 import type { DType, ModelDescription } from '../src/model/types';
 import { syntheticModel } from './synthetic';

@@ -3,7 +3,7 @@
  * policy does to the cache. This file owns the state (engine, history, the generation in flight)
  * and wires the views together; each view lives in its own file.
  */
-import { AbortError, type ChatMessage, type KvOptions, type PolicyName } from '../src/index';
+import { AbortError, SINKS, type ChatMessage, type KvOptions, type PolicyName } from '../src/index';
 import { ChatView, type Reply } from './chat';
 import { openEngine, type DemoEngine } from './engine';
 import { explainError, renderNotice } from './explain';
@@ -79,7 +79,7 @@ function kvOptions(): KvOptions {
     if (!(v > 0 && v <= 100)) throw new RangeError(`a budget in percent is between 1 and 100, got ${budget.value || 'nothing'}`);
     return { policy: name, budget: `${v}%` };
   }
-  if (!(Number.isInteger(v) && v > 4)) throw new RangeError(`a budget in tokens per layer is a whole number above 4, got ${budget.value || 'nothing'}`);
+  if (!(Number.isInteger(v) && v > SINKS)) throw new RangeError(`a budget in tokens per layer is a whole number above ${SINKS}, got ${budget.value || 'nothing'}`);
   return { policy: name, budget: v };
 }
 

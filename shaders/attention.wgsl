@@ -1,5 +1,5 @@
 // Attention of the step's queries q [T, numHeads, headDim] (post-RoPE) over one layer's paged cache
-// (src/kv/paged-cache.ts), output [T, numHeads, headDim], with GQA: each KV head is read once for its
+// (src/gpu/kv-cache.ts), output [T, numHeads, headDim], with GQA: each KV head is read once for its
 // whole group of `group` = numHeads / numKvHeads query heads (K/V are never expanded per query head).
 // A key is visible to the query at position qp = pos0 + t iff its slot is live (pos >= 0),
 // pos <= qp and, with a sliding window W, pos > qp - W. Logits are scaled by 1/sqrt(headDim).

@@ -1,5 +1,5 @@
 // Writes the step's post-RoPE keys and values [T, numKvHeads, headDim] into one layer's paged cache
-// (layout and slot rules in src/kv/paged-cache.ts). Token t of the chunk goes to the t-th lowest
+// (layout and slot rules in src/gpu/kv-cache.ts). Token t of the chunk goes to the t-th lowest
 // freed slot while there are any (the free list is kept descending, so those are its last
 // entries), then to numSlots + (t - freeCount), numSlots + (t - freeCount) + 1, ...: a chunk never
 // needs a contiguous run of free slots, and new slots are appended at the end. Each token's slot

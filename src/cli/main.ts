@@ -14,9 +14,9 @@ import { parseArgs } from 'node:util';
 import { loadModel } from '../model/load';
 import { createTokenizer } from '../tokenizer';
 import { createBackend } from '../engine/create-backend';
-import { generateIds } from '../engine/generate';
-import type { BackendName } from '../engine/backend';
-import { POLICIES, parseBudget, resolvePolicy, type KvPolicyOptions, type PolicyName } from '../kv/policy';
+import { Conversation } from '../engine/conversation';
+import type { BackendName } from '../backend/backend';
+import { POLICIES, resolvePolicy, type PolicyName, type ResolvedPolicy } from '../kv/policy';
 import { D2OError } from '../errors';
 
 class UsageError extends Error {}
@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<void> {
   if (!a.model) throw new UsageError('--model PATH is required');
   if (a.backend !== 'cpu' && a.backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got ${a.backend}`);
 
-  const kv = kvOptions(a.policy, a.budget);
+  const policy = kvPolicy(a.policy, a.budget);
   const model = await loadModel(a.model, { tokenizerPath: a.tokenizer });
 
   if (command === 'score') {
@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
     if (ids.length < 2) throw new UsageError('score needs at least two ids');
     const promptTokens = num(a['prompt-tokens'], 'prompt-tokens')!;
     if (!Number.isInteger(promptTokens) || promptTokens < 1 || promptTokens >= ids.length) throw new UsageError(`--prompt-tokens must be an integer from 1 to ${ids.length - 1}`);
-    const backend = await createBackend(model, a.backend as BackendName, { kv, maxPromptTokens: promptTokens });
+    const backend = await createBackend(model, a.backend as BackendName, { policy, maxPromptTokens: promptTokens });
     try {
       const nll = Array.from(await backend.nll(ids, undefined, promptTokens));
       const meanNll = nll.reduce((s, x) => s + x, 0) / nll.length;
@@ -90,11 +90,9 @@ async function main(argv: string[]): Promise<void> {
   else throw new UsageError('this model has no tokenizer: pass --prompt-ids');
   if (promptIds.length === 0) throw new UsageError('the prompt is empty');
 
-  const backend = await createBackend(model, a.backend as BackendName, { kv, maxPromptTokens: promptIds.length });
+  const backend = await createBackend(model, a.backend as BackendName, { policy, maxPromptTokens: promptIds.length });
   try {
-
     const maxTokens = num(a['max-tokens'], 'max-tokens')!;
-    const stopIds = a['stop-at-eos'] ? model.config.eosTokenIds : [];
     const sampling = {
       greedy: a.greedy,
       temperature: num(a.temperature, 'temperature'),
@@ -103,35 +101,30 @@ async function main(argv: string[]): Promise<void> {
       repetitionPenalty: num(a['repetition-penalty'], 'repetition-penalty'),
       seed: num(a.seed, 'seed'),
     };
+    const conversation = new Conversation(backend, tokenizer, model.config.eosTokenIds);
     const t0 = performance.now();
-    const generated: number[] = [];
-    const decoder = !a.json && tokenizer ? tokenizer.createDecoder(promptIds[promptIds.length - 1]) : null;
-    for await (const id of generateIds(backend, promptIds, { maxTokens, stopIds, sampling })) {
-      generated.push(id);
-      // The stop token ends the text; it is in the ids but not printed.
-      if (decoder && !stopIds.includes(id)) process.stdout.write(decoder.push(id));
-    }
+    // The text streams as it is decoded (a stop token is in the ids but not printed).
+    const print = !a.json && tokenizer;
+    const r = await conversation.turn(promptIds, { ...sampling, maxTokens, stopAtEos: a['stop-at-eos'] }, (c) => print && process.stdout.write(c.text));
     const seconds = (performance.now() - t0) / 1000;
+    const generated = r.ids;
     const ids = [...promptIds, ...generated];
     if (a.json) {
       // The continuation only, as golden.json's `text`.
       const text = tokenizer ? tokenizer.decode(generated, promptIds[promptIds.length - 1]) : '';
-      const stats = await backend.kvStats();
-      process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds, kv: stats }) + '\n');
+      process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds, kv: r.stats.kv }) + '\n');
     } else {
-      process.stdout.write((decoder?.flush() ?? generated.join(' ')) + '\n');
+      process.stdout.write((print ? '' : generated.join(' ')) + '\n');
     }
   } finally {
     backend.dispose();
   }
 }
 
-function kvOptions(policy: string | undefined, budget: string | undefined): KvPolicyOptions {
+function kvPolicy(policy: string | undefined, budget: string | undefined): ResolvedPolicy {
   if (!POLICIES.includes(policy as PolicyName)) throw new UsageError(`--policy must be one of ${POLICIES.join(', ')}, got ${policy}`);
   try {
-    const kv: KvPolicyOptions = { policy: policy as PolicyName, budget: budget === undefined ? undefined : parseBudget(budget) };
-    resolvePolicy(kv);
-    return kv;
+    return resolvePolicy({ policy: policy as PolicyName, budget });
   } catch (e) {
     throw e instanceof RangeError ? new UsageError(`--budget: ${e.message}`) : e;
   }

@@ -1,10 +1,11 @@
 /** The CPU reference as a selectable backend, with every KV policy. */
-import type { Backend } from '../engine/backend';
-import type { ResolvedSampling } from '../engine/sampling';
+import type { Backend } from '../backend/backend';
+import type { ResolvedSampling } from '../backend/sampling';
 import type { ModelDescription } from '../model/types';
 import { throwIfAborted } from '../errors';
-import { resolvePolicy, type KvPolicyOptions } from '../kv/policy';
-import { kvMapLayer, type KvMap, type KvStats } from '../kv/stats';
+import { resolvePolicy, type ResolvedPolicy } from '../kv/policy';
+import { fullCacheBytes, kvMapLayer, layerStats, type KvMap, type KvStats } from '../kv/stats';
+import { negLogSoftmaxAt } from '../math/log-softmax';
 import { cpuWeights, type CpuWeights } from './weights';
 import { CpuKvCache } from './kv-cache';
 import { CpuKvPolicy } from './kv-policy';
@@ -12,7 +13,8 @@ import { forward, RunState } from './forward';
 import { sample } from './sampler';
 
 export interface CpuBackendOptions {
-  kv?: KvPolicyOptions;
+  /** Default: the full cache. */
+  policy?: ResolvedPolicy;
   /** Most ids a call after the prefill appends (as the GPU's prefill chunk, so both compress alike). */
   turnChunk?: number;
 }
@@ -58,7 +60,7 @@ export class CpuBackend implements Backend {
   }
 
   private newPolicy(): CpuKvPolicy {
-    return new CpuKvPolicy(resolvePolicy(this.o.kv), this.weights.config.numLayers, this.weights.config.numHeads);
+    return new CpuKvPolicy(this.o.policy ?? resolvePolicy(), this.weights.config.numLayers, this.weights.config.numHeads);
   }
 
   /**
@@ -100,26 +102,12 @@ export class CpuBackend implements Backend {
   }
 
   async kvStats(): Promise<KvStats> {
-    const c = this.weights.config;
-    const budgets = this.policy.budgets;
     return {
       policy: this.policy.p.policy,
-      layers: this.cache.heads.map((heads, l) => {
-        const b = budgets?.[l];
-        const st = this.policy.stats[l];
-        return {
-          budget: b?.compress ? b.hh + b.recent : null,
-          hh: b?.compress ? b.hh : null,
-          recent: b?.compress ? b.recent : null,
-          occupancy: heads.reduce((s, h) => s + h.length, 0) / heads.length,
-          evictions: st.evictions,
-          merges: st.merges,
-          tau: st.tau,
-        };
-      }),
-      kvHeads: c.numKvHeads,
+      layers: this.cache.heads.map((heads, l) => layerStats(this.policy.budgets?.[l], heads.reduce((s, h) => s + h.length, 0) / heads.length, this.policy.stats[l])),
+      kvHeads: this.config.numKvHeads,
       bytesAllocated: this.cache.bytesAllocated(),
-      bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
+      bytesFull: fullCacheBytes(this.config, this.context.length),
       bytesFullAllocated: this.cache.bytesAllocatedFor(this.context.length),
       sequenceLength: this.context.length,
     };
@@ -137,12 +125,4 @@ export class CpuBackend implements Backend {
   }
 
   dispose(): void {}
-}
-
-export function negLogSoftmaxAt(logits: Float32Array, id: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  return Math.log(sum) + max - logits[id];
 }

@@ -5,7 +5,8 @@
  */
 import type { CpuWeights } from './weights';
 import type { CpuKvCache } from './kv-cache';
-import { matvec, rmsnorm, rope, ropeInvFreq, silu } from './ops';
+import { matvec, rmsnorm, rope, silu } from './ops';
+import { ropeInvFreq } from '../math/rope-freq';
 import { attendGroup } from './attention';
 
 /** Scratch buffers, allocated once per model. */

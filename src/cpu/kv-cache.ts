@@ -92,13 +92,6 @@ export class CpuKvCache {
     );
   }
 
-  /** Bytes the cache holds for its occupied tokens (K and V, float32). */
-  bytesUsed(): number {
-    let n = 0;
-    for (const layer of this.heads) for (const h of layer) n += h.length;
-    return n * this.headDim * 2 * 4;
-  }
-
   /** K and V bytes the tables allocate now. */
   bytesAllocated(): number {
     return this.heads.flat().reduce((s, h) => s + h.capacity * this.headDim * 2 * 4, 0);

@@ -5,18 +5,12 @@
  */
 import { SINKS, type ResolvedPolicy } from '../kv/policy';
 import { columnVariance, layerBudgets, layerVarianceValue, type LayerBudget } from '../kv/budgets';
+import type { LayerCounters } from '../kv/stats';
 import type { CpuKvCache, HeadSlots } from './kv-cache';
-
-export interface LayerStats {
-  evictions: number;
-  merges: number;
-  /** The merge threshold, null before the first eviction. */
-  tau: number | null;
-}
 
 export class CpuKvPolicy {
   budgets: LayerBudget[] | null = null;
-  readonly stats: LayerStats[];
+  readonly stats: LayerCounters[];
   /** Per layer and query head, the column sums of the first prefill (d2o only). */
   colsum: number[][][] | null;
   /** Per layer: the per-head variances and the layer value v_l, once computed. */

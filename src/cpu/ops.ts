@@ -18,41 +18,8 @@ export function matvec(out: Float32Array, w: Float32Array, x: Float32Array, rows
   }
 }
 
-export function softmaxInPlace(x: Float32Array | Float64Array, n = x.length): void {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) if (x[i] > max) max = x[i];
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    x[i] = Math.exp(x[i] - max);
-    sum += x[i];
-  }
-  for (let i = 0; i < n; i++) x[i] /= sum;
-}
-
 export function silu(x: number): number {
   return x / (1 + Math.exp(-x));
-}
-
-/** Inverse frequencies of RoPE, one per rotated pair, with Llama-3 frequency scaling when set. */
-export function ropeInvFreq(headDim: number, rope: RopeConfig): Float32Array {
-  const half = headDim / 2;
-  const inv = new Float32Array(half);
-  for (let i = 0; i < half; i++) {
-    let f = 1 / Math.pow(rope.theta, (2 * i) / headDim);
-    const s = rope.scaling;
-    if (s) {
-      const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
-      const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
-      const wavelen = (2 * Math.PI) / f;
-      if (wavelen > lowWavelen) f = f / s.factor;
-      else if (wavelen >= highWavelen) {
-        const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-        f = (1 - smooth) * (f / s.factor) + smooth * f;
-      }
-    }
-    inv[i] = f;
-  }
-  return inv;
 }
 
 /** Rotates every head of `x` (heads * headDim) in place for position `pos`. */

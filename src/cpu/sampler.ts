@@ -3,7 +3,7 @@
  * top-k and top-p keep every token whose probability reaches a threshold, and the draw walks the
  * kept tokens in id order.
  */
-import { uniformAt, type ResolvedSampling } from '../engine/sampling';
+import { uniformAt, type ResolvedSampling } from '../backend/sampling';
 
 /** Applies the repetition penalty to `logits` in place for the ids in `recent`. */
 export function applyRepetitionPenalty(logits: Float32Array, recent: Iterable<number>, penalty: number): void {

@@ -6,7 +6,7 @@
  */
 import { D2OError } from '../errors';
 import type { ChatMessage } from '../tokenizer';
-import type { Engine, FinishReason, GenerationStats } from './engine';
+import type { Conversation, FinishReason, GenerationStats } from './conversation';
 import { GenerationStream } from './stream';
 
 export interface ChatCompletionRequest {
@@ -69,21 +69,25 @@ export class ChatCompletions implements ChatCompletionsApi {
   private held: string | null = null;
   private count = 0;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly conversation: Conversation,
+    /** What the `model` fields report. */
+    private readonly model: string,
+  ) {}
 
   create(req: ChatCompletionRequest & { stream: true }, opts?: { signal?: AbortSignal }): Promise<ChatCompletionStream>;
   create(req: ChatCompletionRequest & { stream?: false | null }, opts?: { signal?: AbortSignal }): Promise<ChatCompletion>;
   create(req: ChatCompletionRequest, opts?: { signal?: AbortSignal }): Promise<ChatCompletion | ChatCompletionStream>;
   async create(req: ChatCompletionRequest, opts: { signal?: AbortSignal } = {}): Promise<ChatCompletion | ChatCompletionStream> {
-    const engine = this.engine;
-    const tokenizer = engine.tokenizer;
+    const conversation = this.conversation;
+    const tokenizer = conversation.tokenizer;
     if (!tokenizer) throw new D2OError('chat needs a model with a tokenizer');
     if (!Array.isArray(req.messages) || req.messages.length === 0) throw new TypeError('messages must be a non-empty array');
     if ((req.n ?? 1) !== 1) throw new RangeError('only n = 1 is supported');
     const rendered = tokenizer.applyChatTemplate(req.messages, { addGenerationPrompt: true });
     const id = `chatcmpl-${Date.now().toString(36)}-${++this.count}`;
     const created = Math.floor(Date.now() / 1000);
-    const model = engine.name;
+    const model = this.model;
     const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason | null): ChatCompletionChunk => ({
       id,
       object: 'chat.completion.chunk',
@@ -93,17 +97,19 @@ export class ChatCompletions implements ChatCompletionsApi {
     });
 
     const stream = new GenerationStream<ChatCompletionChunk, ChatCompletion>((emit) =>
-      engine.exclusive(async () => {
-        const reuse = this.held !== null && engine.contextLength > 0 && rendered.startsWith(this.held) && rendered.length > this.held.length;
-        const cached = reuse ? engine.contextLength : 0;
+      conversation.exclusive(async () => {
+        const reuse = this.held !== null && conversation.length > 0 && rendered.startsWith(this.held) && rendered.length > this.held.length;
+        const cached = reuse ? conversation.length : 0;
         const prompt = reuse ? rendered.slice(this.held!.length) : rendered;
         // Until this turn completes, the context is not a known conversation.
         this.held = null;
         emit(chunk({ role: 'assistant', content: '' }, null));
-        const r = await engine.run(
+        const r = await conversation.turn(
           prompt,
           {
             continue: reuse,
+            // A chat template writes BOS itself; plain story models get it from the tokenizer.
+            addBos: !tokenizer.hasChatTemplate,
             signal: opts.signal,
             maxTokens: req.max_completion_tokens ?? req.max_tokens ?? undefined,
             stop: req.stop ?? undefined,
@@ -116,8 +122,6 @@ export class ChatCompletions implements ChatCompletionsApi {
           (c) => {
             if (c.text) emit(chunk({ content: c.text }, null));
           },
-          // A chat template writes BOS itself; plain story models get it from the tokenizer.
-          !tokenizer.hasChatTemplate,
         );
         // After a stop string the context holds tokens the reply does not show.
         const endedOnStopString = r.finishReason === 'stop' && !tokenizer.eosIds.includes(r.ids[r.ids.length - 1]);

@@ -1,12 +1,13 @@
 import type { ModelDescription } from '../model/types';
-import type { Backend, BackendName } from './backend';
+import type { Backend, BackendName } from '../backend/backend';
 import { CpuBackend } from '../cpu/backend';
 import { WebGpuBackend } from '../gpu/backend';
-import type { KvPolicyOptions } from '../kv/policy';
+import type { ResolvedPolicy } from '../kv/policy';
 import type { GpuContext } from '../gpu/device';
 
 export interface BackendOptions {
-  kv?: KvPolicyOptions;
+  /** The KV policy, resolved (`resolvePolicy`) where the options came in; default the full cache. */
+  policy?: ResolvedPolicy;
   /** Longest first prompt (sizes the GPU cache of a compressing policy). */
   maxPromptTokens?: number;
   /** WebGPU: a device to share (default: a new one). */
@@ -16,8 +17,8 @@ export interface BackendOptions {
 export async function createBackend(model: ModelDescription, name: BackendName, o: BackendOptions = {}): Promise<Backend> {
   switch (name) {
     case 'cpu':
-      return new CpuBackend(model, { kv: o.kv });
+      return new CpuBackend(model, { policy: o.policy });
     case 'webgpu':
-      return WebGpuBackend.create(model, { kv: o.kv, maxPromptTokens: o.maxPromptTokens, ctx: o.gpu });
+      return WebGpuBackend.create(model, { policy: o.policy, maxPromptTokens: o.maxPromptTokens, ctx: o.gpu });
   }
 }

@@ -1,6 +1,6 @@
 /** The token-by-token decoding loop shared by every backend. */
-import type { Backend } from './backend';
-import { resolveSampling, type SamplingOptions } from './sampling';
+import type { Backend } from '../backend/backend';
+import { resolveSampling, type SamplingOptions } from '../backend/sampling';
 import { throwIfAborted } from '../errors';
 
 export interface GenerateIdsOptions {

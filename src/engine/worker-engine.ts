@@ -5,7 +5,8 @@
 import { AbortError, LoadError } from '../errors';
 import type { ModelConfig, ProgressCallback } from '../model/types';
 import type { KvMap, KvStats } from '../kv/stats';
-import type { EngineLike, GenerateOptions, Generation, GenerationChunk, GenerationResult } from './engine';
+import type { EngineLike } from './engine';
+import type { GenerateOptions, Generation, GenerationChunk, GenerationResult } from './conversation';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionsApi, ChatCompletionStream } from './chat-completions';
 import { GenerationStream } from './stream';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerEngineOptions } from './worker-protocol';

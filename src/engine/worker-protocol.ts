@@ -1,7 +1,8 @@
 /** Messages between a worker engine (the page side) and its worker, and errors across the boundary. */
 import { AbortError, ContextOverflowError, D2OError, DeviceLostError, GatedModelError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError } from '../errors';
 import type { ModelConfig, LoadProgress } from '../model/types';
-import type { EngineOptions, GenerateOptions, GenerationChunk, GenerationResult } from './engine';
+import type { EngineOptions } from './engine';
+import type { GenerateOptions, GenerationChunk, GenerationResult } from './conversation';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from './chat-completions';
 
 export type WorkerEngineOptions = Omit<EngineOptions, 'gpu' | 'signal' | 'onProgress' | 'model'> & {

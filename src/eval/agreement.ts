@@ -9,8 +9,9 @@
  * Scored are the decode steps (ids from `promptTokens` on that have a next id), as for perplexity.
  */
 import type { CpuWeights } from '../cpu/weights';
-import type { KvPolicyOptions } from '../kv/policy';
-import { argmax, klDivergence, logSoftmax, mean } from './metrics';
+import { resolvePolicy, type KvOptions } from '../kv/policy';
+import { argmax, klDivergence, mean } from './metrics';
+import { logSoftmax } from '../math/log-softmax';
 import { ReferenceStepper, type AttentionProbe } from './reference-stepper';
 import { throwIfAborted } from '../errors';
 
@@ -43,12 +44,12 @@ export interface AgreementOptions {
   onStep?: (done: number, total: number) => void;
 }
 
-export function agreement(weights: CpuWeights, ids: number[], promptTokens: number, configs: KvPolicyOptions[], o: AgreementOptions = {}): Agreement[] {
+export function agreement(weights: CpuWeights, ids: number[], promptTokens: number, configs: KvOptions[], o: AgreementOptions = {}): Agreement[] {
   const c = weights.config;
   const group = c.numHeads / c.numKvHeads;
-  const full = new ReferenceStepper(weights, { policy: 'full' });
+  const full = new ReferenceStepper(weights, resolvePolicy());
   // The full cache's own row reuses the reference (its metrics are exact: top-1 1, KL 0, mass 1).
-  const runs = configs.map((kv) => (kv.policy === 'full' ? full : new ReferenceStepper(weights, kv)));
+  const runs = configs.map((kv) => (kv.policy === 'full' ? full : new ReferenceStepper(weights, resolvePolicy(kv))));
   const steppers = [...new Set([full, ...runs])];
   const prompt = ids.slice(0, promptTokens);
   for (const s of steppers) s.prefill(prompt);

@@ -6,7 +6,7 @@
  * runs the same code (bench/eval-page/).
  */
 import type { CpuWeights } from '../cpu/weights';
-import type { Budget, KvPolicyOptions, PolicyName } from '../kv/policy';
+import type { Budget, KvOptions, PolicyName } from '../kv/policy';
 import { agreement } from './agreement';
 import { mean, windowMeans } from './metrics';
 import { decodeNll, type BackendFactory } from './perplexity';
@@ -74,7 +74,7 @@ export function evalGrid(policies: readonly PolicyName[], budgets: Budget[]): Ev
   return policies.flatMap((policy): EvalConfig[] => (policy === 'full' ? [{ policy, budget: null }] : budgets.map((budget) => ({ policy, budget }))));
 }
 
-const kvOptions = (c: EvalConfig): KvPolicyOptions => (c.budget ? { policy: c.policy, budget: c.budget } : { policy: c.policy });
+const kvOptions = (c: EvalConfig): KvOptions => (c.budget ? { policy: c.policy, budget: c.budget } : { policy: c.policy });
 
 export async function evaluate(o: EvaluateOptions): Promise<ModelEval> {
   const log = o.log ?? (() => {});

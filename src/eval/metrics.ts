@@ -2,17 +2,6 @@
 /** The greedy sampler's own argmax (lowest id on ties), so "top-1" is what greedy decoding picks. */
 export { argmax } from '../cpu/sampler';
 
-/** log softmax of `logits` into `out` (allocated when not given). */
-export function logSoftmax(logits: ArrayLike<number>, out = new Float64Array(logits.length)): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  const lse = max + Math.log(sum);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
-  return out;
-}
-
 /** KL(p || q) for log-probabilities `logP`, `logQ`: what is lost predicting with q where p is right. */
 export function klDivergence(logP: Float64Array, logQ: Float64Array): number {
   let kl = 0;

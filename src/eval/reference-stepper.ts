@@ -9,7 +9,7 @@ import { forward, RunState } from '../cpu/forward';
 import { CpuKvCache } from '../cpu/kv-cache';
 import { CpuKvPolicy } from '../cpu/kv-policy';
 import type { CpuWeights } from '../cpu/weights';
-import { resolvePolicy, type KvPolicyOptions } from '../kv/policy';
+import type { ResolvedPolicy } from '../kv/policy';
 
 /** probe[layer][queryHead][position]: one step's attention probabilities (zeroed by the stepper). */
 export type AttentionProbe = number[][][];
@@ -24,12 +24,12 @@ export class ReferenceStepper {
 
   constructor(
     private readonly weights: CpuWeights,
-    kv: KvPolicyOptions,
+    policy: ResolvedPolicy,
   ) {
     const c = weights.config;
     this.state = new RunState(weights);
     this.cache = new CpuKvCache(c.numLayers, c.numKvHeads, c.headDim);
-    this.policy = new CpuKvPolicy(resolvePolicy(kv), c.numLayers, c.numHeads);
+    this.policy = new CpuKvPolicy(policy, c.numLayers, c.numHeads);
   }
 
   /** The prompt, one prefill (its column sums feed d2o's layer budgets); `each` sees every id's logits. */

@@ -7,7 +7,7 @@
  * `encode` from `dynamic.tokens`, which must equal the StepParams' nTokens of the step.
  */
 import type { GpuContext } from './device';
-import type { GpuKvCache } from '../kv/paged-cache';
+import type { GpuKvCache } from './kv-cache';
 import { chooseVariant, type KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';

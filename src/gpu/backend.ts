@@ -1,17 +1,16 @@
 /** The WebGPU backend: chunked prefill, one command buffer and one 4-byte readback per decoded token. */
-import type { Backend } from '../engine/backend';
-import type { ResolvedSampling } from '../engine/sampling';
+import type { Backend } from '../backend/backend';
+import type { ResolvedSampling } from '../backend/sampling';
 import type { ModelDescription } from '../model/types';
-import { kvMapLayer, type KvMap, type KvStats } from '../kv/stats';
+import { fullCacheBytes, kvMapLayer, layerStats, type KvMap, type KvStats } from '../kv/stats';
 import { ContextOverflowError, DeviceLostError, throwIfAborted } from '../errors';
 import { acquireDevice, type GpuContext } from './device';
 import { GpuForward, type GpuForwardOptions } from './forward';
 import { SampleKernel } from './sample';
 import type { BoundKernel } from './pipelines';
 import { readBuffer } from './buffers';
-import { negLogSoftmaxAt } from '../cpu/backend';
-import { resolvePolicy } from '../kv/policy';
-import { GpuKvCache } from '../kv/paged-cache';
+import { negLogSoftmaxAt } from '../math/log-softmax';
+import { GpuKvCache } from './kv-cache';
 
 export interface WebGpuBackendOptions extends GpuForwardOptions {
   ctx?: GpuContext;
@@ -186,24 +185,15 @@ export class WebGpuBackend implements Backend {
         const meta = new Uint32Array(await readBuffer(device, layer.index, c.numKvHeads * 8));
         let live = 0;
         for (let h = 0; h < c.numKvHeads; h++) live += meta[2 * h] - meta[2 * h + 1];
-        const b = f.policy?.budgets?.[l];
-        return {
-          budget: b?.compress ? b.hh + b.recent : null,
-          hh: b?.compress ? b.hh : null,
-          recent: b?.compress ? b.recent : null,
-          occupancy: live / c.numKvHeads,
-          evictions: state?.[l].evictions ?? 0,
-          merges: state?.[l].merges ?? 0,
-          tau: state?.[l].tau ?? null,
-        };
+        return layerStats(f.policy?.budgets?.[l], live / c.numKvHeads, state?.[l]);
       }),
     );
     return {
-      policy: f.policy?.p.policy ?? resolvePolicy().policy,
+      policy: f.policy?.p.policy ?? 'full',
       layers,
       kvHeads: c.numKvHeads,
       bytesAllocated: f.kv.bytes(),
-      bytesFull: c.numLayers * c.numKvHeads * this.context.length * c.headDim * 2 * 4,
+      bytesFull: fullCacheBytes(c, this.context.length),
       bytesFullAllocated: GpuKvCache.allocatedBytesFor(f.fullKvOptions, this.context.length),
       sequenceLength: this.context.length,
     };

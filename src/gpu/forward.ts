@@ -11,7 +11,7 @@ import type { GpuContext } from './device';
 import { chooseVariant, type KernelVariant } from './variant';
 import { uploadMatrix, uploadVector, type GpuTensor } from './weights';
 import { StepParams } from './step-params';
-import { GpuKvCache, type PagedCacheOptions } from '../kv/paged-cache';
+import { GpuKvCache, type PagedCacheOptions } from './kv-cache';
 import { EmbeddingKernel } from './embedding';
 import { RmsNormKernel } from './rmsnorm';
 import { MatmulKernel } from './matmul';
@@ -20,8 +20,8 @@ import { KvAppendKernel } from './kv_append';
 import { AttentionKernel, attentionScratch, type AttentionScratch } from './attention';
 import { SwigluKernel } from './swiglu';
 import type { BoundKernel } from './pipelines';
-import { GpuKvPolicy } from '../kv/gpu-policy';
-import { resolvePolicy, SINKS, type KvPolicyOptions } from '../kv/policy';
+import { GpuKvPolicy } from './kv-policy';
+import { resolvePolicy, SINKS, type ResolvedPolicy } from '../kv/policy';
 
 export interface GpuForwardOptions {
   /** Tokens per prefill chunk (activations are sized for it). */
@@ -31,7 +31,8 @@ export interface GpuForwardOptions {
   /** Longest first prompt a policy engine accepts (its cache holds the prompt before compressing). */
   maxPromptTokens?: number;
   variant?: KernelVariant;
-  kv?: KvPolicyOptions;
+  /** Default: the full cache. */
+  policy?: ResolvedPolicy;
 }
 
 /** KV pools start this small and grow geometrically as the sequence (or the budget's peak) needs. */
@@ -41,7 +42,7 @@ const INITIAL_KV_SLOTS = 64;
 export function defaultKvCapacity(model: ModelDescription, o: GpuForwardOptions): number {
   const c = model.config;
   const contextLength = Math.min(c.maxPositionEmbeddings, 4096);
-  const p = resolvePolicy(o.kv);
+  const p = o.policy ?? resolvePolicy();
   if (!p.evicts) return o.kvCapacity ?? contextLength;
   const budgetRoom = p.budget.kind === 'tokens' ? 2 * p.budget.tokens : 0;
   return o.kvCapacity ?? Math.max(o.maxPromptTokens ?? Math.min(contextLength, 512), budgetRoom) + (o.maxChunk ?? 32) + SINKS + 1;
@@ -109,10 +110,10 @@ export class GpuForward {
     this.step = new StepParams(device);
     this.rope = new RopeTable(device, c.headDim, c.rope, T);
     this.kv = new GpuKvCache(device, kvCacheOptions(model, o));
-    this.fullKvOptions = kvCacheOptions(model, { ...o, kv: { policy: 'full' } });
+    this.fullKvOptions = kvCacheOptions(model, { ...o, policy: resolvePolicy() });
     this.scratch = attentionScratch(device, this.kv, c.numHeads, T, this.variant);
     this.owned.push(this.step, this.rope, this.kv, this.scratch.logits, this.scratch.stats);
-    const policy = resolvePolicy(o.kv);
+    const policy = o.policy ?? resolvePolicy();
     this.policy = policy.evicts ? new GpuKvPolicy(device, policy, this.kv, c.numHeads, this.step.buffer) : null;
     if (this.policy) this.owned.push(this.policy);
     const colsums = this.policy?.colsumBuffers;

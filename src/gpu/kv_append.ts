@@ -1,10 +1,10 @@
 /**
  * Wrapper of shaders/kv_append.wgsl: stores the step's post-RoPE K/V [T, numKvHeads, headDim] in one
- * layer's paged cache (slot rules in src/kv/paged-cache.ts). Barrier-free on every adapter: it is a
+ * layer's paged cache (slot rules in src/gpu/kv-cache.ts). Barrier-free on every adapter: it is a
  * copy, so there is a single variant.
  */
 import type { GpuContext } from './device';
-import type { GpuKvCache } from '../kv/paged-cache';
+import type { GpuKvCache } from './kv-cache';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
 

@@ -1,5 +1,5 @@
 /** Wrapper of shaders/kv_policy.wgsl for one layer: victim selection, similarity, tau, merge, release, variance. */
-import type { GpuKvCache } from '../kv/paged-cache';
+import type { GpuKvCache } from './kv-cache';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
 import { kvCacheParams } from './kv_append';

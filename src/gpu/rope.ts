@@ -3,7 +3,7 @@
  * positions StepParams.pos0 + t. The inverse frequencies (`ropeInvFreq`, Llama-3 scaling included)
  * are uploaded once; angles and cos/sin are computed on the GPU, so a step writes nothing for RoPE.
  */
-import { ropeInvFreq } from '../cpu/ops';
+import { ropeInvFreq } from '../math/rope-freq';
 import type { RopeConfig } from '../model/types';
 import type { GpuContext } from './device';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';

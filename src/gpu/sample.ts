@@ -14,7 +14,7 @@
  * length the penalty window ends at is StepParams.pos0 + nTokens.
  */
 import type { GpuContext } from './device';
-import { resolveSampling, type ResolvedSampling } from '../engine/sampling';
+import { resolveSampling, type ResolvedSampling } from '../backend/sampling';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { readBuffer, storageBuffer, uniformBuffer } from './buffers';
 

@@ -9,10 +9,15 @@ export const POLICIES: readonly PolicyName[] = ['full', 'streaming', 'h2o', 'd2o
 
 export type Budget = { kind: 'ratio'; ratio: number } | { kind: 'tokens'; tokens: number };
 
-export interface KvPolicyOptions {
-  policy: PolicyName;
-  /** A fraction of the prompt (as the paper) or an average number of tokens per layer. */
-  budget?: Budget;
+/** The KV options as a user gives them (engine, worker, CLI, evaluation); `resolvePolicy` checks them once. */
+export interface KvOptions {
+  /** Default 'full'. */
+  policy?: PolicyName;
+  /**
+   * A fraction of the prompt (as the paper) or an average number of tokens per layer: 64 or "64"
+   * tokens, "20%" of the prompt.
+   */
+  budget?: number | string | Budget;
   /** Share of the budget for heavy hitters vs the recent window (reference: 0.1 + 0.1). */
   hhRatio?: number;
   recentRatio?: number;
@@ -44,15 +49,22 @@ export interface ResolvedPolicy {
 /** Attention sinks: the first positions are never evicted. */
 export const SINKS = 4;
 
-export function resolvePolicy(o: KvPolicyOptions = { policy: 'full' }): ResolvedPolicy {
+/**
+ * Checks the user's options and fills the defaults, once, where they enter (engine, CLI,
+ * evaluation); everything below takes the result. Throws RangeError on an unknown policy or an
+ * impossible budget, before anything loads.
+ */
+export function resolvePolicy(o: KvOptions = {}): ResolvedPolicy {
+  const policy = o.policy ?? 'full';
+  if (!POLICIES.includes(policy)) throw new RangeError(`the policy must be one of ${POLICIES.join(', ')}, got ${String(policy)}`);
   const hhRatio = o.hhRatio ?? 0.1;
   const recentRatio = o.recentRatio ?? 0.1;
-  const budget = o.budget ?? { kind: 'ratio', ratio: hhRatio + recentRatio };
+  const given = o.budget === undefined || typeof o.budget === 'object' ? o.budget : parseBudget(String(o.budget));
+  const budget = given ?? { kind: 'ratio', ratio: hhRatio + recentRatio };
   if (budget.kind === 'ratio' && !(budget.ratio > 0 && budget.ratio <= 1)) throw new RangeError(`a budget ratio must be in (0, 1], got ${budget.ratio}`);
   if (budget.kind === 'tokens' && !(Number.isInteger(budget.tokens) && budget.tokens > SINKS)) throw new RangeError(`a token budget must be an integer above ${SINKS}, got ${budget.tokens}`);
-  const d2o = o.policy.startsWith('d2o');
   return {
-    policy: o.policy,
+    policy,
     budget,
     // A budget given as a ratio rescales the heavy-hitter/recent split to sum to it.
     hhRatio: budget.kind === 'ratio' ? (budget.ratio * hhRatio) / (hhRatio + recentRatio) : hhRatio,
@@ -60,11 +72,11 @@ export function resolvePolicy(o: KvPolicyOptions = { policy: 'full' }): Resolved
     alpha: o.alpha ?? 0.5,
     beta: o.beta ?? 0.5,
     protectedLayers: o.protectedLayers ?? [],
-    varianceBudgets: o.policy === 'd2o' || o.policy === 'd2o-no-merge',
-    pyramid: o.policy === 'pyramidkv',
-    merge: o.policy === 'd2o' || o.policy === 'd2o-uniform',
-    streaming: o.policy === 'streaming',
-    evicts: o.policy !== 'full',
+    varianceBudgets: policy === 'd2o' || policy === 'd2o-no-merge',
+    pyramid: policy === 'pyramidkv',
+    merge: policy === 'd2o' || policy === 'd2o-uniform',
+    streaming: policy === 'streaming',
+    evicts: policy !== 'full',
   };
 }
 

@@ -1,5 +1,6 @@
-/** What a KV policy reports after any step. */
+/** What a KV policy reports after any step, built the same way by both backends. */
 import type { PolicyName } from './policy';
+import type { LayerBudget } from './budgets';
 
 export interface KvLayerStats {
   /** Heavy hitters + recent window, null when the layer is not compressed (yet). */
@@ -25,6 +26,33 @@ export interface KvStats {
   /** What a fresh full cache allocates for this sequence length (its own growth and bookkeeping included). */
   bytesFullAllocated: number;
   sequenceLength: number;
+}
+
+/** A policy's running counters for one layer. */
+export interface LayerCounters {
+  evictions: number;
+  merges: number;
+  /** The merge threshold, null before the first eviction. */
+  tau: number | null;
+}
+
+/** One layer's statistics: its budget (none before the first decode step or when not compressed), live tokens and counters. */
+export function layerStats(budget: LayerBudget | undefined, occupancy: number, counters: LayerCounters | undefined): KvLayerStats {
+  const b = budget?.compress ? budget : null;
+  return {
+    budget: b ? b.hh + b.recent : null,
+    hh: b ? b.hh : null,
+    recent: b ? b.recent : null,
+    occupancy,
+    evictions: counters?.evictions ?? 0,
+    merges: counters?.merges ?? 0,
+    tau: counters?.tau ?? null,
+  };
+}
+
+/** What a full float32 cache of `tokens` tokens takes (K and V only): what compression is measured against. */
+export function fullCacheBytes(shape: { numLayers: number; numKvHeads: number; headDim: number }, tokens: number): number {
+  return shape.numLayers * shape.numKvHeads * tokens * shape.headDim * 2 * 4;
 }
 
 /** Which positions the cache still holds, per layer (the demo's KV map). */

@@ -3,7 +3,7 @@
  * (ggml's dequantize_row_* for each). A row holds whole blocks: 32 elements for the legacy types,
  * 256 (a super-block of 8 or 16 sub-blocks with their own scales) for the K-quants.
  */
-import { f16BitsToF32 } from './dtypes';
+import { f16BitsToF32 } from './half-float';
 
 export type BlockDType = 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'q4_k' | 'q5_k' | 'q6_k';
 

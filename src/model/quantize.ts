@@ -3,7 +3,7 @@
  * importance matrix), step for step in float32 (`f` rounds each operation as C's float arithmetic
  * does), so the bytes are the ones llama-quantize writes for the same floats.
  */
-import { f16BitsToF32, f32ToF16Bits } from './dtypes';
+import { f16BitsToF32, f32ToF16Bits } from './half-float';
 import { BLOCKS, scaleMinK4, type BlockDType } from './block-formats';
 import type { DType } from './types';
 

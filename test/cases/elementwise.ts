@@ -12,7 +12,8 @@ import { readF32, storageBuffer } from '../../src/gpu/buffers';
 import { RmsNormKernel } from '../../src/gpu/rmsnorm';
 import { RopeKernel, RopeTable } from '../../src/gpu/rope';
 import { SwigluKernel } from '../../src/gpu/swiglu';
-import { rmsnorm, rope, ropeInvFreq, silu } from '../../src/cpu/ops';
+import { rmsnorm, rope, silu } from '../../src/cpu/ops';
+import { ropeInvFreq } from '../../src/math/rope-freq';
 import { randomFloats } from './random';
 import { submitPass } from './submit';
 

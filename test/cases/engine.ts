@@ -3,7 +3,8 @@
  * in Chromium): each case returns what it observed and the test asserts on it.
  */
 import type { GpuContext } from '../../src/gpu/device';
-import { createEngine, type EngineOptions, type GenerateOptions, type GenerationChunk } from '../../src/engine/engine';
+import { createEngine, type EngineOptions } from '../../src/engine/engine';
+import type { GenerateOptions, GenerationChunk } from '../../src/engine/conversation';
 import { AbortError, ContextOverflowError } from '../../src/errors';
 
 type Options = Omit<EngineOptions, 'gpu'>;

@@ -5,8 +5,8 @@
  * Runs a backend (already created with its policy) through a prompt and greedy steps, checking
  * after each of them; returns every violation found (none expected) and a few figures.
  */
-import type { Backend } from '../../src/engine/backend';
-import { resolveSampling } from '../../src/engine/sampling';
+import type { Backend } from '../../src/backend/backend';
+import { resolveSampling } from '../../src/backend/sampling';
 import type { KvMap, KvStats } from '../../src/kv/stats';
 
 export interface StatsRun {

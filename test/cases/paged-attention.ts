@@ -7,7 +7,7 @@
  */
 import type { GpuContext } from '../../src/gpu/device';
 import type { KernelVariant } from '../../src/gpu/variant';
-import { GpuKvCache } from '../../src/kv/paged-cache';
+import { GpuKvCache } from '../../src/gpu/kv-cache';
 import { KvAppendKernel } from '../../src/gpu/kv_append';
 import { AttentionKernel, attentionScratch } from '../../src/gpu/attention';
 import { StepParams } from '../../src/gpu/step-params';

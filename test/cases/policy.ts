@@ -8,13 +8,13 @@ import type { KernelVariant } from '../../src/gpu/variant';
 import { loadModel } from '../../src/model/load';
 import { WebGpuBackend } from '../../src/gpu/backend';
 import { CpuBackend } from '../../src/cpu/backend';
-import { resolveSampling } from '../../src/engine/sampling';
-import type { KvPolicyOptions } from '../../src/kv/policy';
+import { resolveSampling } from '../../src/backend/sampling';
+import { resolvePolicy, type KvOptions } from '../../src/kv/policy';
 import { readBuffer } from '../../src/gpu/buffers';
 
 export interface PolicyCase {
   model: string;
-  kv: KvPolicyOptions;
+  kv: KvOptions;
   prompt: number[];
   steps: number;
   /** Compare every `every` steps (and the last). */
@@ -42,8 +42,8 @@ export interface PolicyResult {
 
 export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<PolicyResult> {
   const model = await loadModel(c.model);
-  const cpu = new CpuBackend(model, { kv: c.kv });
-  const gpu = await WebGpuBackend.create(model, { ctx, kv: c.kv, variant: c.variant });
+  const cpu = new CpuBackend(model, { policy: resolvePolicy(c.kv) });
+  const gpu = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy(c.kv), variant: c.variant });
   const greedy = resolveSampling({ greedy: true });
   const r: PolicyResult = { compared: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [], mergedPositions: 0 };
   try {

@@ -7,7 +7,7 @@ import { StepParams } from '../../src/gpu/step-params';
 import { readU32, storageBuffer } from '../../src/gpu/buffers';
 import { gpuUniformAt, SampleKernel } from '../../src/gpu/sample';
 import { sample } from '../../src/cpu/sampler';
-import { resolveSampling, uniformAt, type SamplingOptions } from '../../src/engine/sampling';
+import { resolveSampling, uniformAt, type SamplingOptions } from '../../src/backend/sampling';
 import { rng } from './random';
 
 /** `uniform_at` in WGSL vs `uniformAt` for n (seed, step) pairs: edge values, then pseudo-random ones. */

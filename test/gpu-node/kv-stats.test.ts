@@ -4,6 +4,7 @@ import { getTestDevice } from '../helpers/gpu';
 import { golden, tinystories656k } from '../helpers/models';
 import { loadModel } from '../../src/model/load';
 import { WebGpuBackend } from '../../src/gpu/backend';
+import { resolvePolicy } from '../../src/kv/policy';
 import { runStats } from '../cases/kv-stats';
 
 const prompt = golden['tinystories-656k'].greedy_ids.slice(0, 30);
@@ -12,8 +13,8 @@ describe('KV statistics that add up (WebGPU, TinyStories-656K)', () => {
   it('d2o and full: held + evicted = context per layer, the map counts what the stats count, full allocation as a full cache reports it', async () => {
     const ctx = await getTestDevice();
     const model = await loadModel(tinystories656k.dir);
-    const d2o = await WebGpuBackend.create(model, { ctx, kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 16 } } });
-    const full = await WebGpuBackend.create(model, { ctx, kv: { policy: 'full' } });
+    const d2o = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy({ policy: 'd2o', budget: { kind: 'tokens', tokens: 16 } }) });
+    const full = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy({ policy: 'full' }) });
     try {
       // Past the initial 64 slots, so the full cache's pools grow.
       const [a, b] = [await runStats(d2o, prompt, 80, 10), await runStats(full, prompt, 80, 10)];

@@ -9,7 +9,7 @@ import { loadModel } from '../../src/model/load';
 import { WebGpuBackend } from '../../src/gpu/backend';
 import { CpuBackend } from '../../src/cpu/backend';
 import { generateIds } from '../../src/engine/generate';
-import type { KvPolicyOptions } from '../../src/kv/policy';
+import { resolvePolicy, type KvOptions } from '../../src/kv/policy';
 
 /** Counts the device's live buffers (created and not yet destroyed) while `f` runs. */
 async function countingBuffers<T>(device: GPUDevice, f: (live: () => number) => Promise<T>): Promise<T> {
@@ -35,7 +35,7 @@ async function countingBuffers<T>(device: GPUDevice, f: (live: () => number) => 
 }
 
 describe('2,000 tokens under a 64-token budget (TinyStories-656K, d2o)', () => {
-  const kv: KvPolicyOptions = { policy: 'd2o', budget: { kind: 'tokens', tokens: 64 } };
+  const kv: KvOptions = { policy: 'd2o', budget: { kind: 'tokens', tokens: 64 } };
   const prompt = golden['tinystories-656k'].greedy_ids.slice(0, 40);
   const sampling = { temperature: 0.9, topP: 0.95, seed: 11 };
 
@@ -43,7 +43,7 @@ describe('2,000 tokens under a 64-token budget (TinyStories-656K, d2o)', () => {
     const ctx = await getTestDevice();
     const model = await loadModel(tinystories656k.dir);
     await countingBuffers(ctx.device, async (live) => {
-      const gpu = await WebGpuBackend.create(model, { ctx, kv });
+      const gpu = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy(kv) });
       try {
         const samples: { step: number; bytes: number; buffers: number }[] = [];
         let step = 0;
@@ -74,7 +74,7 @@ describe('2,000 tokens under a 64-token budget (TinyStories-656K, d2o)', () => {
   });
 
   it('on the CPU reference: the slot tables stop growing too', async () => {
-    const cpu = new CpuBackend(await loadModel(tinystories656k.dir), { kv });
+    const cpu = new CpuBackend(await loadModel(tinystories656k.dir), { policy: resolvePolicy(kv) });
     const capacities: number[] = [];
     let step = 0;
     for await (const _ of generateIds(cpu, prompt, { maxTokens: 2000, sampling })) {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
-import { GpuKvCache } from '../../src/kv/paged-cache';
+import { GpuKvCache } from '../../src/gpu/kv-cache';
+import { fullCacheBytes } from '../../src/kv/stats';
 import { KvAppendKernel } from '../../src/gpu/kv_append';
 import { StepParams } from '../../src/gpu/step-params';
 import { storageBuffer } from '../../src/gpu/buffers';
@@ -153,13 +154,13 @@ describe('GpuKvCache + kv_append', () => {
     cache.destroy();
   });
 
-  it('bytes() and bytesFullCache()', async () => {
+  it('bytes() and fullCacheBytes()', async () => {
     const { device } = await getTestDevice();
     const cache = new GpuKvCache(device, { numLayers: 3, numKvHeads: 2, headDim: 8, capacity: 10, pageSize: 4 });
     // 3 pages of 4 slots per head; index: meta 2x2, page table 2x3, pos and free list 2x12 each.
     const index = (4 + 6 + 24 + 24) * 4;
     expect(cache.bytes()).toBe(3 * (2 * 2 * 12 * 8 * 4 + index + 2 * 12 * 4));
-    expect(cache.bytesFullCache(100)).toBe(3 * 2 * 100 * 8 * 2 * 4);
+    expect(fullCacheBytes(cache.o, 100)).toBe(3 * 2 * 100 * 8 * 2 * 4);
     cache.markFilled(7);
     const s = await cache.readHead(2, 1);
     expect([s.numSlots, cache.highWater]).toEqual([7, 7]);
@@ -184,6 +185,6 @@ describe('KV memory of a capped cache', () => {
     // The cap: 2 layers x (K and V of 2 heads x 12 slots x 8 floats + index + scores).
     const index = (2 * 2 + 2 * 3 + 2 * 2 * 12) * 4;
     expect(cap).toBe(2 * (2 * 2 * 12 * 8 * 4 + index + 2 * 12 * 4));
-    expect(cap).toBeLessThan(GpuKvCache.fullCacheBytes({ numLayers: 2, numKvHeads: 2, headDim: 8 }, 48));
+    expect(cap).toBeLessThan(fullCacheBytes({ numLayers: 2, numKvHeads: 2, headDim: 8 }, 48));
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
 import { decodeCase, drawCase, uniformAtCheck, type DrawCase } from '../cases/sampler';
-import type { SamplingOptions } from '../../src/engine/sampling';
+import type { SamplingOptions } from '../../src/backend/sampling';
 
 // The GPU id must EQUAL the CPU reference's id on every draw (no tolerance).
 

@@ -8,7 +8,7 @@ import { CpuKvPolicy, merge, mostSimilar, selectVictims } from '../../src/cpu/kv
 import { CpuBackend } from '../../src/cpu/backend';
 import { layerBudgets, layerWeights } from '../../src/kv/budgets';
 import { parseBudget, resolvePolicy, SINKS } from '../../src/kv/policy';
-import { resolveSampling } from '../../src/engine/sampling';
+import { resolveSampling } from '../../src/backend/sampling';
 import { loadModel } from '../../src/model/load';
 import { golden, tinystories656k } from '../helpers/models';
 
@@ -194,7 +194,7 @@ describe('protected layers in a real run', () => {
   it('keep every token while the other layers stay within budget', async () => {
     const model = await loadModel(tinystories656k.dir);
     const L = model.config.numLayers;
-    const cpu = new CpuBackend(model, { kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 16 }, protectedLayers: [0, L - 1] } });
+    const cpu = new CpuBackend(model, { policy: resolvePolicy({ policy: 'd2o', budget: { kind: 'tokens', tokens: 16 }, protectedLayers: [0, L - 1] }) });
     const greedy = resolveSampling({ greedy: true });
     const ids = golden['tinystories-656k'].greedy_ids;
     let next = await cpu.append(ids.slice(0, 30), greedy, 0);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/cpu/backend';
 import { loadModel } from '../../src/model/load';
-import type { KvPolicyOptions } from '../../src/kv/policy';
+import { resolvePolicy, type KvOptions } from '../../src/kv/policy';
 import { golden, tinystories656k } from '../helpers/models';
 import { runStats } from '../cases/kv-stats';
 
@@ -13,10 +13,10 @@ describe('KV statistics that add up (CPU reference, TinyStories-656K)', () => {
     { policy: 'd2o', budget: { kind: 'tokens', tokens: 16 } },
     { policy: 'h2o', budget: { kind: 'tokens', tokens: 16 } },
     { policy: 'full' },
-  ] as KvPolicyOptions[]) {
+  ] as KvOptions[]) {
     it(`${kv.policy}: held + evicted = context per layer, the map counts what the stats count`, async () => {
       const model = await loadModel(tinystories656k.dir);
-      const r = await runStats(new CpuBackend(model, { kv }), prompt, 50);
+      const r = await runStats(new CpuBackend(model, { policy: resolvePolicy(kv) }), prompt, 50);
       expect(r.violations).toEqual([]);
       if (kv.policy === 'full') {
         expect(r.evicted).toBe(0);
@@ -32,8 +32,8 @@ describe('KV statistics that add up (CPU reference, TinyStories-656K)', () => {
   it('the full cache allocation a compressed cache is compared with is what a full cache allocates', async () => {
     const model = await loadModel(tinystories656k.dir);
     const [d2o, full] = await Promise.all([
-      runStats(new CpuBackend(model, { kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 16 } } }), prompt, 50, 10),
-      runStats(new CpuBackend(model, { kv: { policy: 'full' } }), prompt, 50, 10),
+      runStats(new CpuBackend(model, { policy: resolvePolicy({ policy: 'd2o', budget: { kind: 'tokens', tokens: 16 } }) }), prompt, 50, 10),
+      runStats(new CpuBackend(model, { policy: resolvePolicy({ policy: 'full' }) }), prompt, 50, 10),
     ]);
     expect(d2o.fullAllocated.map((f) => f.bytes)).toEqual(full.fullAllocated.map((f) => f.allocated));
     // Under a budget the allocation stops following the context.

@@ -1,6 +1,7 @@
 /** Storage types decode bit-exactly, and our quantizers write llama.cpp's block layouts. */
 import { describe, expect, it } from 'vitest';
-import { bf16BitsToF32, dequantize, f16BitsToF32, f32ToF16Bits, tensorByteSize } from '../../src/model/dtypes';
+import { dequantize, tensorByteSize } from '../../src/model/dtypes';
+import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../../src/model/half-float';
 import { quantize } from '../../src/model/quantize';
 import type { DType, Tensor } from '../../src/model/types';
 import { randomFloats } from '../cases/random';

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { dequantize, f16BitsToF32 } from '../../src/model/dtypes';
+import { dequantize } from '../../src/model/dtypes';
+import { f16BitsToF32 } from '../../src/model/half-float';
 import { ggufTensors, parseGgufHeader } from '../../src/model/gguf';
 import { loadHf } from '../../src/model/hf';
 import { loadModel } from '../../src/model/load';

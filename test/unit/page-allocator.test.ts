@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PageAllocator, UNMAPPED } from '../../src/kv/page-allocator';
+import { PageAllocator, UNMAPPED } from '../../src/gpu/page-allocator';
 
 const mappedPages = (a: PageAllocator) => a.tables.flatMap((t) => Array.from(t.subarray(0, a.mapped)));
 

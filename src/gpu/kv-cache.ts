@@ -32,7 +32,7 @@
  * when `highWater` is raised (or `reserve` is called), which must be before encoding the command
  * buffer that uses the new slots, and not while an unsubmitted command buffer still uses the pools.
  */
-import { readBuffer } from '../gpu/buffers';
+import { readBuffer } from './buffers';
 import { PageAllocator, UNMAPPED } from './page-allocator';
 
 export interface PagedCacheOptions {
@@ -180,11 +180,6 @@ export class GpuKvCache {
     for (const L of this.layers) this.device.queue.writeBuffer(L.index, this.pageTableOffset * 4, words);
   }
 
-  /** Physical page of (head, logical page), as mapped now. */
-  physicalPage(head: number, page: number): number {
-    return this.allocator.physical(head, page);
-  }
-
   /** Empties every head (slots free, scores 0, meta 0); the pools keep their size. */
   reset(): void {
     const { numKvHeads } = this.o;
@@ -269,23 +264,9 @@ export class GpuKvCache {
     return (page * this.pageSize + (slot % this.pageSize)) * this.o.headDim;
   }
 
-  /** Overrides a head's page table on the GPU (tests; pages must be distinct pool pages; not with growth). */
-  setPageTable(layer: number, head: number, pages: number[]): void {
-    this.device.queue.writeBuffer(this.layers[layer].index, (this.pageTableOffset + head * this.pagesPerHead) * 4, Uint32Array.from(pages));
-  }
-
   /** KV bytes allocated on the GPU now (pools, index, scores). */
   bytes(): number {
     return this.layers.reduce((s, l) => s + l.k.size + l.v.size + l.index.size + l.score.size, 0);
-  }
-
-  /** What a full f32 cache of `seqLen` tokens takes (K and V only), for comparison. */
-  bytesFullCache(seqLen: number): number {
-    return GpuKvCache.fullCacheBytes(this.o, seqLen);
-  }
-
-  static fullCacheBytes(o: Pick<PagedCacheOptions, 'numLayers' | 'numKvHeads' | 'headDim'>, tokens: number): number {
-    return o.numLayers * o.numKvHeads * tokens * o.headDim * 2 * 4;
   }
 
   /**

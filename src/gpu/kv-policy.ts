@@ -1,13 +1,15 @@
 /**
  * The KV policy on the GPU: per-layer state and buffers, budgets set once from the variances read
- * back after the first prefill, and statistics read lazily. The rules run in shaders/kv_policy.wgsl.
+ * back after the first prefill, and statistics read lazily. The rules run in shaders/kv_policy.wgsl,
+ * through its wrapper ./kv_policy.ts (snake_case files here wrap a shader of the same name).
  */
-import type { GpuKvCache } from './paged-cache';
-import { SINKS, type ResolvedPolicy } from './policy';
-import { layerBudgets, layerVarianceValue, type LayerBudget } from './budgets';
-import { KvPolicyKernel, type KvPolicyBuffers } from '../gpu/kv_policy';
-import type { BoundKernel } from '../gpu/pipelines';
-import { readBuffer } from '../gpu/buffers';
+import type { GpuKvCache } from './kv-cache';
+import { SINKS, type ResolvedPolicy } from '../kv/policy';
+import { layerBudgets, layerVarianceValue, type LayerBudget } from '../kv/budgets';
+import { KvPolicyKernel, type KvPolicyBuffers } from './kv_policy';
+import type { BoundKernel } from './pipelines';
+import { readBuffer } from './buffers';
+import type { LayerCounters } from '../kv/stats';
 
 export class GpuKvPolicy {
   readonly layers: (BoundKernel & { encodeVariance(pass: GPUComputePassEncoder): void })[];
@@ -100,7 +102,7 @@ export class GpuKvPolicy {
   }
 
   /** Evictions, merges and tau per layer (one small readback each; never in the decode loop). */
-  async readState(): Promise<{ tau: number | null; evictions: number; merges: number }[]> {
+  async readState(): Promise<LayerCounters[]> {
     return Promise.all(
       this.buffers.map(async (b) => {
         const raw = await readBuffer(this.device, b.state, 16);
