@@ -61,6 +61,11 @@ export function forward(w: CpuWeights, s: RunState, cache: CpuKvCache, token: nu
     matvec(s.q, lw.q, s.xb2, qDim, dim);
     matvec(s.k, lw.k, s.xb2, kvDim, dim);
     matvec(s.v, lw.v, s.xb2, kvDim, dim);
+    if (lw.qkvBias) {
+      for (let i = 0; i < qDim; i++) s.q[i] += lw.qkvBias.q[i];
+      for (let i = 0; i < kvDim; i++) s.k[i] += lw.qkvBias.k[i];
+      for (let i = 0; i < kvDim; i++) s.v[i] += lw.qkvBias.v[i];
+    }
     rope(s.q, c.numHeads, hd, pos, s.invFreq, c.rope.layout);
     rope(s.k, c.numKvHeads, hd, pos, s.invFreq, c.rope.layout);
 

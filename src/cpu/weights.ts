@@ -1,7 +1,7 @@
 /** The model's weights dequantized to float32 for the CPU reference. */
 import { dequantize } from '../model/dtypes';
 import { ModelFormatError } from '../errors';
-import { tensorNames, type ModelConfig, type ModelDescription } from '../model/types';
+import { hasQkvBias, tensorNames, type ModelConfig, type ModelDescription } from '../model/types';
 
 export interface CpuLayerWeights {
   attnNorm: Float32Array;
@@ -13,6 +13,8 @@ export interface CpuLayerWeights {
   gate: Float32Array;
   up: Float32Array;
   down: Float32Array;
+  /** q/k/v biases (Qwen2), else null. */
+  qkvBias: { q: Float32Array; k: Float32Array; v: Float32Array } | null;
 }
 
 export interface CpuWeights {
@@ -49,6 +51,7 @@ export function cpuWeights(model: ModelDescription): CpuWeights {
         gate: get(n.gate),
         up: get(n.up),
         down: get(n.down),
+        qkvBias: hasQkvBias(config) ? { q: get(n.qBias), k: get(n.kBias), v: get(n.vBias) } : null,
       };
     }),
     finalNorm: get(tensorNames.finalNorm),

@@ -6,7 +6,7 @@
  * a step only writes its StepParams/RoPE table and encodes the dispatches.
  */
 import type { ModelDescription } from '../model/types';
-import { tensorNames } from '../model/types';
+import { hasQkvBias, tensorNames } from '../model/types';
 import type { GpuContext } from './device';
 import { chooseVariant, type KernelVariant } from './variant';
 import { uploadMatrix, uploadVector, type GpuTensor } from './weights';
@@ -19,6 +19,7 @@ import { RopeKernel, RopeTable } from './rope';
 import { KvAppendKernel } from './kv_append';
 import { AttentionKernel, attentionScratch, type AttentionScratch } from './attention';
 import { SwigluKernel } from './swiglu';
+import { BiasAddKernel } from './bias_add';
 import type { BoundKernel } from './pipelines';
 import { GpuKvPolicy } from './kv-policy';
 import { resolvePolicy, SINKS, type ResolvedPolicy } from '../kv/policy';
@@ -139,6 +140,7 @@ export class GpuForward {
     const append = new KvAppendKernel(device);
     const attention = new AttentionKernel(device, this.variant);
     const swiglu = new SwigluKernel(device);
+    const biasAdd = new BiasAddKernel(device);
 
     this.body = [new EmbeddingKernel(device).bind({ weight: matrix(tensorNames.embed), ids: this.ids, out: x, step })];
     for (let l = 0; l < c.numLayers; l++) {
@@ -148,6 +150,13 @@ export class GpuForward {
         mm.bind({ weight: matrix(n.q), x: xb, y: q, step }),
         mm.bind({ weight: matrix(n.k), x: xb, y: k, step }),
         mm.bind({ weight: matrix(n.v), x: xb, y: v, step }),
+        ...(hasQkvBias(c)
+          ? [
+              biasAdd.bind({ y: q, bias: vector(n.qBias), step }, { width: qDim }),
+              biasAdd.bind({ y: k, bias: vector(n.kBias), step }, { width: kvDim }),
+              biasAdd.bind({ y: v, bias: vector(n.vBias), step }, { width: kvDim }),
+            ]
+          : []),
         ropeK.bind({ q, k, table: this.rope, step }, { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, layout: c.rope.layout }),
         append.bind({ k, v, cache: this.kv, layer: l, step }),
         attention.bind({ q, out: att, cache: this.kv, layer: l, scratch: this.scratch, step, colsum: colsums?.[l] }, { numHeads: c.numHeads, slidingWindow: c.slidingWindow }),

@@ -1,6 +1,14 @@
-/** Every loader ends here: each tensor the forward pass needs exists with the shape the config implies. */
-import { ModelFormatError } from '../errors';
-import { tensorNames, type ModelConfig, type Tensor } from './types';
+/**
+ * Every loader ends here: each tensor the forward pass needs exists with the shape the config
+ * implies, and no other tensor is present. A tensor the architecture does not use means the file
+ * is another model than its config says (a Qwen2 file labelled Llama would run with its biases
+ * dropped), so it is refused by name rather than ignored.
+ */
+import { ModelFormatError, UnsupportedModelError } from '../errors';
+import { hasQkvBias, tensorNames, type ModelConfig, type Tensor } from './types';
+
+/** Tensors some checkpoints carry that change nothing: Transformers' cached RoPE frequencies. */
+const HARMLESS = [/^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/];
 
 export function expectedShapes(c: ModelConfig): Map<string, number[]> {
   const q = c.numHeads * c.headDim;
@@ -21,6 +29,11 @@ export function expectedShapes(c: ModelConfig): Map<string, number[]> {
     m.set(n.gate, [c.intermediateSize, c.hiddenSize]);
     m.set(n.up, [c.intermediateSize, c.hiddenSize]);
     m.set(n.down, [c.hiddenSize, c.intermediateSize]);
+    if (hasQkvBias(c)) {
+      m.set(n.qBias, [q]);
+      m.set(n.kBias, [kv]);
+      m.set(n.vBias, [kv]);
+    }
   }
   return m;
 }
@@ -40,7 +53,13 @@ export function checkTensors(c: ModelConfig, tensors: Map<string, Tensor>, file?
   // corrupt huge count) build a list of expected tensors out of all proportion to the file.
   const layers = layersInFile(tensors);
   if (layers !== c.numLayers) throw new ModelFormatError('size-mismatch', `the config says ${c.numLayers} layers, the tensors hold ${layers}`, file);
-  for (const [name, shape] of expectedShapes(c)) {
+  const expected = expectedShapes(c);
+  const unused = [...tensors.keys()].filter((name) => !expected.has(name) && !HARMLESS.some((h) => h.test(name)));
+  if (unused.length) {
+    const list = unused.length > 6 ? `${unused.slice(0, 6).join(', ')} and ${unused.length - 6} more` : unused.join(', ');
+    throw new UnsupportedModelError(`${file ? `${file}: ` : ''}the ${c.architecture} architecture does not use tensor${unused.length > 1 ? 's' : ''} ${list}; the file holds another kind of model than its config says`);
+  }
+  for (const [name, shape] of expected) {
     const t = tensors.get(name);
     if (!t) throw new ModelFormatError('missing-tensor', `tensor ${name} is missing`, file);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))

@@ -6,7 +6,7 @@
  */
 import { dequantize } from './dtypes';
 import { quantize } from './quantize';
-import { llama3RopeDivisors } from './gguf';
+import { LAYER_NAMES, llama3RopeDivisors } from './gguf';
 import { permuteRows, writeGguf, type GgufMetadataEntry, type GgufTensorOut } from './gguf-writer';
 import { tensorNames, type DType, type ModelDescription } from './types';
 
@@ -47,11 +47,6 @@ export function llamaCppTensorType(name: string, shape: number[], preset: QuantP
   return type;
 }
 
-const LAYER_GGUF: Record<string, string> = {
-  attnNorm: 'attn_norm', q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output',
-  mlpNorm: 'ffn_norm', gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down',
-};
-
 /** The model's tensors under their GGUF names, in llama.cpp's order, q/k rows in its RoPE order. */
 function ggufTensorsOf(m: ModelDescription): { name: string; shape: number[]; values: Float32Array }[] {
   const c = m.config;
@@ -67,9 +62,14 @@ function ggufTensorsOf(m: ModelDescription): { name: string; shape: number[]; va
   add('output_norm.weight', tensorNames.finalNorm);
   if (!c.tieWordEmbeddings) add('output.weight', tensorNames.lmHead);
   if (c.rope.scaling) out.push({ name: 'rope_freqs.weight', shape: [c.headDim / 2], values: llama3RopeDivisors(c.rope.scaling, c.rope.theta, c.headDim) });
+  // llama.cpp's converter permutes q/k rows of Llama-style models only (Qwen2 keeps HF's order).
+  const permuted = c.architecture !== 'qwen2';
   for (let i = 0; i < c.numLayers; i++) {
-    const n = tensorNames.layer(i) as Record<string, string>;
-    for (const [key, gguf] of Object.entries(LAYER_GGUF)) add(`blk.${i}.${gguf}.weight`, n[key], key === 'q' ? c.numHeads : key === 'k' ? c.numKvHeads : 0);
+    const n = tensorNames.layer(i);
+    for (const [gguf, key] of Object.entries(LAYER_NAMES)) {
+      const heads = !permuted ? 0 : key === 'q' ? c.numHeads : key === 'k' ? c.numKvHeads : 0;
+      add(`blk.${i}.${gguf}`, n[key], heads);
+    }
   }
   return out;
 }

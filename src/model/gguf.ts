@@ -192,18 +192,23 @@ export function unpermuteRows(t: Tensor, heads: number): Tensor {
   return { ...t, data };
 }
 
-const LAYER_NAMES: Record<string, keyof ReturnType<typeof tensorNames.layer>> = {
-  attn_norm: 'attnNorm', attn_q: 'q', attn_k: 'k', attn_v: 'v', attn_output: 'o',
-  ffn_norm: 'mlpNorm', ffn_gate: 'gate', ffn_up: 'up', ffn_down: 'down',
+/** GGUF layer tensor names (`blk.N.<name>`) -> our per-layer keys (`tensorNames.layer`). */
+export const LAYER_NAMES: Record<string, keyof ReturnType<typeof tensorNames.layer>> = {
+  'attn_norm.weight': 'attnNorm', 'attn_q.weight': 'q', 'attn_k.weight': 'k', 'attn_v.weight': 'v', 'attn_output.weight': 'o',
+  'attn_q.bias': 'qBias', 'attn_k.bias': 'kBias', 'attn_v.bias': 'vBias',
+  'ffn_norm.weight': 'mlpNorm', 'ffn_gate.weight': 'gate', 'ffn_up.weight': 'up', 'ffn_down.weight': 'down',
 };
 
 function canonicalName(name: string): string | null {
   if (name === 'token_embd.weight') return tensorNames.embed;
   if (name === 'output_norm.weight') return tensorNames.finalNorm;
   if (name === 'output.weight') return tensorNames.lmHead;
-  const m = /^blk\.(\d+)\.(\w+)\.weight$/.exec(name);
+  const m = /^blk\.(\d+)\.(\w+\.(?:weight|bias))$/.exec(name);
   return m && LAYER_NAMES[m[2]] ? tensorNames.layer(Number(m[1]))[LAYER_NAMES[m[2]]] : null;
 }
+
+/** llama.cpp's converter reorders q/k rows for these architectures only (Qwen2 runs NeoX-style RoPE on HF's order). */
+const PERMUTED_QK = new Set(['llama', 'mistral']);
 
 /** Llama-3's per-pair frequency divisors, as llama.cpp's converter writes them into rope_freqs.weight. */
 export function llama3RopeDivisors(s: Llama3RopeScaling, theta: number, headDim: number): Float32Array {
@@ -248,12 +253,12 @@ function shortestF32(x: number): number {
 
 export type GgufModel = ModelDescription & { gguf: GgufFile };
 
-/** A whole llama/mistral GGUF: config from the metadata, canonical names, q/k back in HF row order. */
+/** A whole llama/mistral/qwen2 GGUF: config from the metadata, canonical names, q/k back in HF row order. */
 export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 'model.gguf'): GgufModel {
   const g = parseGgufHeader(bytes, file);
   const md = g.metadata;
   const arch = String(md.get('general.architecture') ?? 'unknown');
-  if (arch !== 'llama' && arch !== 'mistral') throw new UnsupportedModelError(`${file}: architecture ${arch} is not supported (llama and mistral are)`);
+  if (arch !== 'llama' && arch !== 'mistral' && arch !== 'qwen2') throw new UnsupportedModelError(`${file}: architecture ${arch} is not supported (llama, mistral and qwen2 are)`);
   const num = (key: string, fallback?: number): number => {
     const v = md.get(`${arch}.${key}`) ?? fallback;
     if (v === undefined) throw new ModelFormatError('bad-config', `metadata ${arch}.${key} is missing`, file);
@@ -263,8 +268,6 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
   /** Token ids: a number, or NaN for anything else (checkConfig names it). */
   const tokenId = (v: GgufValue | undefined) => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : NaN);
   const raw = ggufTensors(bytes, g, file);
-  for (const name of raw.keys())
-    if (name.endsWith('.bias')) throw new UnsupportedModelError(`${file}: tensor ${name}: biases are not supported`);
 
   const hiddenSize = num('embedding_length');
   const numHeads = num('attention.head_count');
@@ -310,9 +313,15 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
 
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of raw) {
+    if (name === 'rope_freqs.weight') continue;
     const canon = canonicalName(name);
-    if (!canon) continue;
-    const heads = name.endsWith('attn_q.weight') ? numHeads : name.endsWith('attn_k.weight') ? numKvHeads : 0;
+    // Unknown names stay as they are: checkTensors refuses what the architecture does not use.
+    if (!canon) {
+      tensors.set(name, t);
+      continue;
+    }
+    const permuted = PERMUTED_QK.has(arch);
+    const heads = !permuted ? 0 : name.endsWith('attn_q.weight') ? numHeads : name.endsWith('attn_k.weight') ? numKvHeads : 0;
     // A q/k of the wrong height is left as is for checkTensors to name.
     tensors.set(canon, { ...(heads && t.shape[0] === heads * headDim ? unpermuteRows(t, heads) : t), name: canon });
   }

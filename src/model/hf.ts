@@ -6,8 +6,8 @@ import { checkConfig, type ConfigKeys } from './check-config';
 import { readFiles, type FileSource } from './sources';
 import { tensorNames, type Architecture, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type ProgressCallback, type Tensor, type TokenizerSource } from './types';
 
-const ARCHITECTURES: Record<string, Architecture> = { LlamaForCausalLM: 'llama', MistralForCausalLM: 'mistral' };
-const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', mistral: 'mistral' };
+const ARCHITECTURES: Record<string, Architecture> = { LlamaForCausalLM: 'llama', MistralForCausalLM: 'mistral', Qwen2ForCausalLM: 'qwen2' };
+const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', mistral: 'mistral', qwen2: 'qwen2' };
 
 type Json = Record<string, unknown>;
 
@@ -20,10 +20,13 @@ export function parseHfConfig(cfg: Json, generationConfig: Json | null): ModelCo
   const archs = cfg.architectures;
   const archName = Array.isArray(archs) && archs.length ? String(archs[0]) : `model_type ${String(cfg.model_type)}`;
   const architecture = Array.isArray(archs) && archs.length ? ARCHITECTURES[archName] : MODEL_TYPES[String(cfg.model_type)];
-  if (!architecture) throw new UnsupportedModelError(`architecture ${archName} is not supported (LlamaForCausalLM and MistralForCausalLM are)`);
+  if (!architecture) throw new UnsupportedModelError(`architecture ${archName} is not supported (${Object.keys(ARCHITECTURES).join(', ')} are)`);
   // Features of the Llama family we do not run; ignoring them would silently give wrong outputs.
   if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'silu') throw new UnsupportedModelError(`hidden_act ${String(cfg.hidden_act)} is not supported (silu is)`);
+  // Qwen2's q/k/v biases are its own (hasQkvBias); Llama's attention_bias also puts one on o_proj.
   if (cfg.attention_bias === true || cfg.mlp_bias === true) throw new UnsupportedModelError('attention or MLP biases are not supported');
+  // Qwen2 with use_sliding_window windows only the layers from max_window_layers on: not run here.
+  if (architecture === 'qwen2' && cfg.use_sliding_window === true) throw new UnsupportedModelError('use_sliding_window (windowed attention on some layers) is not supported');
 
   // Types here; ranges (positive counts, finite floats, ids in the vocabulary) in checkConfig.
   const num = (key: string, fallback: number | null = null): number => {
@@ -150,6 +153,9 @@ export async function loadHf(source: FileSource, opts: { onProgress?: ProgressCa
   // lm_head.weight); when the config ties them, one Tensor serves both names.
   const embed = tensors.get(tensorNames.embed);
   const head = tensors.get(tensorNames.lmHead);
+  // Untied by the config but no head in the files: tying would run another model than the config's.
+  if (embed && !head && config.tie_word_embeddings === false)
+    throw new ModelFormatError('missing-tensor', `tie_word_embeddings is false but ${tensorNames.lmHead} is missing (the LM head is not the embedding)`, files.length > 1 ? 'model.safetensors.index.json' : files[0]);
   if (embed && (!head || cfg.tieWordEmbeddings)) tensors.set(tensorNames.lmHead, embed);
   else if (head && !embed && config.tie_word_embeddings !== false) tensors.set(tensorNames.embed, head);
   cfg.tieWordEmbeddings = tensors.get(tensorNames.embed) === tensors.get(tensorNames.lmHead) && tensors.has(tensorNames.embed);

@@ -4,7 +4,13 @@
  * and q/k rows are in the rotate-half RoPE order unless `rope.layout` says 'interleaved'.
  */
 
-export type Architecture = 'llama' | 'mistral';
+/** Qwen2 is a Llama with biases on the q/k/v projections (see `hasQkvBias`). */
+export type Architecture = 'llama' | 'mistral' | 'qwen2';
+
+/** Whether the architecture adds a bias after the q, k and v projections. */
+export function hasQkvBias(c: { architecture: Architecture }): boolean {
+  return c.architecture === 'qwen2';
+}
 
 /**
  * Storage types. The q* are llama.cpp's blocks (src/model/block-formats.ts): 32 elements for
@@ -83,6 +89,9 @@ export const tensorNames = {
     q: `model.layers.${i}.self_attn.q_proj.weight`,
     k: `model.layers.${i}.self_attn.k_proj.weight`,
     v: `model.layers.${i}.self_attn.v_proj.weight`,
+    qBias: `model.layers.${i}.self_attn.q_proj.bias`,
+    kBias: `model.layers.${i}.self_attn.k_proj.bias`,
+    vBias: `model.layers.${i}.self_attn.v_proj.bias`,
     o: `model.layers.${i}.self_attn.o_proj.weight`,
     mlpNorm: `model.layers.${i}.post_attention_layernorm.weight`,
     gate: `model.layers.${i}.mlp.gate_proj.weight`,

@@ -46,7 +46,7 @@ describe('config.json', () => {
   });
   it.each([
     [{ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }, /GPT2LMHeadModel/],
-    [{ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' }, /Qwen2ForCausalLM/],
+    [{ architectures: ['Qwen2MoeForCausalLM'], model_type: 'qwen2_moe' }, /Qwen2MoeForCausalLM/],
     [{ architectures: ['LlamaForSequenceClassification'], model_type: 'llama' }, /LlamaForSequenceClassification/],
     [{ architectures: undefined, model_type: 'phi3' }, /phi3/],
     [{ hidden_act: 'gelu' }, /gelu/],
