@@ -2,8 +2,8 @@
 // dist/types, then every relative specifier gets its file extension (`./engine/engine` ->
 // `./engine/engine.js`, a folder -> `./tokenizer/index.js`). The sources import without extensions
 // (bundler resolution); without this, TypeScript under `moduleResolution: node16/nodenext` cannot
-// follow the declarations and silently types the whole API as `any`. The entry also references
-// @webgpu/types, which declares the GPU* types the API mentions (a dependency of the package).
+// follow the declarations and silently types the whole API as `any`. The GPU* types the API mentions
+// come from lib.dom (TypeScript >= 6) or from @webgpu/types (a dependency, for older versions).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,7 +25,9 @@ for (const file of files) {
     if (!target) throw new Error(`${file}: cannot resolve ${spec}`);
     return `${lead}${quote}${target}${quote}`;
   });
-  if (file === join(out, 'index.d.ts')) text = `/// <reference types="@webgpu/types" />\n${text}`;
   writeFileSync(file, text);
 }
-console.log(`${files.length} declaration files in ${out}`);
+// TypeScript >= 6 has the WebGPU types in lib.dom (and @webgpu/types would then clash with them);
+// older versions take them from @webgpu/types through this entry (package.json: "types@<6").
+writeFileSync(join(out, 'ts5.d.ts'), `/// <reference types="@webgpu/types" />\nexport * from './index.js';\n`);
+console.log(`${files.length + 1} declaration files in ${out}`);
