@@ -6,13 +6,17 @@
  *             (docs/bench.json, docs/bench.md);
  * - policies: decode speed and KV memory against context length for full, streaming, h2o and d2o at
  *             a 20 % budget (docs/results/bench-policies.json, .md, bench-*.svg);
+ * - profile:  where a decode step's time goes at the SmolLM2-135M shape (f16, Q8_0) at 512 / 2,048 /
+ *             8,192 tokens: tok/s, CPU-ms per token, dispatches, GPU time per kernel group
+ *             (timestamp queries), the matvecs' GB/s against the adapter's read roofline measured
+ *             in the same run (docs/results/bench-profile.json, .md);
  * - peers:    llama.cpp beside us on the same GGUF files (docs/results/bench-peers.json, .md); needs
  *             node-llama-cpp, which `npm run bench:peers` installs and runs this section with.
  *   BENCH_QUICK=1   smallest settings (used by the smoke test)
  *   BENCH_OUT=DIR   output folder (default docs; the policy and peer sections write to DIR/results)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acquireDevice } from '../src/gpu/device';
 import { WebGpuBackend } from '../src/gpu/backend';
@@ -25,12 +29,15 @@ import { writeSyntheticGguf } from './synthetic-gguf';
 import { benchPolicies, type PolicyRow } from './policies';
 import { benchPeer, loadLlamaCpp, type PeerRow } from './peers';
 import { peerMarkdown, policyCharts, policyMarkdown } from './bench-report';
+import { profileDecode, profileMarkdown, type ProfileRow } from './decode-profile';
+import { measureRoofline } from './roofline';
+import { cpuMs } from './gpu-profile';
 
 const quick = process.env.BENCH_QUICK === '1';
 const modelsDir = resolve(process.env.D2O_MODELS_DIR ?? '../shared/models');
 const outDir = resolve(process.env.BENCH_OUT ?? 'docs');
 const resultsDir = join(outDir, 'results');
-const sections = process.env.BENCH_ONLY?.split(',') ?? ['table', 'policies', 'peers'];
+const sections = process.env.BENCH_ONLY?.split(',') ?? ['table', 'profile', 'policies', 'peers'];
 const greedy = resolveSampling({ greedy: true });
 
 interface Row {
@@ -115,6 +122,30 @@ if (sections.includes('table')) {
     `# Benchmark\n\nMachine: ${machine}.\n\nDecode is timed at each context length with the cache marked full to that length (values do not change the speed). Each decoded token is one command buffer submit and one 4-byte readback (the sampled id). Prefill is timed from an empty cache in chunks of 32.\n\n${table}\n`,
   );
   console.log(table);
+}
+
+if (sections.includes('profile')) {
+  if (!ctx.device.features.has('timestamp-query')) throw new Error('the profile section needs timestamp queries, which this adapter lacks');
+  const load0 = loadavg()[0];
+  const [c0, w0] = [cpuMs(), performance.now()];
+  const roofline = await measureRoofline(ctx.device);
+  console.log(JSON.stringify({ roofline }));
+  const contexts = quick ? [64] : [512, 2048, 8192];
+  const timing = quick ? { decodeTokens: 2, rounds: 1, profileRounds: 1 } : { decodeTokens: 4, rounds: 3, profileRounds: 3 };
+  const rows: ProfileRow[] = [];
+  for (const dtype of (quick ? ['q8_0'] : ['f16', 'q8_0']) as DType[])
+    rows.push(...(await profileDecode(ctx, 'SmolLM2-135M', dtype, syntheticModel('SmolLM2-135M', dtype), contexts, { ...timing, rooflineGBs: roofline.best }, (r) => console.log(JSON.stringify(r)))));
+  const roofline2 = await measureRoofline(ctx.device);
+  const load = { start: load0, end: loadavg()[0], cpuOverWall: (cpuMs() - c0) / (performance.now() - w0) };
+  const conditions =
+    `Synthetic weights at the SmolLM2-135M shape (30 layers, hidden 576, 9 / 3 heads of 64, intermediate 1536, vocab 49152), full cache marked filled to each context. ` +
+    `Decode: the best of ${timing.rounds} rounds of ${timing.decodeTokens} greedy steps, each one submit and a 4-byte readback; CPU ms/token is the process's user + system time over the same steps. ` +
+    `GPU times: timestamp queries around each dispatch in its own pass (Dawn's timestamp quantization disabled), the minimum over ${timing.profileRounds} forward passes. ` +
+    `Roofline: the best of plain streaming-read kernels over ${(roofline.bytes / 2 ** 20).toFixed(0)} MiB in the same run, ${roofline.best.toFixed(1)} GB/s before the rows and ${roofline2.best.toFixed(1)} GB/s after. ` +
+    `Load average ${load.start.toFixed(1)} at the start and ${load.end.toFixed(1)} at the end on ${cpus().length} cores; the process used ${load.cpuOverWall.toFixed(2)} cores on average.`;
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(resolve(resultsDir, 'bench-profile.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, roofline: [roofline, roofline2], load, rows }, null, 1) + '\n');
+  writeFileSync(resolve(resultsDir, 'bench-profile.md'), profileMarkdown(rows, machine, conditions));
 }
 
 if (sections.includes('policies')) {

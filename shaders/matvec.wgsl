@@ -52,36 +52,49 @@ fn store(row: u32, v: f32) {
   }
 }
 
-// Barrier-free: each invocation computes 4 consecutive rows, so every x chunk it loads serves four
-// weight chunks (1.3-2x faster on lavapipe than one row per invocation).
-const SIMPLE_ROWS: u32 = 4u;
-
-@compute @workgroup_size(64)
+// Barrier-free: each invocation computes SIMPLE_ROWS consecutive rows, so every x chunk it loads
+// serves that many weight chunks. The wrapper prepends SIMPLE_ROWS and SIMPLE_WG (the workgroup
+// size): constant loop bounds keep the accumulators in registers.
+@compute @workgroup_size(SIMPLE_WG)
 fn simple(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row0 = ((wg.y * p.groupsX + wg.x) * 64u + lid) * SIMPLE_ROWS;
+  let row0 = ((wg.y * p.groupsX + wg.x) * SIMPLE_WG + lid) * SIMPLE_ROWS;
   if (row0 >= p.rows) {
     return;
   }
   // Rows past the last re-read it (no out-of-bounds reads); their sums are not stored.
-  let r1 = min(row0 + 1u, p.rows - 1u);
-  let r2 = min(row0 + 2u, p.rows - 1u);
-  let r3 = min(row0 + 3u, p.rows - 1u);
-  var s = vec4<f32>();
-  if ((p.cols & 3u) == 0u) {
-    // Column j of `a` holds the four running partial sums of row row0 + j.
-    var a = mat4x4<f32>();
+  var r: array<u32, SIMPLE_ROWS>;
+  for (var j = 0u; j < SIMPLE_ROWS; j++) { r[j] = min(row0 + j, p.rows - 1u); }
+  // One f32 accumulator per row (a vec4 per row would take 4x the registers: on an 8-wide CPU
+  // SIMD each vec4 lane set is 4 vector registers, and spills cost more than the extra adds).
+  var s: array<f32, SIMPLE_ROWS>;
+  if ((p.cols & 31u) == 0u) {
+    // Whole 32-column blocks: a block's scale is loaded once per row (block-quantized formats
+    // define block_scale / weight4_unscaled; for the others the wrapper supplies 1 and weight4).
+    // (t is zeroed by hand: lavapipe did not re-initialize a var declared in the loop body.)
+    var t: array<f32, SIMPLE_ROWS>;
+    for (var b = 0u; b < p.cols; b += 32u) {
+      for (var k = 0u; k < 32u; k += 4u) {
+        let xv = x4(b + k);
+        for (var j = 0u; j < SIMPLE_ROWS; j++) { t[j] += dot(weight4_unscaled(r[j], b + k, p.cols), xv); }
+      }
+      for (var j = 0u; j < SIMPLE_ROWS; j++) {
+        s[j] += t[j] * block_scale(r[j], b, p.cols);
+        t[j] = 0.0;
+      }
+    }
+  } else if ((p.cols & 3u) == 0u) {
     for (var c = 0u; c < p.cols; c += 4u) {
       let xv = x4(c);
-      a += mat4x4<f32>(weight4(row0, c, p.cols) * xv, weight4(r1, c, p.cols) * xv, weight4(r2, c, p.cols) * xv, weight4(r3, c, p.cols) * xv);
+      for (var j = 0u; j < SIMPLE_ROWS; j++) { s[j] += dot(weight4(r[j], c, p.cols), xv); }
     }
-    s = vec4<f32>(1.0) * a;
   } else {
     for (var c = 0u; c < p.cols; c++) {
-      s += vec4<f32>(weight1(row0, c, p.cols), weight1(r1, c, p.cols), weight1(r2, c, p.cols), weight1(r3, c, p.cols)) * x[p.xOffset + c];
+      let xc = x[p.xOffset + c];
+      for (var j = 0u; j < SIMPLE_ROWS; j++) { s[j] += weight1(r[j], c, p.cols) * xc; }
     }
   }
-  for (var j = 0u; j < min(SIMPLE_ROWS, p.rows - row0); j++) {
-    store(row0 + j, s[j]);
+  for (var j = 0u; j < SIMPLE_ROWS; j++) {
+    if (row0 + j < p.rows) { store(row0 + j, s[j]); }
   }
 }
 

@@ -15,9 +15,17 @@ fn q8x4(w: u32) -> vec4<f32> {
   return vec4<f32>(q);
 }
 
+// The block's scale, and the chunk's quants unscaled (matvec applies the scale once per block).
+fn block_scale(row: u32, col: u32, cols: u32) -> f32 {
+  return q_scale((row * cols + col) >> 5u);
+}
+
+fn weight4_unscaled(row: u32, col: u32, cols: u32) -> vec4<f32> {
+  return q8x4(w_data[(row * cols + col) >> 2u]);
+}
+
 fn weight4(row: u32, col: u32, cols: u32) -> vec4<f32> {
-  let i = row * cols + col;
-  return q8x4(w_data[i >> 2u]) * q_scale(i >> 5u);
+  return weight4_unscaled(row, col, cols) * block_scale(row, col, cols);
 }
 
 fn weight1(row: u32, col: u32, cols: u32) -> f32 {

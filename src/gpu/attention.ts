@@ -119,16 +119,16 @@ export class AttentionKernel {
     const u32 = new Uint32Array(raw);
     u32.set([numHeads, numKvHeads, cache.pageSize, cache.pagesPerHead, maxSlots, cache.pageTableOffset, cache.slotPosOffset, o.slidingWindow ?? 0]);
     new Float32Array(raw)[8] = 1 / Math.sqrt(headDim);
-    u32.set([scratch.numChunks, Math.max(0, scratch.partialOffset), variant === 'simple' ? 1 : 0, group, headDim, headDim / 4], 9);
+    u32.set([scratch.numChunks, Math.max(0, scratch.partialOffset), 0, group, headDim, headDim / 4], 9);
     const params = uniformBuffer(device, u32, 'attention params');
     const { groupCap, headDimCap } = AttentionKernel.caps(group, headDim);
-    const prelude = `const GROUP_CAP: u32 = ${groupCap}u;\nconst HEAD_DIM_CAP: u32 = ${headDimCap}u;\nconst HD4: u32 = ${headDim / 4}u;\n`;
+    const prelude = `const GROUP: u32 = ${group}u;\nconst GROUP_CAP: u32 = ${groupCap}u;\nconst HEAD_DIM_CAP: u32 = ${headDimCap}u;\nconst HD4: u32 = ${headDim / 4}u;\n`;
 
     // Bindings each entry point uses (the 'auto' layout holds exactly those).
     const uses: Record<string, number[]> = {
       decode_logits: [0, 1, 2, 4, 6, 8],
-      decode_softmax: [0, 6, 8, 9],
-      decode_values: [0, 3, 5, 6, 8],
+      decode_values: [0, 3, 5, 6, 7, 8, 9],
+      decode_values_colsum: [0, 3, 5, 6, 7, 8, 9, 10],
       accumulate_decode: [0, 6, 7, 8, 9],
       accumulate_decode_colsum: [0, 6, 7, 8, 9, 10],
       prefill_flash: [0, 1, 2, 3, 4, 5, 6, 9],
@@ -138,9 +138,9 @@ export class AttentionKernel {
       tiled_combine: [0, 1, 3, 6, 8, 9],
     };
     const wanted = variant === 'simple'
-      ? ['decode_logits', 'decode_softmax', 'decode_values', 'accumulate_decode', 'prefill_flash', 'accumulate_prefill']
+      ? ['decode_logits', 'decode_values', 'prefill_flash', 'accumulate_prefill']
       : ['tiled_partial', 'tiled_combine', 'accumulate_decode', 'accumulate_prefill'];
-    if (b.colsum) wanted.push('accumulate_decode_colsum', 'accumulate_prefill_colsum');
+    if (b.colsum) wanted.push(variant === 'simple' ? 'decode_values_colsum' : 'accumulate_decode_colsum', 'accumulate_prefill_colsum');
     const pipelines = new Map(wanted.map((e) => [e, computePipeline(device, ['attention'], e, prelude)]));
     let groups = new Map<string, GPUBindGroup>();
     let version = -1;
@@ -169,12 +169,12 @@ export class AttentionKernel {
         const slotGroups = Math.ceil(slots / 64);
         if (variant === 'simple') {
           if (T === 1) {
+            // Two dispatches: the logits, then softmax, values and scores together.
             run('decode_logits', slotGroups, numKvHeads);
-            run('decode_softmax', Math.ceil(numHeads / 64));
-            run('decode_values', Math.ceil(headDim / 4 / 64), numKvHeads);
-          } else {
-            run('prefill_flash', Math.ceil((T * group) / 64), numKvHeads);
+            run(`decode_values${colsum ? '_colsum' : ''}`, Math.ceil(headDim / 4 / 64), numKvHeads);
+            return;
           }
+          run('prefill_flash', Math.ceil((T * group) / 64), numKvHeads);
         } else {
           run('tiled_partial', Math.ceil(slots / CHUNK), numKvHeads, T);
           run('tiled_combine', Math.ceil(headDim / 4 / 64), numHeads, T);

@@ -89,7 +89,9 @@ async function nodeWebGpu(): Promise<GPU> {
   }
   // GPUBufferUsage, GPUMapMode, ... as in a browser.
   Object.assign(globalThis, mod.globals);
-  nodeGpu = mod.create([]);
+  // Unrounded timestamps (Dawn otherwise quantizes them to 65.5 us, a browser fingerprinting guard
+  // that makes per-kernel profiles useless).
+  nodeGpu = mod.create(['disable-dawn-features=timestamp_quantization']);
   return nodeGpu;
 }
 

@@ -68,6 +68,9 @@ export class GpuForward {
   readonly maxChunk: number;
   readonly variant: KernelVariant;
   readonly weightBytes: number;
+  /** Bytes of the layers' projection weights, and of the LM head, as uploaded (what a decode step streams). */
+  readonly layerWeightBytes: number;
+  readonly headWeightBytes: number;
   /** The KV policy, or null for the full cache. */
   readonly policy: GpuKvPolicy | null;
   private readonly rope: RopeTable;
@@ -180,6 +183,8 @@ export class GpuForward {
     ];
     for (const g of uploaded.values()) this.owned.push(g);
     this.weightBytes = [...uploaded.values()].reduce((s, g) => s + g.bytes, 0);
+    this.headWeightBytes = lmHead.bytes;
+    this.layerWeightBytes = [...uploaded.values()].filter((g) => g !== lmHead && g !== matrix(tensorNames.embed)).reduce((s, g) => s + g.bytes, 0);
   }
 
   /** Writes the step's uniforms; call before `encode`, with the ids already in `ids` (or written by the sampler). */
@@ -209,6 +214,15 @@ export class GpuForward {
     const counter = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups: () => n++ } as unknown as GPUComputePassEncoder;
     for (const k of [...this.body, ...this.headLast]) k.encode(counter, { tokens: 1, slots: 1 });
     return n;
+  }
+
+  /** Dispatches per layer of a decode step. */
+  get dispatchesPerLayer(): number {
+    let n = 0;
+    const counter = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups: () => n++ } as unknown as GPUComputePassEncoder;
+    // body[0] is the embedding; the rest are the layers' kernels.
+    for (const k of this.body.slice(1)) k.encode(counter, { tokens: 1, slots: 1 });
+    return n / this.model.config.numLayers;
   }
 
   destroy(): void {

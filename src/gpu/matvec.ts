@@ -6,6 +6,7 @@ import type { GpuContext } from './device';
 import type { KernelVariant } from './variant';
 import { chooseVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { shaderSource } from './shaders';
 import { uniformBuffer } from './buffers';
 import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
 
@@ -18,6 +19,13 @@ export interface WeightKernelOptions {
   subgroups?: boolean;
   /** Workgroups per dispatch dimension before wrapping into the next one (default 65535; forced small in tests). */
   maxGroups?: number;
+  /** Simple variant: rows per invocation and invocations per workgroup (default SIMPLE_SHAPE). */
+  simple?: SimpleShape;
+}
+
+export interface SimpleShape {
+  rows: number;
+  workgroup: number;
 }
 
 export interface MatvecBuffers {
@@ -101,6 +109,23 @@ export function resolveWeightKernel(ctx: GpuContext | GPUDevice, o: KernelVarian
   };
 }
 
+/** Formats without a per-block scale read whole blocks through weight4, with a scale of 1. */
+const UNIT_BLOCK_SCALE = `
+fn block_scale(row: u32, col: u32, cols: u32) -> f32 { return 1.0; }
+fn weight4_unscaled(row: u32, col: u32, cols: u32) -> vec4<f32> { return weight4(row, col, cols); }
+`;
+
+function blockAccessors(shaders: string[]): string {
+  return shaders.some((n) => shaderSource(n).includes('fn block_scale(')) ? '' : UNIT_BLOCK_SCALE;
+}
+
+/**
+ * Rows per invocation and workgroup size of the simple variant. Measured on lavapipe at the
+ * SmolLM2-135M shapes (bench/kernels.ts; docs/perf.md): 8 rows in workgroups of 8 beat 4 x 64 by
+ * 1.0-1.3x (f16) and 1.3-1.6x (Q8_0), and a 192-row projection gets 3 workgroups instead of one.
+ */
+export const SIMPLE_SHAPE: SimpleShape = { rows: 8, workgroup: 8 };
+
 export class MatvecKernel {
   readonly device: GPUDevice;
   readonly variant: KernelVariant;
@@ -108,29 +133,37 @@ export class MatvecKernel {
   /** True when the tiled variant reduces with subgroupAdd. */
   readonly subgroups: boolean;
   readonly maxGroups: number;
+  private readonly simple: SimpleShape | undefined;
 
   constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | WeightKernelOptions) {
     ({ device: this.device, variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups } = resolveWeightKernel(ctx, opts));
+    this.simple = typeof opts === 'object' ? opts.simple : undefined;
   }
 
   /** The pipeline for a weight format (compiled once per device and shared). */
-  pipeline(weight: GpuTensor): GPUComputePipeline {
+  pipeline(weight: GpuTensor, shape: SimpleShape = this.simpleShape()): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
     const enables = [...w.enables];
     // Both entry points share the module, so `row_sum` is always defined (unused by `simple`).
     const sg = this.variant === 'tiled' && this.subgroups;
     if (sg) enables.push('subgroups');
     const reduce = sg ? REDUCE_SUBGROUP : REDUCE_WORKGROUP;
-    const prelude = enables.map((e) => `enable ${e};\n`).join('') + reduce;
+    const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce;
     return computePipeline(this.device, [...w.shaders, 'matvec'], this.variant, prelude);
+  }
+
+  /** The simple variant's shape: the option when given, else SIMPLE_SHAPE. */
+  simpleShape(): SimpleShape {
+    return this.simple ?? SIMPLE_SHAPE;
   }
 
   /** Builds the uniforms and bind groups once; `encode(pass)` dispatches every row slice. */
   bind(b: MatvecBuffers, o: MatvecOptions = {}): BoundKernel & { destroy(): void } {
     const { weight } = b;
-    const pipeline = this.pipeline(weight);
-    // simple: 64 invocations x 4 rows per workgroup; tiled: a workgroup per row.
-    const perRow = this.variant === 'simple' ? 256 : 1;
+    const shape = this.simpleShape();
+    const pipeline = this.pipeline(weight, shape);
+    // simple: rows x workgroup rows per workgroup; tiled: a workgroup per row.
+    const perRow = this.variant === 'simple' ? shape.rows * shape.workgroup : 1;
     const uniforms: GPUBuffer[] = [];
     const dispatches = weight.slices.map((slice) => {
       const [gx, gy] = grid2d(Math.ceil(slice.rows / perRow), this.maxGroups);

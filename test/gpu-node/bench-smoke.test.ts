@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PolicyRow } from '../../bench/policies';
+import type { ProfileRow } from '../../bench/decode-profile';
 import type { EvalReport } from '../../src/eval/eval-report';
 import { POLICIES } from '../../src/kv/policy';
 
@@ -48,6 +49,29 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
     const md = readFileSync(join(results, 'bench-policies.md'), 'utf8');
     expect(md).toContain('| policy | context | kept tokens/head | decode tok/s | speed vs full | KV MiB | memory vs full | timed steps × rounds |');
     expect(readdirSync(results).filter((f) => f.endsWith('.svg')).sort()).toEqual(['bench-tinystories-656k-f32-memory.svg', 'bench-tinystories-656k-f32-speed.svg']);
+  });
+});
+
+describe('npm run bench, profile section (BENCH_QUICK=1)', () => {
+  it('reports dispatches, GPU time per kernel group from timestamps, the matvecs against a roofline of the same run, CPU time', () => {
+    const out = mkdtempSync(join(tmpdir(), 'd2o-bench-profile-'));
+    run('bench/run.ts', { BENCH_QUICK: '1', BENCH_OUT: out, BENCH_ONLY: 'profile' });
+    const { rows, roofline } = json<{ rows: ProfileRow[]; roofline: { best: number }[] }>(join(out, 'results', 'bench-profile.json'));
+    expect(roofline).toHaveLength(2);
+    for (const r of roofline) expect(r.best).toBeGreaterThan(0);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(r.decodeTokS).toBeGreaterThan(0);
+      expect(r.cpuMsPerToken).toBeGreaterThan(0);
+      // Embedding, the layers, final norm and LM head, and the sampler.
+      expect(r.dispatchesPerToken).toBe(r.dispatchesPerLayer * 30 + 4);
+      expect(Object.keys(r.groups)).toEqual(expect.arrayContaining(['layer matvecs', 'attention', 'lm head', 'rmsnorm']));
+      const sum = Object.values(r.groups).reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(r.gpuMs, 6);
+      expect(r.matvecGBs).toBeGreaterThan(0);
+      expect(r.matvecOfRoofline).toBeCloseTo(r.matvecGBs / r.rooflineGBs, 9);
+    }
+    expect(readFileSync(join(out, 'results', 'bench-profile.md'), 'utf8')).toContain('| layer matvecs GB/s | of roofline |');
   });
 });
 

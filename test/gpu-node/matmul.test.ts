@@ -41,9 +41,10 @@ describe.each(['simple', 'tiled'] as const)('matmul %s vs the float64 reference 
 
   it('wraps row groups past a dimension into z (forced small)', async () => {
     const ctx = await getTestDevice();
-    // simple: 256 rows x 4 tokens per workgroup (1000 rows: 4 groups as 2 x 2); tiled: 32 x 32 (1080 rows:
-    // 34 groups as 17 x 2; the bound single-token matvec, a workgroup per row, needs 1080 <= 33 * 33).
-    const [rows, maxGroups] = variant === 'simple' ? [1000, 2] : [1080, 33];
+    // simple: 256 rows x 4 tokens per workgroup (2000 rows: 8 groups as 4 x 2; the bound single-token
+    // matvec, 64 rows per workgroup, needs 32 <= 6 * 6); tiled: 32 x 32 (1080 rows: 34 groups as 17 x 2;
+    // the matvec, a workgroup per row, needs 1080 <= 33 * 33).
+    const [rows, maxGroups] = variant === 'simple' ? [2000, 6] : [1080, 33];
     ok(await matmulCase(ctx, { dtype: 'f32', variant, rows, cols: 64, tokens: 6, maxGroups }));
     ok(await matmulCase(ctx, { dtype: 'q4_0', variant, rows, cols: 64, tokens: variant === 'simple' ? 7 : 37, maxGroups, accumulate: true }));
   });

@@ -35,9 +35,9 @@ describe.each(['simple', 'tiled'] as const)('matvec %s vs the float64 reference 
 
   it('wraps more workgroups than a dimension holds into a 2-D dispatch (forced small)', async () => {
     const ctx = await getTestDevice();
-    // simple: 256 rows per workgroup, 4 groups as 2 x 2, 3 as 2 x 2 with one idle; tiled: a row per workgroup.
-    ok(await matvecCase(ctx, { dtype: 'f16', variant, rows: 1000, cols: 64, maxGroups: variant === 'simple' ? 2 : 40, accumulate: true }));
-    ok(await matvecCase(ctx, { dtype: 'q8_0', variant, rows: 700, cols: 64, maxGroups: variant === 'simple' ? 2 : 27 }));
+    // simple: 64 rows per workgroup, 16 groups as 4 x 4, 11 as 4 x 3 with one idle; tiled: a row per workgroup.
+    ok(await matvecCase(ctx, { dtype: 'f16', variant, rows: 1000, cols: 64, maxGroups: variant === 'simple' ? 4 : 40, accumulate: true }));
+    ok(await matvecCase(ctx, { dtype: 'q8_0', variant, rows: 700, cols: 64, maxGroups: variant === 'simple' ? 4 : 27 }));
   });
 
   it('rejects q8_0 / q4_0 widths that are not whole blocks', async () => {
