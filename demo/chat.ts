@@ -8,17 +8,17 @@ export interface Reply {
   /** Adds streamed text. */
   append(text: string): void;
   text(): string;
-  /** Ends the stream with a line of facts under the text. */
-  finish(meta: string, outcome: 'done' | 'stopped'): void;
+  /** The text as shown (end markers hidden). */
+  shown(): string;
+  /** Ends the stream with a line of facts under the text, and an optional note (with an action) above it. */
+  finish(meta: string, outcome: 'done' | 'stopped' | 'ended', note?: string, action?: { label: string; run: () => void }): void;
   fail(notice: HTMLElement): void;
 }
 
-/**
- * End markers some story models spell out in ordinary pieces just before their real EOS id. They
- * are hidden, not used as stop strings: the reply must stay exactly what the engine holds, so the
- * next turn extends the compressed cache instead of recomputing the conversation.
- */
-const END_MARKERS = /<\|end_?(?:story|of_?text)\|>|<\/s>/g;
+import { stripEndMarkers, wordCount } from './format';
+
+/** A message longer than this shows as an excerpt (the whole text stays one click away). */
+const EXCERPT = 600;
 
 const STORY_STARTS = ['Once upon a time', 'Lily wanted to fly a kite', 'Tom found a little red box'];
 const CHAT_STARTS = ['Tell me a short story about a robot.', 'Explain a KV cache in two sentences.', 'Write a haiku about the sea.'];
@@ -68,17 +68,37 @@ export class ChatView {
     this.list.replaceChildren(box);
   }
 
-  addUser(text: string): void {
+  /** The user's message; a long one (a pasted document) as an excerpt that unfolds on request. */
+  addUser(text: string): HTMLElement {
     this.list.querySelector('.empty')?.remove();
-    this.list.append(el('div', 'msg user', text));
+    const bubble = el('div', 'msg user');
+    if (text.length <= EXCERPT) bubble.textContent = text;
+    else {
+      const body = el('span', 'excerpt', text.slice(0, EXCERPT / 2).trimEnd() + '…');
+      const more = el('button', 'more', `Show all ${wordCount(text).toLocaleString('en-US')} words`) as HTMLButtonElement;
+      more.type = 'button';
+      more.setAttribute('aria-expanded', 'false');
+      more.addEventListener('click', () => {
+        const open = more.getAttribute('aria-expanded') !== 'true';
+        body.textContent = open ? text : text.slice(0, EXCERPT / 2).trimEnd() + '…';
+        more.setAttribute('aria-expanded', String(open));
+        more.textContent = open ? 'Show less' : `Show all ${wordCount(text).toLocaleString('en-US')} words`;
+      });
+      bubble.classList.add('long');
+      bubble.append(body, more);
+    }
+    this.list.append(bubble);
     this.scroll(true);
+    return bubble;
   }
 
   /** A reply bubble; `echo` (a story model's prompt) is shown faded in front so the story reads whole. */
   addReply(echo?: string): Reply {
     const bubble = el('div', `msg assistant streaming${echo ? ' story' : ''}`);
     bubble.setAttribute('aria-busy', 'true');
-    if (echo) bubble.append(el('span', 'echo', echo));
+    // A long opening (a pasted document) is shown by its last words: the user bubble above has it all.
+    const echoEl = echo ? el('span', 'echo', echo.length <= EXCERPT / 2 ? echo : `…${echo.slice(-EXCERPT / 3).trimStart()}`) : null;
+    if (echoEl) bubble.append(echoEl);
     const text = el('span', 'text');
     bubble.append(text);
     this.list.append(bubble);
@@ -94,19 +114,33 @@ export class ChatView {
         raw += t;
         const follow = this.nearBottom();
         // A story's continuation is shown as is after its opening; a chat reply without leading blanks.
-        const shown = raw.replace(END_MARKERS, '');
+        const shown = stripEndMarkers(raw);
         text.textContent = echo ? shown : shown.trimStart();
         this.scroll(follow);
       },
       text: () => raw,
-      finish: (meta, outcome) => {
+      shown: () => stripEndMarkers(raw),
+      finish: (meta, outcome, note, action) => {
+        const follow = this.nearBottom();
         done();
         bubble.dataset.outcome = outcome;
+        if (note) bubble.append(el('span', 'note', note));
+        if (action) {
+          const b = el('button', 'action', action.label) as HTMLButtonElement;
+          b.type = 'button';
+          b.addEventListener('click', () => {
+            b.remove();
+            action.run();
+          });
+          bubble.append(b);
+        }
         bubble.append(el('span', 'meta', meta));
-        this.scroll(this.nearBottom());
+        this.scroll(follow);
       },
       fail: (notice) => {
         done();
+        // Nothing was continued: the opening is not repeated under the error.
+        echoEl?.remove();
         bubble.dataset.outcome = 'error';
         bubble.classList.add('failed');
         bubble.append(notice);

@@ -17,6 +17,7 @@ import {
   type ProgressCallback,
   type WorkerEngineOptions,
 } from '../src/index';
+import { stripEndMarkers } from './format';
 
 export type DemoEngineOptions = WorkerEngineOptions & { onProgress?: ProgressCallback; signal?: AbortSignal };
 
@@ -41,8 +42,11 @@ export interface TurnResult {
   stats: GenerationStats;
   /** Chat: prompt tokens the compressed cache already held from the previous turns. */
   cachedTokens: number;
-  /** Story mode: the reply extended the story held in the cache. */
-  continued: boolean;
+  /**
+   * How the turn met the cache: a new conversation, a story extended in the cache, or a story the
+   * model had ended, re-read (without its end markers) into a fresh cache so it can go on.
+   */
+  story: 'new' | 'continued' | 'reread' | null;
 }
 
 /** What the demo needs from an engine. */
@@ -57,6 +61,8 @@ export interface DemoEngine {
   kvStats(): Promise<KvStats>;
   kvMap(): Promise<KvMap>;
   reset(): Promise<void>;
+  /** Runs two tokens and forgets them, so shader compilation is not counted as the first reply's prefill; returns seconds. */
+  warmUp(): Promise<number>;
   dispose(): void;
 }
 
@@ -65,6 +71,8 @@ export async function openEngine(o: DemoEngineOptions): Promise<DemoEngine> {
   const hasChatTemplate = engine.hasChatTemplate;
   /** Story mode: the engine's context is the story shown so far (follow-ups extend it). */
   let holdsStory = false;
+  /** The last reply ended at the model's EOS: the cache holds an ended story. */
+  let storyEnded = false;
 
   return {
     config: engine.config,
@@ -89,23 +97,29 @@ export async function openEngine(o: DemoEngineOptions): Promise<DemoEngine> {
               finishReason: c.choices[0].finish_reason,
               stats: c.usage.extra,
               cachedTokens: c.usage.prompt_tokens_details.cached_tokens,
-              continued: false,
+              story: null,
             })),
         };
       }
       // Story models have no chat template: joining the messages would recompute the whole story
-      // every turn, so a follow-up is appended to the compressed cache instead.
-      const extend = holdsStory && messages.length > 1;
-      const g = engine.generate(extend ? `\n${text}` : text, { continue: extend, maxTokens, temperature, topP, signal });
+      // every turn, so a follow-up is appended to the compressed cache instead. After the model
+      // ended the story (its end marker and EOS are in the cache) it only ends it again, so the
+      // story shown is read again into a fresh cache.
+      const follow = holdsStory && messages.length > 1;
+      const story = !follow ? 'new' : storyEnded ? 'reread' : 'continued';
+      const prompt = story === 'continued' ? `\n${text}` : story === 'reread' ? storyText(messages) : text;
+      const g = engine.generate(prompt, { continue: story === 'continued', maxTokens, temperature, topP, signal });
       holdsStory = false;
       const result: Promise<TurnResult> = g.result.then(
         (r) => {
           holdsStory = true;
-          return { text: r.text, finishReason: r.finishReason, stats: r.stats, cachedTokens: 0, continued: extend };
+          storyEnded = r.finishReason === 'stop';
+          return { text: r.text, finishReason: r.finishReason, stats: r.stats, cachedTokens: 0, story };
         },
         (e: unknown) => {
           // A stopped story is still the story on screen; after any other failure, start over.
           holdsStory = signal.aborted;
+          storyEnded = false;
           throw e;
         },
       );
@@ -121,8 +135,20 @@ export async function openEngine(o: DemoEngineOptions): Promise<DemoEngine> {
     kvMap: () => engine.kvMap(),
     async reset() {
       holdsStory = false;
+      storyEnded = false;
       await engine.reset();
+    },
+    async warmUp() {
+      const t0 = performance.now();
+      await engine.generate([0, 0], { maxTokens: 2, stopAtEos: false, temperature: 0 }).result;
+      await engine.reset();
+      return (performance.now() - t0) / 1000;
     },
     dispose: () => engine.dispose(),
   };
+}
+
+/** A story conversation as one text: the opening, each continuation, each follow-up on its own line. */
+function storyText(messages: readonly ChatMessage[]): string {
+  return messages.map((m, i) => (m.role === 'user' && i > 0 ? '\n' : '') + stripEndMarkers(m.content)).join('');
 }

@@ -2,7 +2,15 @@
  * Turns the runtime's typed errors into messages a user can act on: what went wrong, what to do,
  * and the library's own message underneath for the curious (or a bug report).
  */
-import { AbortError, ContextOverflowError, DeviceLostError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError } from '../src/index';
+import { AbortError, ContextOverflowError, DeviceLostError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError, type PolicyName } from '../src/index';
+
+/** What the page is set to, so advice names what this user can change here. */
+export interface Setting {
+  /** The policy the loaded model runs. */
+  policy: PolicyName;
+  /** Its name as the page shows it (e.g. "D2O, 32 tokens per layer"). */
+  summary: string;
+}
 
 export interface Explanation {
   title: string;
@@ -14,12 +22,12 @@ export interface Explanation {
 
 const FORMAT_HINTS: Partial<Record<ModelFormatError['problem'], string>> = {
   truncated: 'A file ends early: the download was cut short or the copy is incomplete. Download it again.',
-  'missing-file': 'A file the model needs is not there. A Hugging Face folder needs config.json, tokenizer.json and the .safetensors weights; a llama2.c .bin needs its tokenizer .bin beside it.',
+  'missing-file': 'A Hugging Face folder needs config.json, tokenizer.json and the .safetensors weights; a .gguf file needs the tokenizer.json of its model; a llama2.c .bin needs its tokenizer .bin.',
   'bad-config': 'config.json is not a model configuration this runtime can read.',
   'unknown-dtype': 'The weights use a number format this runtime does not read (supported: f32, f16, bf16, Q8_0, Q4_0).',
 };
 
-export function explainError(e: unknown, during: 'load' | 'generate'): Explanation {
+export function explainError(e: unknown, during: 'load' | 'generate', setting?: Setting): Explanation {
   const detail = e instanceof Error ? e.message : String(e);
   const x = (title: string, hint: string, fatal = false): Explanation => ({ title, hint, detail, fatal });
   if (e instanceof NoWebGPUError)
@@ -27,17 +35,25 @@ export function explainError(e: unknown, during: 'load' | 'generate'): Explanati
       'WebGPU is not available',
       'Use a recent Chrome, Edge or Safari on a machine with a GPU (the page must be served over https or from localhost), or choose the "CPU reference" backend, which works everywhere but is slow.',
     );
+  if (e instanceof ModelFormatError && e.problem === 'missing-file') return x('A file the model needs is missing', FORMAT_HINTS['missing-file']!);
   if (e instanceof ModelFormatError)
     return x('The model files are damaged or incomplete', FORMAT_HINTS[e.problem] ?? 'The files do not form a valid checkpoint. Check that you picked the right files, or download them again.');
   if (e instanceof UnsupportedModelError)
     return x('This model is not supported', 'The files are valid but describe something this runtime does not run yet. Llama and Mistral style models in safetensors, GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or llama2.c format work.');
   if (e instanceof LoadError)
     return x('The model could not be downloaded', 'Check the repository id and your connection. Gated repositories (e.g. Meta Llama) need you to accept their licence on huggingface.co and cannot be fetched anonymously.');
-  if (e instanceof ContextOverflowError)
+  if (e instanceof ContextOverflowError) {
+    const tokens = `It needs ${e.tokens.toLocaleString('en-US')} tokens`;
+    if (!setting || setting.policy === 'full')
+      return x(
+        'This does not fit the full cache',
+        `${tokens} and the full cache holds ${e.limit.toLocaleString('en-US')}. Your text is still in the message box: shorten it, or choose a compressing policy such as D2O under “KV cache” and load again (it keeps memory bounded however long the text).`,
+      );
     return x(
-      'The conversation no longer fits',
-      `It needs ${e.tokens} tokens and this cache holds ${e.limit}. Start a new chat, lower "Max tokens", or load the model with a compressing KV policy (D2O keeps memory bounded however long the chat).`,
+      'This is too long to read at once',
+      `${tokens} and this ${setting.summary} cache reads at most ${e.limit.toLocaleString('en-US')} in one go. Your text is still in the message box: send it in shorter parts (each part is compressed before the next), or start a new chat.`,
     );
+  }
   if (e instanceof DeviceLostError)
     return x('The GPU stopped responding', 'The browser reset the GPU (memory pressure, a driver update or a sleeping laptop). Load the model again to continue.', true);
   if (e instanceof AbortError) return x('Stopped', '');
@@ -61,10 +77,15 @@ export function renderNotice(x: Explanation): HTMLElement {
     box.append(p);
   }
   if (x.detail && x.detail !== x.title) {
+    // The library's own words, for a bug report: folded, since they name API options, not controls of this page.
+    const more = document.createElement('details');
+    const summary = document.createElement('summary');
+    summary.textContent = 'Technical detail';
     const d = document.createElement('p');
     d.className = 'detail';
     d.textContent = x.detail;
-    box.append(d);
+    more.append(summary, d);
+    box.append(more);
   }
   return box;
 }

@@ -22,3 +22,18 @@ export function formatRate(x: number): string {
 export function formatCount(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
 }
+
+/**
+ * End markers some story models spell out in ordinary pieces just before their real EOS id. They
+ * are hidden, not used as stop strings: a reply must stay exactly what the engine holds, so the
+ * next turn extends the compressed cache instead of recomputing the conversation.
+ */
+const END_MARKERS = /<\|end_?(?:story|of_?text)\|>|<\/s>/g;
+
+export function stripEndMarkers(text: string): string {
+  return text.replace(END_MARKERS, '');
+}
+
+export function wordCount(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}

@@ -1,10 +1,13 @@
 /**
  * The KV-cache map: one row per layer, one column per position of the conversation, coloured by
- * what the policy did with it (kept, kept and absorbed merges, evicted). Drawn pixel by pixel into
- * an ImageData: a long context shares a pixel column between positions and blends their colours,
- * so the picture stays truthful at any length.
+ * what the policy did with it (held, held and absorbed merges, evicted). A layer's KV heads evict
+ * on their own, so a position held by some of its heads is drawn in proportion: the row adds up to
+ * the positions held that the budget chart shows. Drawn pixel by pixel into an ImageData: a long
+ * context shares a pixel column between positions and blends their colours, so the picture stays
+ * truthful at any length.
  */
 import type { KvMap } from '../src/index';
+import { formatPositions, mapHeld } from './kv-figures';
 
 type Rgb = [number, number, number];
 
@@ -43,9 +46,9 @@ export class KvMapView {
     this.canvas.style.height = `${L * rowCss + (L - 1) * gapCss + 8}px`;
     const dpr = window.devicePixelRatio || 1;
     const W = Math.max(1, Math.round(this.canvas.clientWidth * dpr));
-    const H = Math.max(1, Math.round(this.canvas.clientHeight * dpr));
+    const height = Math.max(1, Math.round(this.canvas.clientHeight * dpr));
     this.canvas.width = W;
-    this.canvas.height = H;
+    this.canvas.height = height;
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
 
@@ -54,29 +57,27 @@ export class KvMapView {
     const innerW = W - 2 * pad;
     const rowH = Math.max(1, Math.round(rowCss * dpr));
     const gap = Math.round(gapCss * dpr);
-    const img = ctx.createImageData(W, H);
+    const img = ctx.createImageData(W, height);
     // Position cells get a hairline between them when they are wide enough to tell apart.
     const cellGap = innerW / N >= 5 * dpr;
-    let kept = 0;
-    let merged = 0;
+    // Per position, the share of the layer's KV heads holding it (and holding merges there).
+    const heads = Math.max(1, map.kvHeads);
 
     map.layers.forEach((layer, l) => {
-      kept += layer.kept.length;
-      merged += layer.merged.length;
-      // Prefix counts over positions: any pixel column's mix in O(1).
-      const keptAt = prefix(layer.kept, N);
-      const mergedAt = prefix(layer.merged, N);
+      // Prefix sums of head counts over positions: any pixel column's mix in O(1).
+      const keptAt = prefix(layer.kept, layer.keptHeads, N);
+      const mergedAt = prefix(layer.merged, layer.mergedHeads, N);
       const top = pad + l * (rowH + gap);
       for (let x = 0; x < innerW; x++) {
         const p0 = Math.floor((x * N) / innerW);
         const p1 = Math.max(p0 + 1, Math.floor(((x + 1) * N) / innerW));
         if (cellGap && Math.floor(((x + 1) * N) / innerW) > p0 && x < innerW - 1) continue;
-        const n = p1 - p0;
+        const n = (p1 - p0) * heads;
         const m = mergedAt[p1] - mergedAt[p0];
         const k = keptAt[p1] - keptAt[p0] - m;
         const e = n - k - m;
         const rgb: Rgb = [0, 1, 2].map((c) => (k * colors.kept[c] + m * colors.merged[c] + e * colors.evicted[c]) / n) as Rgb;
-        for (let y = top; y < Math.min(H, top + rowH); y++) {
+        for (let y = top; y < Math.min(height, top + rowH); y++) {
           const i = (y * W + pad + x) * 4;
           img.data[i] = rgb[0];
           img.data[i + 1] = rgb[1];
@@ -87,18 +88,28 @@ export class KvMapView {
     });
     ctx.putImageData(img, 0, 0);
 
-    Object.assign(this.canvas.dataset, { layers: String(L), sequenceLength: String(N), kept: String(kept), merged: String(merged), evicted: String(L * N - kept) });
+    const held = mapHeld(map);
+    Object.assign(this.canvas.dataset, {
+      layers: String(L),
+      sequenceLength: String(N),
+      heldPerLayer: JSON.stringify(held),
+      mergedPositions: String(map.layers.reduce((s, x) => s + x.merged.length, 0)),
+      evictedPerLayer: JSON.stringify(held.map((h) => N - h)),
+    });
     this.canvas.setAttribute(
       'aria-label',
-      `KV cache map over ${N} positions: ` + map.layers.map((x, i) => `layer ${i} keeps ${x.kept.length} (${x.merged.length} with merges)`).join('; '),
+      `KV cache map over ${N} positions: ` +
+        map.layers.map((x, i) => `layer ${i} holds ${formatPositions(held[i])} and evicted ${formatPositions(N - held[i])}, ${x.merged.length} of the held positions absorbed merges`).join('; '),
     );
   }
 }
 
-/** counts[p] = how many of the sorted positions are below p. */
-function prefix(sorted: readonly number[], n: number): Int32Array {
+/** at[p] = the head counts of the sorted positions below p, summed. */
+function prefix(sorted: readonly number[], heads: readonly number[], n: number): Int32Array {
   const at = new Int32Array(n + 1);
-  for (const p of sorted) if (p >= 0 && p < n) at[p + 1]++;
+  sorted.forEach((p, i) => {
+    if (p >= 0 && p < n) at[p + 1] += heads[i];
+  });
   for (let p = 0; p < n; p++) at[p + 1] += at[p];
   return at;
 }
@@ -113,5 +124,5 @@ function themeColors(ctx: CanvasRenderingContext2D): { kept: Rgb; merged: Rgb; e
     const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
     return m ? [parseInt(m[1], 16), parseInt(m[2], 16), parseInt(m[3], 16)] : [128, 128, 128];
   };
-  return { kept: rgb('--kv-kept', '#3b6cf6'), merged: rgb('--kv-merged', '#f5a524'), evicted: rgb('--kv-evicted', '#e6e9f0') };
+  return { kept: rgb('--kv-kept', '#aec6ff'), merged: rgb('--kv-merged', '#ffcc66'), evicted: rgb('--kv-evicted', '#5a6682') };
 }

@@ -3,15 +3,17 @@
  * policy does to the cache. This file owns the state (engine, history, the generation in flight)
  * and wires the views together; each view lives in its own file.
  */
-import { AbortError, SINKS, type ChatMessage, type KvOptions, type PolicyName } from '../src/index';
+import { AbortError, SINKS, type ChatMessage, type KvMap, type KvOptions, type KvStats, type PolicyName } from '../src/index';
 import { ChatView, type Reply } from './chat';
-import { openEngine, type DemoEngine } from './engine';
-import { explainError, renderNotice } from './explain';
+import { openEngine, type DemoEngine, type TurnResult } from './engine';
+import { explainError, renderNotice, type Setting } from './explain';
 import { formatBytes, formatRate } from './format';
+import { formatPositions, percent } from './kv-figures';
 import { KvMapView } from './kv-map';
+import { LayerChart } from './layer-chart';
 import { ModelPicker } from './model-picker';
 import { Poller } from './poller';
-import { StatsView } from './stats';
+import { POLICY_NAMES, StatsView, type BudgetRequest } from './stats';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -25,13 +27,21 @@ const POLICY_HINTS: Record<PolicyName, string> = {
   full: 'Keeps every token: memory grows with the conversation, up to the model’s context.',
 };
 
+/** What the page offers a story model that ended its story: an opening it continues from. */
+const STORY_OPENER = 'One day,';
+
+function excerpt(text: string, n: number): string {
+  return text.length <= n ? text : `${text.slice(0, n).trimEnd()}…`;
+}
+
 // Views.
 const picker = new ModelPicker($('setup'), () => refreshLoadButton());
 const chat = new ChatView($('messages'), (text) => {
   prompt.value = text;
   void send();
 });
-const stats = new StatsView($('stats'), $('layer-chart'));
+const stats = new StatsView($('stats'));
+const chart = new LayerChart($('layer-chart'), $('chart-axis'), $('layer-table'));
 const kvMap = new KvMapView($<HTMLCanvasElement>('kv-map'), $('kv-map-empty'), $('kv-map-end'));
 const prompt = $<HTMLTextAreaElement>('prompt');
 const loadButton = $<HTMLButtonElement>('load');
@@ -44,9 +54,8 @@ const backend = $<HTMLSelectElement>('backend');
 
 // State.
 let engine: DemoEngine | null = null;
-/** The settings the engine was created with, to tell when Load would change something. */
-let loadedKey = '';
-let loadedLabel = '';
+/** What the engine was created with: to tell when Load would change something, and to say what the chat runs. */
+let loaded: { key: string; label: string; setting: Setting; budget: BudgetRequest | null } | null = null;
 let loading: AbortController | null = null;
 let generating: AbortController | null = null;
 let history: ChatMessage[] = [];
@@ -65,6 +74,7 @@ function setState(state: 'idle' | 'loading' | 'ready' | 'generating'): void {
   picker.setDisabled(state === 'loading' || state === 'generating');
   for (const el of [policy, budget, budgetUnit, backend]) el.disabled = state === 'loading' || state === 'generating';
   loadButton.disabled = state === 'generating';
+  $('jump-stats').hidden = engine === null;
   refreshLoadButton();
 }
 
@@ -85,30 +95,45 @@ function kvOptions(): KvOptions {
 
 function settingsKey(): string {
   const c = picker.choice();
-  const model = 'missing' in c ? '' : typeof c.spec === 'string' ? c.spec : `files:${c.label}`;
+  const model = 'missing' in c ? '' : typeof c.spec === 'string' ? c.spec : `files:${c.spec.map((f) => f.name).join(',')}`;
   return [model, policy.value, budget.value, budgetUnit.value, backend.value].join('|');
 }
 
+/** The policy and budget as the page words them, e.g. "D2O, 32 tokens per layer". */
 function policySummary(): string {
-  if (policy.value === 'full') return 'full cache';
-  const opt = policy.selectedOptions[0]?.textContent?.split(':')[0] ?? policy.value;
-  return `${opt}, ${budget.value}${budgetUnit.value === '%' ? '% of the prompt' : ' tokens/layer'}`;
+  if (policy.value === 'full') return 'the full cache';
+  return `${POLICY_NAMES[policy.value] ?? policy.value}, ${budget.value}${budgetUnit.value === '%' ? '% of the first prompt' : ' tokens per layer'}`;
 }
 
 function refreshLoadButton(): void {
+  const note = $('settings-note');
   if (loading) {
     loadButton.textContent = 'Cancel';
     loadButton.className = 'button secondary wide';
+    note.hidden = true;
     return;
   }
-  const same = engine !== null && settingsKey() === loadedKey;
+  const same = engine !== null && loaded !== null && settingsKey() === loaded.key;
   loadButton.textContent = engine === null ? 'Load model' : same ? 'Reload model' : 'Load with these settings';
   loadButton.className = `button ${same ? 'secondary' : 'primary'} wide`;
+  // Say what the chat runs now, when the form says something else.
+  note.hidden = engine === null || same || !loaded;
+  if (loaded && !note.hidden)
+    note.textContent =
+      `This chat runs ${loaded.label} with ${loaded.setting.summary}. The settings above apply when you load` +
+      (history.length ? ': that starts a new chat, and this one stays until the new model is ready.' : '.');
 }
 
 function refreshPolicyHint(): void {
   $('policy-hint').textContent = POLICY_HINTS[policy.value as PolicyName] ?? '';
   $('budget-row').hidden = policy.value === 'full';
+  $('budget-hint').hidden = policy.value === 'full';
+  $('budget-hint').textContent =
+    budgetUnit.value === '%'
+      ? 'A share of the first prompt, fixed once it is read: 20% of a 5-token opening is 5 tokens per layer (the least a layer holds), so for short chats use tokens per layer.'
+      : policy.value.startsWith('d2o') && policy.value !== 'd2o-uniform'
+        ? 'Tokens each layer keeps on average; D2O gives layers with more varied attention a larger share. Nothing is evicted until the conversation is longer.'
+        : 'Tokens each layer keeps. Nothing is evicted until the conversation is longer.';
 }
 
 // ---- Loading ----------------------------------------------------------------------------------
@@ -132,71 +157,120 @@ function loadStatus(content: string | HTMLElement, ok = false): void {
   box.replaceChildren(content);
 }
 
-function closeEngine(): void {
-  generating?.abort();
-  engine?.dispose();
-  engine = null;
-  loadedKey = '';
-  history = [];
-  stats.clear();
-  kvMap.clear();
+/** A failure message, and when a model is still loaded, that the chat goes on with it. */
+function loadFailed(content: string | HTMLElement): void {
+  const box = document.createElement('div');
+  box.append(content);
+  if (engine && loaded) {
+    const p = document.createElement('p');
+    p.className = 'kept';
+    p.textContent = `${loaded.label} (${loaded.setting.summary}) is still loaded: your chat goes on.`;
+    box.append(p);
+  }
+  loadStatus(box);
 }
 
-async function load(): Promise<void> {
+/** Forgets the conversation (the engine stays). */
+function clearConversation(): void {
+  history = [];
+  clearConversationViews();
+}
+
+function clearConversationViews(): void {
+  stats.clear(loaded?.budget ?? null);
+  chart.clear();
+  kvMap.clear();
+  $('mini-stats-text').textContent = 'No conversation yet';
+}
+
+/** Load: asks first when a conversation would be replaced. */
+function requestLoad(): void {
   // While loading, the button cancels.
   if (loading) return loading.abort();
   const choice = picker.choice();
-  if ('missing' in choice) return loadStatus(choice.missing);
+  if ('missing' in choice) return loadFailed(choice.missing);
+  if (!history.length || !loaded) return void load();
+  $('load-confirm-text').textContent =
+    `Loading ${choice.label} with ${policySummary()} starts a new chat. This chat (${history.length} messages, ${loaded.label} with ${loaded.setting.summary}) ` +
+    'stays until the new model is ready, and stays if loading fails.';
+  $('load-confirm').hidden = false;
+  $('load-confirm-yes').focus();
+}
+
+function closeConfirm(): void {
+  $('load-confirm').hidden = true;
+}
+
+async function load(): Promise<void> {
+  closeConfirm();
+  const choice = picker.choice();
+  if ('missing' in choice) return loadFailed(choice.missing);
   let kv: KvOptions;
   try {
     kv = kvOptions();
   } catch (e) {
-    return loadStatus(renderNotice(explainError(e, 'load')));
+    return loadFailed(renderNotice(explainError(e, 'load')));
   }
-  // One model at a time: free the GPU memory of the last one before the next arrives.
-  closeEngine();
   const key = settingsKey();
+  const setting: Setting = { policy: kv.policy ?? 'd2o', summary: policySummary() };
+  const request: BudgetRequest | null = kv.policy === 'full' ? null : { unit: budgetUnit.value === '%' ? '%' : 'tokens', value: Number(budget.value) };
   const ac = (loading = new AbortController());
   setState('loading');
   loadStatus('');
-  chat.showEmpty({ kind: 'loading', label: choice.label });
+  // The conversation stays on screen (and in memory) until the new model is ready.
+  if (!engine) chat.showEmpty({ kind: 'loading', label: choice.label });
   progress.show(null, 'Starting…');
+  const where = backend.value === 'cpu' ? 'CPU' : 'GPU';
   const t0 = performance.now();
+  let next: DemoEngine | null = null;
   try {
-    const e = await openEngine({
+    next = await openEngine({
       model: choice.spec,
       tokenizerPath: choice.tokenizerPath,
       backend: backend.value as 'webgpu' | 'cpu',
       kv,
       signal: ac.signal,
-      onProgress: ({ file, loaded, total }) => {
+      onProgress: ({ file, loaded: got, total }) => {
         const name = file.split('/').pop() ?? file;
-        if (total > 0 && loaded >= total) progress.show(null, `Preparing the model on the ${backend.value === 'cpu' ? 'CPU' : 'GPU'}…`);
-        else progress.show(total > 0 ? loaded / total : null, `${name}: ${formatBytes(loaded)}${total > 0 ? ` of ${formatBytes(total)}` : ''}`);
+        if (total > 0 && got >= total) progress.show(null, `Preparing the model on the ${where}…`);
+        else progress.show(total > 0 ? got / total : null, `${name}: ${formatBytes(got)}${total > 0 ? ` of ${formatBytes(total)}` : ''}`);
       },
     });
-    if (ac.signal.aborted) {
-      e.dispose();
-      throw new AbortError('loading aborted');
-    }
-    engine = e;
-    loadedKey = key;
-    loadedLabel = choice.label;
-    const c = e.config;
-    $('model-info').textContent = `${choice.label} · ${c.numLayers} layers, ${c.hiddenSize} wide · ${policySummary()}`;
-    $('setup-summary-text').textContent = `${choice.label} · ${policySummary()}`;
-    loadStatus(`Loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${backend.value === 'cpu' ? 'the CPU' : 'WebGPU'}${e.where === 'worker' ? ' (in a worker)' : ''}.`, true);
-    chat.showEmpty({ kind: 'ready', label: choice.label, storyModel: !e.hasChatTemplate });
+    const loadSeconds = (performance.now() - t0) / 1000;
+    if (ac.signal.aborted) throw new AbortError('loading aborted');
+    progress.show(null, backend.value === 'cpu' ? 'Warming up…' : 'Warming up the GPU (compiling its programs, once)…');
+    const warm = await next.warmUp();
+    if (ac.signal.aborted) throw new AbortError('loading aborted');
+    // The new model is ready: only now does the old one go, with its conversation.
+    engine?.dispose();
+    engine = next;
+    next = null;
+    loaded = { key, label: choice.label, setting, budget: request };
+    clearConversation();
+    const c = engine.config;
+    $('model-info').textContent = `${choice.label} · ${c.numLayers} layers, ${c.hiddenSize} wide · ${setting.summary}`;
+    $('setup-summary-text').textContent = `${choice.label} · ${setting.summary}`;
+    const tooBig = request?.unit === 'tokens' && request.value >= c.maxPositionEmbeddings;
+    loadStatus(
+      `Loaded ${choice.label} in ${loadSeconds.toFixed(1)} s on ${backend.value === 'cpu' ? 'the CPU' : 'WebGPU'}${engine.where === 'worker' ? ' (in a worker)' : ''}; ` +
+        `${where} warm-up ${warm.toFixed(1)} s, not counted in the reply speeds.` +
+        (choice.note ? ` ${choice.note}` : '') +
+        (tooBig ? ` The budget (${request.value}) is not below the model’s whole context (${c.maxPositionEmbeddings} tokens): nothing will ever be evicted.` : ''),
+      true,
+    );
+    chat.showEmpty({ kind: 'ready', label: choice.label, storyModel: !engine.hasChatTemplate });
     $('setup').classList.add('folded');
     setState('ready');
     prompt.focus({ preventScroll: true });
   } catch (e) {
-    const x = explainError(e, 'load');
-    if (ac.signal.aborted || e instanceof AbortError) loadStatus('Loading cancelled.');
-    else loadStatus(renderNotice(x));
-    $('model-info').textContent = 'No model loaded';
-    chat.showEmpty({ kind: 'no-model' });
-    setState('idle');
+    next?.dispose();
+    if (ac.signal.aborted || e instanceof AbortError) loadFailed('Loading cancelled.');
+    else loadFailed(renderNotice(explainError(e, 'load')));
+    if (!engine) {
+      $('model-info').textContent = 'No model loaded';
+      chat.showEmpty({ kind: 'no-model' });
+    }
+    setState(engine ? 'ready' : 'idle');
   } finally {
     loading = null;
     progress.hide();
@@ -206,6 +280,16 @@ async function load(): Promise<void> {
 
 // ---- Chatting ---------------------------------------------------------------------------------
 
+/** The statistics, the chart, the map and the phone's summary line, from one read. */
+function showKv(s: KvStats, m: KvMap | null): void {
+  if (s.sequenceLength === 0) return clearConversationViews();
+  const f = stats.kv(s);
+  chart.draw(f);
+  if (m) kvMap.draw(m);
+  $('mini-stats-text').textContent =
+    f.context === 0 ? 'No conversation yet' : `${formatPositions(f.context)} tokens · holds ${formatPositions(f.held)} per layer · ${f.policy === 'full' ? 'full cache' : `saves ${percent(f.bytesFull - f.bytesHeld, f.bytesFull)}`}`;
+}
+
 /** Reads the KV statistics and map of the engine that is current when the read was asked for. */
 const poller = new Poller(async () => {
   const e = engine;
@@ -213,8 +297,7 @@ const poller = new Poller(async () => {
   const s = await e.kvStats();
   const m = await e.kvMap();
   if (e !== engine) return;
-  stats.kv(s);
-  kvMap.draw(m);
+  showKv(s, m);
 });
 
 function sampling() {
@@ -229,10 +312,28 @@ function sampling() {
   };
 }
 
+/** The line under a reply: length, speed, why it ended, and how it met the cache, true for the policy it ran. */
+function replyMeta(r: TurnResult, e: DemoEngine, setting: Setting): string {
+  const s = r.stats;
+  const why = r.finishReason === 'length' ? 'reached max tokens' : e.hasChatTemplate ? 'done' : 'the model ended the story';
+  const cache = setting.policy === 'full' ? 'cache (full: every token kept)' : `compressed cache (${setting.summary})`;
+  const how =
+    r.cachedTokens > 0
+      ? ` · ${r.cachedTokens} tokens reused from the ${cache}`
+      : r.story === 'continued'
+        ? ` · continued on the ${cache}`
+        : r.story === 'reread'
+          ? ` · the model had ended the story, so it was read again (${s.promptTokens} tokens) into a fresh ${cache}`
+          : '';
+  return `${s.completionTokens} tokens · ${formatRate(s.decodeTokensPerSecond)} tokens/s · ${why}${how}`;
+}
+
 async function send(): Promise<void> {
   const text = prompt.value.trim();
   const e = engine;
-  if (!text || !e || generating || loading) return;
+  if (!text || !e || !loaded || generating || loading) return;
+  const setting = loaded.setting;
+  closeConfirm();
   prompt.value = '';
   autoGrow();
   history.push({ role: 'user', content: text });
@@ -252,30 +353,47 @@ async function send(): Promise<void> {
     }
     const r = await turn.result;
     history.push({ role: 'assistant', content: r.text });
-    const s = r.stats;
-    const why = r.finishReason === 'length' ? 'reached max tokens' : e.hasChatTemplate ? 'done' : 'end of story';
-    const reuse = r.cachedTokens > 0 ? ` · ${r.cachedTokens} tokens reused from the cache` : r.continued ? ' · continued on the compressed cache' : '';
-    reply.finish(`${s.completionTokens} tokens · ${formatRate(s.decodeTokensPerSecond)} tokens/s · ${why}${reuse}`, 'done');
-    stats.generation(s);
+    // A story model that wrote only its end marker: say so, and offer a line that opens something.
+    const ended = !e.hasChatTemplate && r.finishReason === 'stop' && reply.shown().trim() === '';
+    if (ended)
+      reply.finish(
+        replyMeta(r, e, setting),
+        'ended',
+        `The model ended the story here: after “${excerpt(text, 60)}” it wrote its end-of-story marker and nothing else. A line that opens something new gives it somewhere to go.`,
+        { label: `Continue with “${STORY_OPENER}”`, run: () => ((prompt.value = STORY_OPENER), void send()) },
+      );
+    else reply.finish(replyMeta(r, e, setting), 'done');
+    stats.generation(r.stats);
+    showKv(r.stats.kv, null);
   } catch (err) {
     if (ac.signal.aborted || err instanceof AbortError) {
       // Keep what was written: the next turn builds on it.
       history.push({ role: 'assistant', content: reply.text() });
       reply.finish(`stopped after ${chunks} tokens`, 'stopped');
     } else {
-      const x = explainError(err, 'generate');
-      // The failed turn is not part of the conversation.
+      const x = explainError(err, 'generate', setting);
+      // The failed turn is not part of the conversation; its text goes back to the box to edit and resend.
       history.pop();
+      if (!prompt.value) {
+        prompt.value = text;
+        autoGrow();
+      }
       reply.fail(renderNotice(x));
       if (x.fatal) {
-        closeEngine();
+        engine?.dispose();
+        engine = null;
+        loaded = null;
+        clearConversation();
         $('model-info').textContent = 'No model loaded';
         loadStatus(renderNotice(x));
       }
     }
   } finally {
     generating = null;
+    // Stop (or Esc) hid the focused button: keep the keyboard in the conversation.
+    const lost = document.activeElement === stopButton || document.activeElement === document.body || document.activeElement === null;
     setState(engine ? 'ready' : 'idle');
+    if (lost && engine) prompt.focus({ preventScroll: true });
   }
   // The final picture of the cache (the last token's eviction and merges included).
   if (engine === e) await poller.flush();
@@ -283,11 +401,9 @@ async function send(): Promise<void> {
 
 async function newChat(): Promise<void> {
   if (!engine || generating) return;
-  history = [];
   await engine.reset();
-  stats.clear();
-  kvMap.clear();
-  chat.showEmpty({ kind: 'ready', label: loadedLabel, storyModel: !engine.hasChatTemplate });
+  clearConversation();
+  chat.showEmpty({ kind: 'ready', label: loaded?.label ?? '', storyModel: !engine.hasChatTemplate });
   setState('ready');
 }
 
@@ -332,8 +448,24 @@ async function checkWebGpu(): Promise<void> {
 
 // ---- Wiring -----------------------------------------------------------------------------------
 
-loadButton.addEventListener('click', () => void load());
+loadButton.addEventListener('click', requestLoad);
+$('load-confirm-yes').addEventListener('click', () => void load());
+$('load-confirm-no').addEventListener('click', () => {
+  closeConfirm();
+  loadButton.focus();
+});
 stopButton.addEventListener('click', () => generating?.abort());
+// Esc stops a reply wherever the focus is (and closes the load question).
+document.addEventListener('keydown', (ev) => {
+  if (ev.key !== 'Escape') return;
+  if (generating) {
+    ev.preventDefault();
+    generating.abort();
+  } else if (!$('load-confirm').hidden) {
+    closeConfirm();
+    loadButton.focus();
+  }
+});
 $('new-chat').addEventListener('click', () => void newChat());
 $('unfold-setup').addEventListener('click', () => $('setup').classList.remove('folded'));
 $('composer').addEventListener('submit', (ev) => {
@@ -351,11 +483,13 @@ policy.addEventListener('change', () => {
   refreshPolicyHint();
   refreshLoadButton();
 });
+for (const el of [policy, budget, budgetUnit, backend]) el.addEventListener('change', closeConfirm);
 for (const el of [budget, budgetUnit, backend]) el.addEventListener('input', refreshLoadButton);
 // A budget unit change proposes a sensible number for it.
 budgetUnit.addEventListener('change', () => {
   budget.value = budgetUnit.value === '%' ? '20' : '64';
   budget.min = budgetUnit.value === '%' ? '1' : '5';
+  refreshPolicyHint();
   refreshLoadButton();
 });
 

@@ -24,6 +24,8 @@ export interface ModelChoice {
   tokenizerPath?: string;
   /** Short name for the UI. */
   label: string;
+  /** Files picked that will not be used (several weight files), said before and after loading. */
+  note?: string;
 }
 
 const REPO_ID = /^[\w.-]+\/[\w.-]+$/;
@@ -39,7 +41,19 @@ export class ModelPicker {
     private readonly onChange: () => void,
   ) {
     this.tabs = [...root.querySelectorAll<HTMLButtonElement>('[role=tab]')];
-    for (const t of this.tabs) t.addEventListener('click', () => this.select(t.dataset.source as Source));
+    for (const t of this.tabs) {
+      t.addEventListener('click', () => this.select(t.dataset.source as Source));
+      // Tabs are one stop for Tab; the arrow keys (and Home/End) move between them and select.
+      t.addEventListener('keydown', (ev) => {
+        const i = this.tabs.indexOf(t);
+        const n = this.tabs.length;
+        const to = { ArrowRight: (i + 1) % n, ArrowLeft: (i + n - 1) % n, Home: 0, End: n - 1 }[ev.key];
+        if (to === undefined) return;
+        ev.preventDefault();
+        this.select(this.tabs[to].dataset.source as Source);
+        this.tabs[to].focus();
+      });
+    }
     for (const id of ['files', 'folder'] as const) {
       const input = this.el<HTMLInputElement>(id);
       input.addEventListener('change', () => {
@@ -99,8 +113,7 @@ export class ModelPicker {
       return { spec: repo, label: repo };
     }
     if (!this.files.length) return { missing: 'Choose the model files or their folder.' };
-    const folder = this.files[0].webkitRelativePath.split('/')[0];
-    return { spec: this.files, label: folder || this.files.find((f) => /\.(gguf|bin|safetensors)$/i.test(f.name))?.name || 'local files' };
+    return checkFiles(this.files);
   }
 
   /** Locks the inputs while a model loads. */
@@ -114,21 +127,66 @@ export class ModelPicker {
     for (const t of this.tabs) {
       const on = t.dataset.source === source;
       t.setAttribute('aria-selected', String(on));
+      t.tabIndex = on ? 0 : -1;
       this.el(t.getAttribute('aria-controls')!).hidden = !on;
     }
     this.onChange();
   }
 
+  /** What was picked, and at once what is missing or which file will load. */
   private summarizeFiles(): void {
     const bytes = this.files.reduce((s, f) => s + f.size, 0);
     const names = this.files.map((f) => f.name);
     const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
-    this.el('files-summary').textContent = this.files.length
-      ? `${this.files.length} file${this.files.length > 1 ? 's' : ''}, ${formatBytes(bytes)}: ${shown}`
-      : 'No files chosen.';
+    const box = this.el('files-summary');
+    const check = this.el('files-check');
+    box.textContent = this.files.length ? `${this.files.length} file${this.files.length > 1 ? 's' : ''}, ${formatBytes(bytes)}: ${shown}` : 'No files chosen.';
+    const c = this.files.length ? checkFiles(this.files) : null;
+    check.hidden = c === null;
+    check.className = `file-check ${c && 'missing' in c ? 'bad' : 'good'}`;
+    check.textContent = !c ? '' : 'missing' in c ? c.missing : `Ready to load ${c.label}.${c.note ? ` ${c.note}` : ''}`;
   }
 
   private el<T extends HTMLElement = HTMLElement>(id: string): T {
     return this.root.querySelector<T>(`#${id}`)!;
   }
+}
+
+/**
+ * Which checkpoint a set of picked files makes, checked before loading: a Hugging Face folder
+ * (safetensors, all shards), else a .gguf, else a llama2.c .bin, each with what it needs beside it.
+ * Only the files that load are passed on, and the others are named.
+ */
+export function checkFiles(files: File[]): ModelChoice | { missing: string } {
+  const by = (re: RegExp) => files.filter((f) => re.test(f.name)).sort((a, b) => a.name.localeCompare(b.name));
+  const named = (n: string) => files.find((f) => f.name.toLowerCase() === n);
+  const list = (fs: File[]) => fs.map((f) => f.name).join(', ');
+  const safetensors = by(/\.safetensors$/i);
+  const gguf = by(/\.gguf$/i);
+  const tokBins = by(/^tok.*\.bin$/i);
+  const bins = by(/\.bin$/i).filter((f) => !tokBins.includes(f));
+  const folder = (files[0].webkitRelativePath ?? '').split('/')[0];
+  const unused = (fs: File[]) => (fs.length ? `Not used: ${list(fs)}.` : undefined);
+  // Files that describe the tokenizer and sampling travel with any format.
+  const companions = files.filter((f) => /^(tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|generation_config\.json)$/i.test(f.name));
+
+  if (safetensors.length) {
+    const lack = ['config.json', 'tokenizer.json'].filter((n) => !named(n));
+    if (lack.length) return { missing: `${list(safetensors)} needs ${lack.join(' and ')} from the same Hugging Face folder: add ${lack.length > 1 ? 'them' : 'it'}.` };
+    return { spec: [named('config.json')!, ...companions, ...safetensors], label: folder || safetensors[0].name, note: unused([...gguf, ...bins]) };
+  }
+  if (gguf.length) {
+    const [main, ...rest] = gguf;
+    if (!named('tokenizer.json')) return { missing: `${main.name} needs the tokenizer of its model: add its tokenizer.json (from the model’s Hugging Face repository).` };
+    return { spec: [main, ...companions], label: main.name, note: unused([...rest, ...bins]) && `${gguf.length + bins.length} model files chosen: loading ${main.name}. ${unused([...rest, ...bins])}` };
+  }
+  if (bins.length) {
+    const [main, ...rest] = bins;
+    if (!tokBins.length) return { missing: `${main.name} is a llama2.c checkpoint: add its tokenizer .bin (tokenizer.bin, or tok512.bin for stories260K).` };
+    return { spec: [main, tokBins[0]], label: main.name, note: unused(rest) && `${bins.length} model files chosen: loading ${main.name}. ${unused(rest)}` };
+  }
+  if (named('config.json')) return { missing: 'config.json is here but no weights: add the .safetensors file(s) from the same folder.' };
+  return {
+    missing: `None of these files is a model (${list(files.slice(0, 3))}${files.length > 3 ? ', …' : ''}). Choose a .gguf with its tokenizer.json, a Hugging Face folder (config.json, tokenizer.json, *.safetensors), or a llama2.c .bin with its tokenizer .bin.`,
+  };
 }

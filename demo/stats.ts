@@ -1,38 +1,52 @@
 /**
- * The statistics panel: speed, context length, evictions and merges, KV memory against the full
- * cache, and the per-layer budgets as a bar chart. The numbers are also written as data-*
- * attributes on the panel, which the end-to-end tests read.
+ * The statistics cards: context, positions held / evicted / merged per layer, speeds, the policy
+ * with its budget and merge threshold, and KV memory against the full cache. Every number comes
+ * from kv-figures.ts. The figures are also written as data-* attributes on the panel, which the
+ * end-to-end tests read and check against the chart and the map.
  */
 import type { GenerationStats, KvStats } from '../src/index';
-import { formatBytes, formatCount, formatRate } from './format';
+import { formatBytes, formatRate } from './format';
+import { formatPositions, kvFigures, percent, type KvFigures } from './kv-figures';
 
-const POLICY_NAMES: Record<string, string> = {
-  full: 'Full',
-  streaming: 'Streaming',
+export const POLICY_NAMES: Record<string, string> = {
+  full: 'Full cache',
+  streaming: 'StreamingLLM',
   h2o: 'H2O',
   d2o: 'D2O',
-  'd2o-no-merge': 'D2O, no merge',
-  'd2o-uniform': 'D2O uniform',
+  'd2o-no-merge': 'D2O, no merging',
+  'd2o-uniform': 'D2O, uniform budgets',
   pyramidkv: 'PyramidKV',
 };
 
+/** How the budget was asked for, to say what it became. */
+export interface BudgetRequest {
+  unit: 'tokens' | '%';
+  value: number;
+}
+
 export class StatsView {
   private readonly values = new Map<string, HTMLElement>();
+  private readonly defaults = new Map<string, string>();
+  private readonly meter: HTMLElement;
+  /** Prompt tokens of the first turn: a budget in percent is a share of it. */
+  private firstPrompt: number | null = null;
+  private request: BudgetRequest | null = null;
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly chart: HTMLElement,
-  ) {
-    for (const el of root.querySelectorAll<HTMLElement>('[data-stat]')) this.values.set(el.dataset.stat!, el);
+  constructor(private readonly root: HTMLElement) {
+    for (const el of root.querySelectorAll<HTMLElement>('[data-stat]')) {
+      this.values.set(el.dataset.stat!, el);
+      this.defaults.set(el.dataset.stat!, el.textContent ?? '');
+    }
+    this.meter = root.querySelector<HTMLElement>('[role=meter]')!;
   }
 
-  /** Back to dashes (a new model). */
-  clear(): void {
-    for (const [k, el] of this.values) if (!['memory-note'].includes(k)) el.textContent = k === 'memory-fill' ? '' : '–';
-    this.set('tau', '');
-    this.fill(0);
+  /** A new engine or a new chat: back to dashes. */
+  clear(request?: BudgetRequest | null): void {
+    if (request !== undefined) this.request = request;
+    this.firstPrompt = null;
+    for (const [k, el] of this.values) el.textContent = this.defaults.get(k) ?? '';
+    this.fill(null);
     for (const k of Object.keys(this.root.dataset)) delete this.root.dataset[k];
-    this.chart.replaceChildren(hint('Budgets appear after the first prompt.'));
   }
 
   /** While tokens stream: the rate seen by the page (the engine's own figure comes at the end). */
@@ -41,93 +55,102 @@ export class StatsView {
   }
 
   generation(s: GenerationStats): void {
+    this.firstPrompt ??= s.promptTokens;
     this.set('decode', formatRate(s.decodeTokensPerSecond));
     this.set('prefill', formatRate(s.prefillTokensPerSecond));
     this.root.dataset.decodeTokensPerSecond = String(s.decodeTokensPerSecond);
-    this.kv(s.kv);
   }
 
-  kv(kv: KvStats): void {
-    const evictions = kv.layers.reduce((s, l) => s + l.evictions, 0);
-    const merges = kv.layers.reduce((s, l) => s + l.merges, 0);
-    const taus = kv.layers.map((l) => l.tau).filter((t): t is number => t !== null);
+  kv(kv: KvStats): KvFigures {
+    const f = kvFigures(kv);
+    const n = f.context;
     Object.assign(this.root.dataset, {
-      policy: kv.policy,
-      sequenceLength: String(kv.sequenceLength),
-      evictions: String(evictions),
-      merges: String(merges),
-      bytesAllocated: String(kv.bytesAllocated),
-      bytesFull: String(kv.bytesFull),
-      layers: String(kv.layers.length),
+      policy: f.policy,
+      context: String(n),
+      layers: String(f.layers.length),
+      kvHeads: String(f.kvHeads),
+      held: String(f.held),
+      evicted: String(f.evicted),
+      merged: String(f.merged),
+      heldPerLayer: JSON.stringify(f.layers.map((l) => l.held)),
+      evictedPerLayer: JSON.stringify(f.layers.map((l) => l.evicted)),
+      mergedPerLayer: JSON.stringify(f.layers.map((l) => l.merged)),
+      bytesHeld: String(f.bytesHeld),
+      bytesFull: String(f.bytesFull),
+      bytesAllocated: String(f.bytesAllocated),
+      bytesFullAllocated: String(f.bytesFullAllocated),
     });
-    this.set('context', formatCount(kv.sequenceLength));
-    this.set('evictions', formatCount(evictions));
-    this.set('merges', formatCount(merges));
-    this.set('policy', POLICY_NAMES[kv.policy] ?? kv.policy);
-    this.set('tau', taus.length ? `merge threshold τ ${(taus.reduce((a, b) => a + b, 0) / taus.length).toFixed(2)}` : '');
-
-    const full = kv.bytesFull;
-    const ratio = full > 0 ? kv.bytesAllocated / full : 0;
-    this.set('memory', full > 0 ? `${formatBytes(kv.bytesAllocated)} of ${formatBytes(full)}` : formatBytes(kv.bytesAllocated));
-    this.fill(Math.min(1, ratio));
+    this.set('context', formatPositions(n));
+    this.set('held', formatPositions(f.held));
+    this.set('held-share', `per layer · ${percent(f.held, n)} of the context`);
+    this.set('evicted', formatPositions(f.evicted));
+    this.set('evicted-share', `per layer · ${percent(f.evicted, n)} of the context`);
+    this.set('merged', formatPositions(f.merged));
+    this.set('merged-share', f.evicted > 0 ? `per layer · ${percent(f.merged, f.evicted)} of the evicted` : 'per layer');
+    this.set('policy', POLICY_NAMES[f.policy] ?? f.policy);
+    this.set('budget', this.budgetText(f));
+    const taus = kv.layers.map((l) => l.tau).filter((t): t is number => t !== null);
     this.set(
-      'memory-note',
-      full <= 0
-        ? 'compressed cache against what the full cache would use'
-        : ratio < 1
-          ? `${(ratio * 100).toFixed(0)}% of the full cache: ${formatBytes(full - kv.bytesAllocated)} saved`
-          : kv.policy === 'full'
-            ? `${(ratio * 100).toFixed(0)}% of the exact size: the cache is allocated in pages, ahead of need`
-            : `${(ratio * 100).toFixed(0)}% of the full cache: the budget’s pools and indexes come first, savings grow with the conversation`,
+      'tau',
+      taus.length
+        ? `Merge threshold τ ${(taus.reduce((a, b) => a + b, 0) / taus.length).toFixed(2)}: an evicted token is merged into its most similar held token when their similarity passes τ (a running average of similarities).`
+        : f.policy === 'full'
+          ? 'Every token is kept.'
+          : 'Evicted tokens are dropped, not merged.',
     );
-    this.layers(kv);
+    this.memory(f);
+    return f;
   }
 
-  /** One bar per layer: its budget, filled by the tokens it holds (full cache: the tokens held). */
-  private layers(kv: KvStats): void {
-    const top = Math.max(1, ...kv.layers.map((l) => Math.max(l.budget ?? 0, l.occupancy)));
-    this.chart.classList.toggle('many', kv.layers.length > 16);
-    this.chart.replaceChildren(
-      ...kv.layers.map((l, i) => {
-        const cap = l.budget ?? l.occupancy;
-        const col = document.createElement('div');
-        col.className = 'layer-col';
-        col.title =
-          `Layer ${i}: ` +
-          (l.budget === null ? `not compressed, holds ${Math.round(l.occupancy)} tokens` : `budget ${l.budget} (${l.hh} heavy hitters + ${l.recent} recent), holds ${Math.round(l.occupancy)}`) +
-          `; ${formatCount(l.evictions)} evicted, ${formatCount(l.merges)} merged`;
-        const bar = document.createElement('div');
-        bar.className = 'layer-bar';
-        bar.style.height = `calc((100% - 1.1rem) * ${cap / top})`;
-        const fill = document.createElement('div');
-        fill.className = 'layer-fill';
-        fill.style.height = `${cap > 0 ? Math.min(100, (100 * l.occupancy) / cap) : 0}%`;
-        bar.append(fill);
-        const label = document.createElement('span');
-        label.className = 'layer-label';
-        label.textContent = String(l.budget ?? Math.round(l.occupancy));
-        col.append(bar, label);
-        return col;
-      }),
-    );
-    this.chart.setAttribute('aria-label', `Per-layer KV budgets: ${kv.layers.map((l, i) => `layer ${i} ${l.budget ?? 'full'}`).join(', ')}`);
+  /** The budget as asked and as it is: a percentage becomes tokens per layer once the first prompt is read. */
+  private budgetText(f: KvFigures): string {
+    if (f.policy === 'full' || f.budgetMax === null) {
+      if (f.policy === 'full') return 'no budget: memory grows with the conversation';
+      return this.request ? `budget ${this.request.value}${this.request.unit === '%' ? '% of the first prompt' : ' tokens per layer'}: not applied yet` : '';
+    }
+    const range = f.budgetMin === f.budgetMax ? `${f.budgetMax} tokens per layer` : `${f.budgetMin}–${f.budgetMax} tokens per layer (set per layer)`;
+    if (this.request?.unit === '%' && this.firstPrompt !== null) {
+      const tiny = f.budgetMax < 16 ? ' — a short opening makes a tiny cache; choose tokens per layer for short chats' : '';
+      return `${this.request.value}% of the ${this.firstPrompt}-token first prompt = ${range}${tiny}`;
+    }
+    return range;
   }
 
-  private fill(ratio: number): void {
+  private memory(f: KvFigures): void {
+    const held = f.bytesHeld;
+    const full = f.bytesFull;
+    const ratio = full > 0 ? Math.min(1, held / full) : 0;
+    this.fill(full > 0 ? ratio : null, `${percent(held, full)} of the full cache: ${formatBytes(held)} of ${formatBytes(full)}`);
+    this.set('memory', full <= 0 ? '–' : held < full ? `saves ${percent(full - held, full)}` : 'saves nothing');
+    this.set('memory-bytes', full > 0 ? `${formatBytes(held)} held of ${formatBytes(full)}` : '');
+    this.set('memory-held', `The bar: keys and values the cache holds, against the ${formatBytes(full)} the full cache holds for these ${formatPositions(f.context)} tokens.`);
+    const name = POLICY_NAMES[f.policy] ?? f.policy;
+    let saving: string;
+    if (f.policy === 'full') saving = 'The full cache keeps every token: nothing is saved, memory grows with the conversation.';
+    else if (f.nothingEvicted && f.budgetMax !== null && f.budgetMax >= f.context)
+      saving = `The budget (${f.budgetMax} per layer) is larger than the conversation (${f.context} tokens): nothing is evicted yet, so nothing is saved. Savings start past ${f.budgetMax} tokens.`;
+    else if (f.nothingEvicted) saving = 'Nothing is evicted yet, so nothing is saved.';
+    else
+      saving = `Saved ${formatBytes(full - held)} (${percent(full - held, full)}): ${name} holds ${formatPositions(f.held)} of ${formatPositions(f.context)} positions per layer${f.merged > 0 ? `, and merged ${formatPositions(f.merged)} of the ${formatPositions(f.evicted)} it evicted into the ones it holds` : ''}.`;
+    this.set('memory-saving', saving);
+    const allocRatio = f.bytesFullAllocated > 0 ? f.bytesAllocated / f.bytesFullAllocated : 0;
+    this.set(
+      'memory-allocated',
+      `Allocated now: ${formatBytes(f.bytesAllocated)}, against ${formatBytes(f.bytesFullAllocated)} a full cache allocates for this conversation (${percent(f.bytesAllocated, f.bytesFullAllocated)})` +
+        (allocRatio > 1 && f.policy !== 'full' ? '. The compressed cache reserves room for its budget up front, so it costs more than a short conversation needs.' : '.'),
+    );
+    this.root.dataset.memoryRatio = String(ratio);
+  }
+
+  private fill(ratio: number | null, text = 'no conversation yet'): void {
     const el = this.values.get('memory-fill');
-    if (el) el.style.width = `${(ratio * 100).toFixed(1)}%`;
-    this.root.querySelector('[role=meter]')?.setAttribute('aria-valuenow', (ratio * 100).toFixed(0));
+    if (el) el.style.width = `${((ratio ?? 0) * 100).toFixed(1)}%`;
+    this.meter.setAttribute('aria-valuenow', ((ratio ?? 0) * 100).toFixed(0));
+    this.meter.setAttribute('aria-valuetext', text);
   }
 
   private set(key: string, text: string): void {
     const el = this.values.get(key);
     if (el) el.textContent = text;
   }
-}
-
-function hint(text: string): HTMLElement {
-  const p = document.createElement('p');
-  p.className = 'hint';
-  p.textContent = text;
-  return p;
 }
