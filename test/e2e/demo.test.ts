@@ -378,7 +378,10 @@ describe('chat demo in Chromium (SwiftShader)', () => {
       ['--budget', '--viz-bg'],
     ]))
       expect(c.ratio, c.pair).toBeGreaterThanOrEqual(3);
-    expect(await textContrastFailures(page)).toEqual([]);
+    for (const scheme of ['dark', 'light'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      expect(await textContrastFailures(page), scheme).toEqual([]);
+    }
 
     await shoot('05-d2o-story');
     await shootStatistics('05-d2o-statistics');
@@ -561,6 +564,19 @@ describe('chat demo in Chromium (SwiftShader)', () => {
       await page.waitForFunction(() => Number(document.getElementById('stats')!.dataset.evicted) > 0, undefined, { timeout: 10_000 });
       expect(await page.locator('#messages .msg.assistant').last().getAttribute('data-outcome')).toMatch(/done|ended/);
       expect(await page.locator('[data-stat=budget]').textContent()).toMatch(/^20% of the \d+-token first prompt = \d+ tokens per layer — a short opening makes a tiny cache; choose tokens per layer for short chats$/);
+
+      // A budget past the model's whole context is accepted, and said to change nothing.
+      await page.selectOption('#budget-unit', 'tokens');
+      await page.fill('#budget', '100000');
+      await load(page);
+      expect(await page.locator('#load-status').textContent()).toContain('The budget (100000) is not below the model’s whole context (512 tokens): nothing will ever be evicted.');
+      await page.fill('#max-tokens', '10');
+      await page.fill('#prompt', 'Once upon a time');
+      await page.click('#send');
+      await waitState(page, 'ready');
+      await page.waitForFunction(() => Number(document.getElementById('stats')!.dataset.context) > 0, undefined, { timeout: 10_000 });
+      expect(await page.locator('[data-stat=memory-saving]').textContent()).toMatch(/^The budget \(\d+ per layer\) is larger than the conversation \(\d+ tokens\): nothing is evicted yet, so nothing is saved\./);
+      expect(await page.locator('[role=meter]').getAttribute('aria-valuenow')).toBe('100');
     } finally {
       await page.close();
     }
