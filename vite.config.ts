@@ -152,15 +152,22 @@ function serveModels(): Plugin {
  */
 function libraryWorker(): Plugin {
   const placeholder = '__D2O_WORKER_URL__';
+  const pattern = "new URL('./worker.ts', import.meta.url)";
+  let found = false;
   return {
     name: 'd2o-library-worker',
     apply: (config, env) => env.command === 'build' && !!config.build?.lib,
     enforce: 'pre',
+    buildStart() {
+      found = false;
+    },
     transform(code, id) {
-      if (!id.endsWith('src/engine/worker-engine.ts')) return;
-      const out = code.replace("new URL('./worker.ts', import.meta.url)", placeholder);
-      if (out === code) this.error('worker-engine.ts no longer creates its worker with new URL(./worker.ts, import.meta.url)');
-      return out;
+      if (!/\/src\/.*\.ts$/.test(id) || !code.includes(pattern)) return;
+      found = true;
+      return code.replace(pattern, placeholder);
+    },
+    buildEnd() {
+      if (!found) this.error(`no module of src/ creates the engine's worker with ${pattern}: the library's worker URL cannot be written`);
     },
     renderChunk(code) {
       return code.includes(placeholder) ? code.replace(placeholder, 'new URL("./d2o-webgpu-worker.js", import.meta.url)') : null;
@@ -188,7 +195,7 @@ export default defineConfig({
   plugins: [serveModels(), libraryWorker()],
   // `npm run build`: the library in dist/ (see libraryWorker): d2o-webgpu.js, its worker
   // d2o-webgpu-worker.js and their shared chunk, shaders inlined, not minified (the app's bundler
-  // minifies), no source maps. Dependencies stay imports, resolved by the app's bundler. The .d.ts
+  // minifies), no source maps, no doc comments. Dependencies stay imports, resolved by the app's bundler. The .d.ts
   // files come from scripts/build-types.mjs.
   build: {
     lib: {
@@ -199,7 +206,11 @@ export default defineConfig({
     target: 'es2022',
     minify: false,
     sourcemap: false,
-    rollupOptions: { external: [/^node:/, 'webgpu', /^@huggingface\//] },
+    rollupOptions: {
+      external: [/^node:/, 'webgpu', /^@huggingface\//],
+      // The .d.ts carry the documentation; annotations (@__PURE__) stay for the app's tree-shaking.
+      output: { comments: { legal: true, annotation: true, jsdoc: false } },
+    },
   },
   worker: { format: 'es' },
   server: { host: '127.0.0.1', fs: { allow: [import.meta.dirname, modelsDir, localModelsDir] } },

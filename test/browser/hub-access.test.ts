@@ -60,4 +60,9 @@ describe('Hugging Face repo ids in Chromium', () => {
     expect(opened).toMatchObject({ ok: true, layers: 2 });
     expect(hub.log.filter((l) => l.path.startsWith('/d2o-test/gated/') && l.status === 200).every((l) => l.auth)).toBe(true);
   });
+  it('owner/name that the site does not serve is taken as a repo id, and the error says so', async () => {
+    const r = await load({ repo: 'd2o-test/nope' });
+    expect(r).toMatchObject({ ok: false, name: 'ModelFormatError' });
+    if (!r.ok) expect(r.message, r.message).toMatch(/d2o-test\/nope taken as a Hugging Face repo id: http:\/\/127\.0\.0\.1:\d+\/test\/browser\/page\/d2o-test\/nope serves no config\.json/);
+  });
 });

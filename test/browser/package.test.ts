@@ -74,6 +74,14 @@ describe('the packed library', () => {
     expect(files).toContain('dist/types/index.d.ts');
     expect(files.filter((f) => /^shaders\/|\.map$|types\/(cli|eval)\/|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /types\/(cli|eval)\//.test(f))).toEqual([]);
+    const dist = join(app, 'node_modules/d2o-webgpu/dist');
+    const js = files.filter((f) => /^dist\/[^/]+\.js$/.test(f)).map((f) => readFileSync(join(app, 'node_modules/d2o-webgpu', f), 'utf8'));
+    // Nothing a browser bundler would have to resolve for Node, nor be told to ignore; ONNX Runtime
+    // (the tests' cross-check) never reaches the package.
+    for (const code of js) expect(code).not.toMatch(/from ["']node:|import\(|@vite-ignore|onnxruntime|@huggingface\/transformers/);
+    expect(readFileSync(join(dist, 'd2o-webgpu.js'), 'utf8')).toContain('new Worker(new URL("./d2o-webgpu-worker.js", import.meta.url)');
+    expect(readFileSync(join(dist, 'types/index.d.ts'), 'utf8')).toContain("from './errors.js'");
+    expect(readFileSync(join(dist, 'types/ts5.d.ts'), 'utf8')).toContain('/// <reference types="@webgpu/types" />');
   });
 
   it('in Node: import and require, the CPU engine, and the install line for the optional webgpu package', () => {

@@ -32,4 +32,9 @@ describe('createWorkerEngine in Chromium', () => {
     expect(r.mapKept).toBeGreaterThan(0);
     expect(r.badLoad).toBe('ModelFormatError missing-file');
   });
+  it('a worker script that does not load is a LoadError that says so', async () => {
+    const r = await runCase<{ name: string; isLoadError: boolean; message: string } | null>(s.page, '/test/cases/worker-engine.ts', 'workerStartCase');
+    expect(r).toMatchObject({ name: 'LoadError', isLoadError: true });
+    expect(r!.message).toMatch(/could not start: its script did not load/);
+  });
 });

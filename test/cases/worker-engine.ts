@@ -1,6 +1,6 @@
 /** The worker engine in a browser page: the same API and typed errors as the engine in the page. */
 import { createWorkerEngine } from '../../src/engine/worker-engine';
-import { ContextOverflowError, ModelFormatError, AbortError } from '../../src/errors';
+import { ContextOverflowError, ModelFormatError, AbortError, LoadError } from '../../src/errors';
 
 export async function workerEngineCase(_ctx: unknown, o: { model: string; badModel: string; prompt: number[] }) {
   const progress: number[] = [];
@@ -56,5 +56,15 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
     };
   } finally {
     engine.dispose();
+  }
+}
+
+/** A worker whose script never loads (a bundler that did not emit it): a LoadError that says so. */
+export async function workerStartCase() {
+  try {
+    await createWorkerEngine({ model: 'unused' }, new Worker('/no-such-dir/no-such-worker.js', { type: 'module' }));
+    return null;
+  } catch (e) {
+    return { name: (e as Error).name, isLoadError: e instanceof LoadError, message: (e as Error).message };
   }
 }
