@@ -295,7 +295,7 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     expect(ended.outcome).toBe('ended');
     expect(ended.note).toContain('The model ended the story here: after “Then the sun came out.” it wrote its end-of-story marker');
     expect(ended.action).toBe('Continue with “One day,”');
-    await s.screenshot('04-story-ended', LAPTOP);
+    await shoot('04-story-ended');
     await page.click('#messages .msg.assistant:last-child button.action');
     await waitState(page, 'generating', 10_000).catch(() => {});
     await waitState(page, 'ready');
@@ -478,6 +478,12 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     expect(await page.locator('#load-confirm-text').textContent()).toMatch(/^Loading tinystories-656k with the full cache starts a new chat\. This chat \(\d+ messages, tinystories-656k with D2O, 32 tokens per layer\) stays until the new model is ready, and stays if loading fails\.$/);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('load-confirm-yes');
     await s.screenshot('07-load-confirm', LAPTOP);
+    // On a phone the setup is folded to a line once a model is loaded: Change opens it, with the question.
+    await page.setViewportSize(PHONE);
+    await page.click('#unfold-setup');
+    expect(await page.locator('#load-confirm').isVisible()).toBe(true);
+    await s.screenshot('07-load-confirm', PHONE);
+    await page.setViewportSize(LAPTOP);
     await page.keyboard.press('Escape');
     expect(await page.locator('#load-confirm').isVisible()).toBe(false);
 
@@ -490,7 +496,7 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     expect(status).toContain(`tinystories-656k (D2O, ${BUDGET} tokens per layer) is still loaded: your chat goes on.`);
     expect(await page.locator('#messages .msg').count()).toBe(messages);
     expect(await page.locator('#model-info').textContent()).toContain(`D2O, ${BUDGET} tokens per layer`);
-    await s.screenshot('07-failed-load-keeps-chat', LAPTOP);
+    await shoot('07-failed-load-keeps-chat');
     await page.fill('#max-tokens', '5');
     const after = await sendAndWatch(page, 'The end');
     expect(after.outcome).toBe('done');
