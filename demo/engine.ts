@@ -15,6 +15,7 @@ import {
   type KvStats,
   type ModelConfig,
   type ProgressCallback,
+  type SamplingOptions,
   type WorkerEngineOptions,
 } from '../src/index';
 import { stripEndMarkers } from './format';
@@ -54,6 +55,8 @@ export interface DemoEngine {
   readonly config: ModelConfig;
   /** false for story models: they continue text instead of answering. */
   readonly hasChatTemplate: boolean;
+  /** The model's sampling defaults (generation_config.json), see demo/sampling-defaults.ts. */
+  readonly samplingDefaults: SamplingOptions;
   /** Where it runs, for the status line. */
   readonly where: 'page' | 'worker';
   /** The reply to the last message of `messages` (the whole conversation so far). */
@@ -77,6 +80,7 @@ export async function openEngine(o: DemoEngineOptions): Promise<DemoEngine> {
   return {
     config: engine.config,
     hasChatTemplate,
+    samplingDefaults: engine.samplingDefaults,
     where: IN_WORKER ? 'worker' : 'page',
     reply(messages, { maxTokens, temperature, topP, signal }): Turn {
       const text = messages[messages.length - 1]?.content ?? '';

@@ -14,6 +14,7 @@ import { LayerChart } from './layer-chart';
 import { ModelPicker } from './model-picker';
 import { Poller } from './poller';
 import { POLICY_NAMES, StatsView, type BudgetRequest } from './stats';
+import { showSamplingDefaults } from './sampling-defaults';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -245,6 +246,7 @@ async function load(): Promise<void> {
     engine?.dispose();
     engine = next;
     next = null;
+    showSamplingDefaults(engine.samplingDefaults);
     loaded = { key, label: choice.label, setting, budget: request };
     clearConversation();
     const c = engine.config;

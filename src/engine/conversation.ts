@@ -11,6 +11,7 @@ import type { Backend } from '../backend/backend';
 import { resolveSampling, type SamplingOptions } from '../backend/sampling';
 import { generateIds } from './generate';
 import { StopStrings } from './stop-strings';
+import { freshSeed } from './generation-defaults';
 import type { GenerationStream } from './stream';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -50,6 +51,8 @@ export interface GenerationStats {
 export interface GenerationResult {
   /** Generated ids (a final EOS included). */
   ids: number[];
+  /** What the ids were drawn with (defaults and the seed included: pass it back to draw them again). */
+  sampling: SamplingOptions;
   text: string;
   finishReason: FinishReason;
   stats: GenerationStats;
@@ -123,6 +126,8 @@ export class Conversation {
     const stopIds = o.stopAtEos === false ? [] : this.eosIds;
     const stops = new StopStrings(o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : o.stop);
     const sampling: SamplingOptions = { ...this.sampling, ...pickSampling(o) };
+    // A fixed default seed would give identical "random" replies to identical requests.
+    sampling.seed ??= freshSeed();
     const promptTokens = b.context.length + ids.length;
 
     // A later turn longer than a chunk goes in pieces, each compressed after (as on the GPU).
@@ -173,6 +178,7 @@ export class Conversation {
     const decoded = out.length - 1;
     return {
       ids: out,
+      sampling,
       text: stops.value,
       finishReason,
       stats: {

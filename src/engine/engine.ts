@@ -16,6 +16,7 @@ import type { SamplingOptions } from '../backend/sampling';
 import { GenerationStream } from './stream';
 import { Conversation, type GenerateOptions, type Generation } from './conversation';
 import { ChatCompletions, type ChatCompletionsApi } from './chat-completions';
+import { generationDefaults } from './generation-defaults';
 
 export interface EngineOptions {
   /** A Hugging Face repo id, a URL, browser Files, a FileSource, or (Node) a path. */
@@ -23,7 +24,10 @@ export interface EngineOptions {
   /** Default 'webgpu'; 'cpu' is the float32 reference (slow, for checking). */
   backend?: BackendName;
   kv?: KvOptions;
-  /** Defaults for every generation (each call can override them). */
+  /**
+   * Defaults for every generation (each call can override them), over the model's own from its
+   * generation_config.json (see `engine.samplingDefaults`).
+   */
   sampling?: SamplingOptions;
   /** Longest first prompt under a compressing policy (sizes the GPU cache). Default 512. */
   maxPromptTokens?: number;
@@ -52,7 +56,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
   throwIfAborted(o.signal);
   const tokenizer = model.tokenizer.kind === 'none' ? null : createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize);
   const backend = await createBackend(model, o.backend ?? 'webgpu', { policy, maxPromptTokens: o.maxPromptTokens, gpu: o.gpu });
-  return new Engine(modelName(o.model), model, tokenizer, backend, o.sampling ?? {});
+  return new Engine(modelName(o.model), model, tokenizer, backend, { ...generationDefaults(model.generationConfig), ...o.sampling });
 }
 
 /** What `model` fields report: the repo id, URL or path as given, else "local files". */
@@ -67,6 +71,12 @@ export interface EngineLike {
   readonly config: ModelConfig;
   /** The model has a chat template (else chat messages are joined as plain text: story models). */
   readonly hasChatTemplate: boolean;
+  /**
+   * What a generation samples with when the call gives nothing: the model's generation_config.json
+   * under the engine's `sampling` option (the runtime's own defaults fill the rest: temperature 1,
+   * no top-k/top-p, penalty 1). The seed is fresh for each request unless one is given.
+   */
+  readonly samplingDefaults: SamplingOptions;
   readonly chat: { completions: ChatCompletionsApi };
   generate(prompt: string | readonly number[], o?: GenerateOptions): Generation;
   kvStats(): Promise<KvStats>;
@@ -85,9 +95,9 @@ export class Engine implements EngineLike {
     /** null for a model without a tokenizer: prompts are then token ids. */
     readonly tokenizer: Tokenizer | null,
     readonly backend: Backend,
-    sampling: SamplingOptions,
+    readonly samplingDefaults: SamplingOptions,
   ) {
-    this.conversation = new Conversation(backend, tokenizer, model.config.eosTokenIds, sampling);
+    this.conversation = new Conversation(backend, tokenizer, model.config.eosTokenIds, samplingDefaults);
     this.chat = { completions: new ChatCompletions(this.conversation, name) };
   }
 

@@ -6,6 +6,7 @@ import { AbortError, LoadError } from '../errors';
 import type { ModelConfig, ProgressCallback } from '../model/types';
 import type { KvMap, KvStats } from '../kv/stats';
 import type { EngineLike } from './engine';
+import type { SamplingOptions } from '../backend/sampling';
 import type { GenerateOptions, Generation, GenerationChunk, GenerationResult } from './conversation';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionsApi, ChatCompletionStream } from './chat-completions';
 import { GenerationStream } from './stream';
@@ -49,6 +50,7 @@ class WorkerEngine implements EngineLike {
   name = '';
   config!: ModelConfig;
   hasChatTemplate = false;
+  samplingDefaults: SamplingOptions = {};
   readonly chat: { completions: ChatCompletionsApi };
   private next = 1;
   private readonly pending = new Map<number, Pending>();
@@ -123,6 +125,7 @@ class WorkerEngine implements EngineLike {
       this.name = m.name;
       this.config = m.config;
       this.hasChatTemplate = m.hasChatTemplate;
+      this.samplingDefaults = m.samplingDefaults;
       this.ready?.resolve();
       this.ready = null;
       return;

@@ -2,6 +2,7 @@
 import { AbortError, ContextOverflowError, D2OError, DeviceLostError, GatedModelError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError } from '../errors';
 import type { ModelConfig, LoadProgress } from '../model/types';
 import type { EngineOptions } from './engine';
+import type { SamplingOptions } from '../backend/sampling';
 import type { GenerateOptions, GenerationChunk, GenerationResult } from './conversation';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from './chat-completions';
 
@@ -20,7 +21,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: 'progress'; progress: LoadProgress }
-  | { t: 'ready'; name: string; config: ModelConfig; hasChatTemplate: boolean }
+  | { t: 'ready'; name: string; config: ModelConfig; hasChatTemplate: boolean; samplingDefaults: SamplingOptions }
   | { t: 'chunk'; id: number; chunk: GenerationChunk | ChatCompletionChunk }
   | { t: 'done'; id: number; value: GenerationResult | ChatCompletion | unknown }
   | { t: 'error'; id: number | null; error: SerializedError };

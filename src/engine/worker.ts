@@ -14,7 +14,7 @@ async function handle(m: ToWorker): Promise<void> {
   switch (m.t) {
     case 'create': {
       engine = await createEngine({ ...m.options, onProgress: (progress) => post({ t: 'progress', progress }) });
-      post({ t: 'ready', name: engine.name, config: engine.config, hasChatTemplate: engine.hasChatTemplate });
+      post({ t: 'ready', name: engine.name, config: engine.config, hasChatTemplate: engine.hasChatTemplate, samplingDefaults: engine.samplingDefaults });
       return;
     }
     case 'dispose':
