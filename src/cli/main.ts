@@ -5,7 +5,8 @@
  *            [--stop-at-eos] [--policy NAME --budget N|R%] [--json]
  *   score    --model PATH --ids-file FILE [--backend cpu|webgpu] [--policy NAME --budget N|R%]
  *            [--prompt-tokens N] [--json]
- * PATH is a model folder, a .gguf file or a llama2.c .bin (tokenizer beside it or --tokenizer).
+ * PATH is a model folder, a .gguf file or a llama2.c .bin (tokenizer beside it or --tokenizer), or a
+ * Hugging Face repo id (--revision; HF_TOKEN for gated repos, HF_ENDPOINT for a mirror).
  * --budget N is N tokens per layer on average, R% a fraction of the prompt; score's prompt is its
  * first --prompt-tokens ids (default 1), every later id a decode step the policy compresses after.
  */
@@ -24,6 +25,7 @@ class UsageError extends Error {}
 const options = {
   model: { type: 'string' },
   tokenizer: { type: 'string' },
+  revision: { type: 'string' },
   backend: { type: 'string', default: 'cpu' },
   prompt: { type: 'string' },
   'prompt-ids': { type: 'string' },
@@ -63,7 +65,8 @@ async function main(argv: string[]): Promise<void> {
   if (a.backend !== 'cpu' && a.backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got ${a.backend}`);
 
   const policy = kvPolicy(a.policy, a.budget);
-  const model = await loadModel(a.model, { tokenizerPath: a.tokenizer });
+  // Repo ids as huggingface_hub reads them: a gated repo's token from HF_TOKEN, a mirror from HF_ENDPOINT.
+  const model = await loadModel(a.model, { tokenizerPath: a.tokenizer, revision: a.revision, hfToken: process.env.HF_TOKEN, hfEndpoint: process.env.HF_ENDPOINT });
 
   if (command === 'score') {
     if (!a['ids-file']) throw new UsageError('score needs --ids-file FILE');

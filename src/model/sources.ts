@@ -192,7 +192,7 @@ export function hfRepoSource(repoId: string, o: HfRepoOptions = {}): FileSource 
       `${url}: HTTP ${status}: ${repoId} is gated or private (or does not exist). ` +
         (token
           ? 'The access token was refused: check that it is valid, that it may read gated repositories, and that your account accepted the repository\'s terms on the hub.'
-          : 'Accept its terms on the hub with your account, create an access token, and pass it: createEngine({ model, hfToken }).'),
+          : 'Accept its terms on the hub with your account, create an access token, and pass it: createEngine({ model, hfToken }) (the CLI reads HF_TOKEN).'),
       repoId,
       status,
     );

@@ -2,6 +2,8 @@
  * Repo ids end to end in Node against a local server laid out as the hub (test/helpers/hub-server.ts):
  * hfEndpoint, revision, hfToken for a gated repo, redirects, progress, optional files, typed errors.
  */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/engine';
 import { GatedModelError, LoadError, ModelFormatError } from '../../src/errors';
@@ -10,6 +12,7 @@ import type { LoadProgress } from '../../src/model/types';
 import { startHub, type HubServer } from '../helpers/hub-server';
 import { golden, stories260K, tinystories656k } from '../helpers/models';
 
+const root = resolve(import.meta.dirname, '../..');
 let hub: HubServer;
 beforeAll(async () => {
   hub = await startHub([
@@ -70,5 +73,20 @@ describe('Hugging Face repo ids against a hub-shaped server', () => {
     const local = await loadModel('./d2o-test/nope', { hfEndpoint: hub.endpoint }).catch((x: unknown) => x);
     expect((local as Error).message).toMatch(/no model at \.\/d2o-test\/nope: no such file or folder/);
     expect(hub.log.some((l) => l.path.includes('./'))).toBe(false);
+  });
+  it('the CLI takes a gated repo id with HF_TOKEN and HF_ENDPOINT, and --revision', async () => {
+    const run = (env: Record<string, string>, ...extra: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+        const args = ['--import', 'tsx', 'src/cli/main.ts', 'generate', '--model', 'd2o-test/gated', '--backend', 'cpu', '--prompt-ids', '1', '--max-tokens', '5', '--greedy', '--json', ...extra];
+        execFile(process.execPath, args, { cwd: root, env: { ...process.env, HF_ENDPOINT: hub.endpoint, ...env } }, (e, stdout, stderr) =>
+          done({ status: e ? (e.code as number) : 0, stdout, stderr }),
+        );
+      });
+    const [ok, denied, revision] = await Promise.all([run({ HF_TOKEN: 'hf_secret' }), run({ HF_TOKEN: '' }), run({ HF_TOKEN: 'hf_secret' }, '--revision', 'v2')]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).ids).toEqual(golden['tinystories-656k'].greedy_ids.slice(0, 6)); // the prompt and 5 tokens
+    expect(denied.status).toBe(1);
+    expect(denied.stderr).toMatch(/^error: .*d2o-test\/gated is gated or private.*hfToken/);
+    expect(revision.stderr).toMatch(/resolve\/v2\//);
   });
 });
