@@ -130,7 +130,70 @@ export async function profileDecode(ctx: GpuContext, name: string, dtype: string
   return rows;
 }
 
-export function profileMarkdown(rows: ProfileRow[], machine: string, conditions: string): string {
+export interface PrefillRow {
+  model: string;
+  dtype: string;
+  adapter: string;
+  /** Prompt tokens prefilled from an empty cache, in chunks of `chunk`. */
+  tokens: number;
+  chunk: number;
+  prefillTokS: number;
+  cpuMsPerToken: number;
+  /** One chunk's forward pass: GPU ms per kernel group, and the layer matmuls' GFLOP/s (2 flops per weight and token). */
+  groups: Record<string, number>;
+  matmulGFlops: number;
+}
+
+/** Multiply-adds of the layer projections per token. */
+function layerMacs(model: ModelDescription): number {
+  const c = model.config;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  return c.numLayers * (c.hiddenSize * (2 * q + 2 * kv) + 3 * c.hiddenSize * c.intermediateSize);
+}
+
+export async function profilePrefill(ctx: GpuContext, name: string, dtype: string, model: ModelDescription, o: { tokens: number; rounds: number; profileRounds: number }, log: (r: PrefillRow) => void): Promise<PrefillRow> {
+  const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: o.tokens + 64 });
+  const f = backend.forward;
+  const ids = Array.from({ length: o.tokens }, (_, i) => (i * 7919 + 3) % model.config.vocabSize);
+  try {
+    await backend.append(ids.slice(0, 2), greedy, 0);
+    let best = { wall: Infinity, cpu: Infinity };
+    for (let r = 0; r < o.rounds; r++) {
+      backend.reset();
+      const c0 = cpuMs();
+      const t0 = performance.now();
+      await backend.append(ids, greedy, 0);
+      const wall = performance.now() - t0;
+      if (wall < best.wall) best = { wall, cpu: cpuMs() - c0 };
+    }
+    const T = Math.min(f.maxChunk, o.tokens);
+    const runs: DispatchTime[][] = [];
+    for (let r = 0; r < o.profileRounds; r++) {
+      backend.reset();
+      f.prepare(0, T, 0, 0);
+      runs.push(await profile(ctx.device, (pass) => f.encode(pass, T)));
+    }
+    const groups = Object.fromEntries([...groupTimes(minProfile(runs), kernelGroup)].map(([k, v]) => [k, v.ns / 1e6]));
+    const row: PrefillRow = {
+      model: name,
+      dtype,
+      adapter: `${ctx.info.vendor} ${ctx.info.architecture}`.trim(),
+      tokens: o.tokens,
+      chunk: f.maxChunk,
+      prefillTokS: o.tokens / (best.wall / 1000),
+      cpuMsPerToken: best.cpu / o.tokens,
+      groups,
+      matmulGFlops: (2 * T * layerMacs(model)) / 1e6 / groups['layer matvecs'],
+    };
+    log(row);
+    return row;
+  } finally {
+    backend.dispose();
+  }
+}
+
+export function profileMarkdown(rows: ProfileRow[], prefill: PrefillRow[], machine: string, conditions: string): string {
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   const groupNames = [...new Set(rows.flatMap((r) => Object.keys(r.groups)))];
   return [
@@ -152,5 +215,11 @@ export function profileMarkdown(rows: ProfileRow[], machine: string, conditions:
     `| model | weights | context | ${groupNames.join(' | ')} |`,
     `| --- | --- | ---: | ${groupNames.map(() => '---:').join(' | ')} |`,
     ...rows.map((r) => `| ${r.model} | ${r.dtype} | ${r.context} | ${groupNames.map((g) => f(r.groups[g] ?? NaN, 2)).join(' | ')} |`),
+    '',
+    'Prefill from an empty cache (wall and CPU time of the whole prompt; GFLOP/s of the layer matmuls in one chunk, from timestamps):',
+    '',
+    '| model | weights | prompt tokens | chunk | prefill tok/s | CPU ms/token | layer matmuls GFLOP/s | attention ms/chunk |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...prefill.map((r) => `| ${r.model} | ${r.dtype} | ${r.tokens} | ${r.chunk} | ${f(r.prefillTokS)} | ${f(r.cpuMsPerToken)} | ${f(r.matmulGFlops, 2)} | ${f(r.groups.attention, 1)} |`),
   ].join('\n') + '\n';
 }

@@ -29,7 +29,7 @@ import { writeSyntheticGguf } from './synthetic-gguf';
 import { benchPolicies, type PolicyRow } from './policies';
 import { benchPeer, loadLlamaCpp, type PeerRow } from './peers';
 import { peerMarkdown, policyCharts, policyMarkdown } from './bench-report';
-import { profileDecode, profileMarkdown, type ProfileRow } from './decode-profile';
+import { profileDecode, profileMarkdown, profilePrefill, type PrefillRow, type ProfileRow } from './decode-profile';
 import { measureRoofline } from './roofline';
 import { cpuMs } from './gpu-profile';
 
@@ -128,14 +128,19 @@ if (sections.includes('profile')) {
   if (!ctx.device.features.has('timestamp-query')) throw new Error('the profile section needs timestamp queries, which this adapter lacks');
   const load0 = loadavg()[0];
   const [c0, w0] = [cpuMs(), performance.now()];
-  const roofline = await measureRoofline(ctx.device);
+  const measure = () => (quick ? measureRoofline(ctx.device, 64, 1) : measureRoofline(ctx.device));
+  const roofline = await measure();
   console.log(JSON.stringify({ roofline }));
   const contexts = quick ? [64] : [512, 2048, 8192];
   const timing = quick ? { decodeTokens: 2, rounds: 1, profileRounds: 1 } : { decodeTokens: 4, rounds: 3, profileRounds: 3 };
   const rows: ProfileRow[] = [];
-  for (const dtype of (quick ? ['q8_0'] : ['f16', 'q8_0']) as DType[])
-    rows.push(...(await profileDecode(ctx, 'SmolLM2-135M', dtype, syntheticModel('SmolLM2-135M', dtype), contexts, { ...timing, rooflineGBs: roofline.best }, (r) => console.log(JSON.stringify(r)))));
-  const roofline2 = await measureRoofline(ctx.device);
+  const prefill: PrefillRow[] = [];
+  for (const dtype of (quick ? ['q8_0'] : ['f16', 'q8_0']) as DType[]) {
+    const model = syntheticModel('SmolLM2-135M', dtype);
+    rows.push(...(await profileDecode(ctx, 'SmolLM2-135M', dtype, model, contexts, { ...timing, rooflineGBs: roofline.best }, (r) => console.log(JSON.stringify(r)))));
+    prefill.push(await profilePrefill(ctx, 'SmolLM2-135M', dtype, model, { tokens: quick ? 8 : 256, rounds: timing.rounds, profileRounds: timing.profileRounds }, (r) => console.log(JSON.stringify(r))));
+  }
+  const roofline2 = await measure();
   const load = { start: load0, end: loadavg()[0], cpuOverWall: (cpuMs() - c0) / (performance.now() - w0) };
   const conditions =
     `Synthetic weights at the SmolLM2-135M shape (30 layers, hidden 576, 9 / 3 heads of 64, intermediate 1536, vocab 49152), full cache marked filled to each context. ` +
@@ -144,8 +149,8 @@ if (sections.includes('profile')) {
     `Roofline: the best of plain streaming-read kernels over ${(roofline.bytes / 2 ** 20).toFixed(0)} MiB in the same run, ${roofline.best.toFixed(1)} GB/s before the rows and ${roofline2.best.toFixed(1)} GB/s after. ` +
     `Load average ${load.start.toFixed(1)} at the start and ${load.end.toFixed(1)} at the end on ${cpus().length} cores; the process used ${load.cpuOverWall.toFixed(2)} cores on average.`;
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(resolve(resultsDir, 'bench-profile.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, roofline: [roofline, roofline2], load, rows }, null, 1) + '\n');
-  writeFileSync(resolve(resultsDir, 'bench-profile.md'), profileMarkdown(rows, machine, conditions));
+  writeFileSync(resolve(resultsDir, 'bench-profile.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, roofline: [roofline, roofline2], load, rows, prefill }, null, 1) + '\n');
+  writeFileSync(resolve(resultsDir, 'bench-profile.md'), profileMarkdown(rows, prefill, machine, conditions));
 }
 
 if (sections.includes('policies')) {
