@@ -381,6 +381,7 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     for (const scheme of ['dark', 'light'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       expect(await textContrastFailures(page), scheme).toEqual([]);
+      if (scheme === 'dark') await shootStatistics('05-d2o-dark');
     }
 
     await shoot('05-d2o-story');
