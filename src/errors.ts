@@ -86,6 +86,13 @@ export class AbortError extends D2OError {
   }
 }
 
+/** The engine was disposed: every call after dispose() fails with this; create a new engine. */
+export class EngineDisposedError extends D2OError {
+  static {
+    this.prototype.name = 'EngineDisposedError';
+  }
+}
+
 /** A network or file read failed while loading. */
 export class LoadError extends D2OError {
   static {

@@ -11,6 +11,10 @@ import { CpuKvCache } from './kv-cache';
 import { CpuKvPolicy } from './kv-policy';
 import { forward, RunState } from './forward';
 import { sample } from './sampler';
+import { yieldToEventLoop } from '../util/yield';
+
+/** Longest stretch of forward passes between two turns of the event loop. */
+const YIELD_MS = 8;
 
 export interface CpuBackendOptions {
   /** Default: the full cache. */
@@ -27,6 +31,7 @@ export class CpuBackend implements Backend {
   cache: CpuKvCache;
   policy: CpuKvPolicy;
   private promptLength = 0;
+  private lastYield = 0;
 
   constructor(
     model: ModelDescription,
@@ -67,15 +72,21 @@ export class CpuBackend implements Backend {
    * Runs one call's ids; the first call is the prefill (its column sums feed the budgets), every
    * later call (a decoded token or another turn's chunk) is followed by the policy's compression.
    */
-  private feed(ids: number[], signal: AbortSignal | undefined, each?: (logits: Float32Array, i: number) => void): Float32Array {
+  private async feed(ids: number[], signal: AbortSignal | undefined, each?: (logits: Float32Array, i: number) => void): Promise<Float32Array> {
     const prefill = this.context.length === 0;
     let logits!: Float32Array;
-    ids.forEach((id, i) => {
+    for (let i = 0; i < ids.length; i++) {
+      // The forward pass is synchronous: without a macrotask now and then, no timer, abort or
+      // page event could run until the whole generation ended.
+      if (performance.now() - this.lastYield > YIELD_MS) {
+        await yieldToEventLoop();
+        this.lastYield = performance.now();
+      }
       throwIfAborted(signal);
-      logits = forward(this.weights, this.state, this.cache, id, this.context.length, prefill ? (this.policy.colsum ?? undefined) : undefined);
-      this.context.push(id);
+      logits = forward(this.weights, this.state, this.cache, ids[i], this.context.length, prefill ? (this.policy.colsum ?? undefined) : undefined);
+      this.context.push(ids[i]);
       each?.(logits, i);
-    });
+    }
     if (prefill) this.promptLength = ids.length;
     else if (this.policy.p.evicts) {
       if (!this.policy.budgets) this.policy.setBudgets(this.context.length, this.promptLength);
@@ -86,7 +97,7 @@ export class CpuBackend implements Backend {
 
   async append(ids: number[], sampling: ResolvedSampling, step: number, signal?: AbortSignal): Promise<number> {
     if (ids.length === 0) throw new RangeError('append needs at least one id');
-    const logits = this.feed(ids, signal);
+    const logits = await this.feed(ids, signal);
     return sample(logits, sampling, step, this.context);
   }
 
@@ -96,8 +107,8 @@ export class CpuBackend implements Backend {
       if (i + 1 < ids.length) out[i] = negLogSoftmaxAt(logits, ids[i + 1]);
     };
     const p = Math.max(1, promptTokens);
-    this.feed(ids.slice(0, p), signal, score);
-    ids.slice(p).forEach((id, j) => this.feed([id], signal, (logits) => score(logits, p + j)));
+    await this.feed(ids.slice(0, p), signal, score);
+    for (let j = 0; p + j < ids.length; j++) await this.feed([ids[p + j]], signal, (logits) => score(logits, p + j));
     return out;
   }
 

@@ -5,12 +5,19 @@
  * new part is fed to the compressed cache instead of recomputing the history.
  */
 import { D2OError } from '../errors';
+import { checkChatRequest } from './arguments';
 import type { ChatMessage } from '../tokenizer';
 import type { Conversation, FinishReason, GenerationStats } from './conversation';
 import { GenerationStream } from './stream';
 
+/** A message as OpenAI takes it: its content is text, or an array of text parts (joined). */
+export interface ChatRequestMessage {
+  role: ChatMessage['role'];
+  content: string | readonly { type: 'text'; text: string }[];
+}
+
 export interface ChatCompletionRequest {
-  messages: ChatMessage[];
+  messages: readonly ChatRequestMessage[];
   stream?: boolean;
   /** With `stream`, a last chunk carries `usage`. */
   stream_options?: { include_usage?: boolean } | null;
@@ -81,10 +88,10 @@ export class ChatCompletions implements ChatCompletionsApi {
   async create(req: ChatCompletionRequest, opts: { signal?: AbortSignal } = {}): Promise<ChatCompletion | ChatCompletionStream> {
     const conversation = this.conversation;
     const tokenizer = conversation.tokenizer;
+    conversation.assertLive();
+    const messages = checkChatRequest(req);
     if (!tokenizer) throw new D2OError('chat needs a model with a tokenizer');
-    if (!Array.isArray(req.messages) || req.messages.length === 0) throw new TypeError('messages must be a non-empty array');
-    if ((req.n ?? 1) !== 1) throw new RangeError('only n = 1 is supported');
-    const rendered = tokenizer.applyChatTemplate(req.messages, { addGenerationPrompt: true });
+    const rendered = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
     const id = `chatcmpl-${Date.now().toString(36)}-${++this.count}`;
     const created = Math.floor(Date.now() / 1000);
     const model = this.model;

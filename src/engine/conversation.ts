@@ -4,7 +4,7 @@
  * `engine.generate`, `engine.chat.completions` and the CLI all run. Turns run one at a time, in
  * call order (`exclusive`); the last sampled id, not yet in the context, opens the next turn.
  */
-import { ContextOverflowError, D2OError, throwIfAborted } from '../errors';
+import { ContextOverflowError, D2OError, EngineDisposedError, throwIfAborted } from '../errors';
 import type { Tokenizer } from '../tokenizer';
 import type { KvStats } from '../kv/stats';
 import type { Backend } from '../backend/backend';
@@ -70,6 +70,7 @@ export class Conversation {
   /** The last sampled id when it is not in the context yet (generation ended on it). */
   private pending: number | null = null;
   private readonly eosIds: readonly number[];
+  private disposed = false;
 
   constructor(
     readonly backend: Backend,
@@ -88,11 +89,28 @@ export class Conversation {
     return this.backend.context.length;
   }
 
-  /** Runs `f` after every earlier call has finished. */
+  /** Runs `f` after every earlier call has finished (not at all once the conversation is disposed). */
   exclusive<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(f, f);
+    const run = () => {
+      this.assertLive();
+      return f();
+    };
+    const next = this.queue.then(run, run);
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  /** After this, every call fails with EngineDisposedError (those already queued included). */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  assertLive(): void {
+    if (this.disposed) throw new EngineDisposedError('the engine was disposed: create a new one');
   }
 
   /** Forgets the conversation (the weights stay loaded); call inside `exclusive`. */

@@ -12,6 +12,7 @@ import type { KvMap, KvStats } from '../kv/stats';
 import type { GpuContext } from '../gpu/device';
 import type { Backend, BackendName } from '../backend/backend';
 import { createBackend } from './create-backend';
+import { checkEngineOptions, checkGenerateOptions, checkPolicyForModel, checkPrompt } from './arguments';
 import type { SamplingOptions } from '../backend/sampling';
 import { GenerationStream } from './stream';
 import { Conversation, type GenerateOptions, type Generation } from './conversation';
@@ -50,11 +51,13 @@ export interface EngineOptions {
 }
 
 export async function createEngine(o: EngineOptions): Promise<Engine> {
+  checkEngineOptions(o);
   const policy = resolvePolicy(o.kv);
   const { onProgress, signal, tokenizerPath, cache, baseUrl, hfToken, hfEndpoint, revision } = o;
   const model = await loadModel(o.model, { onProgress, signal, tokenizerPath, cache, baseUrl, hfToken, hfEndpoint, revision });
   throwIfAborted(o.signal);
   const tokenizer = model.tokenizer.kind === 'none' ? null : createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize);
+  checkPolicyForModel(policy, model.config);
   const backend = await createBackend(model, o.backend ?? 'webgpu', { policy, maxPromptTokens: o.maxPromptTokens, gpu: o.gpu });
   return new Engine(modelName(o.model), model, tokenizer, backend, { ...generationDefaults(model.generationConfig), ...o.sampling });
 }
@@ -117,19 +120,27 @@ export class Engine implements EngineLike {
   /** Streams a generation from `prompt` (text, or token ids). */
   generate(prompt: string | readonly number[], o: GenerateOptions = {}): Generation {
     const c = this.conversation;
-    return new GenerationStream((emit) => c.exclusive(() => c.turn(prompt, o, emit)));
+    return new GenerationStream(async (emit) => {
+      // Checked at once, not in the queue: a bad call fails before anything is cleared or run.
+      c.assertLive();
+      checkPrompt(prompt, this.config.vocabSize);
+      checkGenerateOptions(o);
+      return c.exclusive(() => c.turn(prompt, o, emit));
+    });
   }
 
   /**
    * KV statistics now (budgets, occupancy, evictions, merges, memory); a few small reads that run
    * between decode steps, so a page can poll them while a generation streams.
    */
-  kvStats(): Promise<KvStats> {
+  async kvStats(): Promise<KvStats> {
+    this.conversation.assertLive();
     return this.backend.kvStats();
   }
 
   /** Per layer, the positions the cache keeps, those that absorbed merges, and (the rest) evicted. */
-  kvMap(): Promise<KvMap> {
+  async kvMap(): Promise<KvMap> {
+    this.conversation.assertLive();
     return this.backend.kvMap();
   }
 
@@ -139,7 +150,10 @@ export class Engine implements EngineLike {
     return c.exclusive(async () => c.clear());
   }
 
+  /** Frees the weights and the cache; every later call fails with EngineDisposedError. */
   dispose(): void {
+    if (this.conversation.isDisposed) return;
+    this.conversation.dispose();
     this.backend.dispose();
   }
 }

@@ -2,7 +2,7 @@
  * `createWorkerEngine`: the engine API of `createEngine`, with the engine running in a Web Worker
  * (src/engine/worker.ts) so that the page stays responsive while it loads and generates.
  */
-import { AbortError, LoadError } from '../errors';
+import { AbortError, EngineDisposedError, LoadError } from '../errors';
 import type { ModelConfig, ProgressCallback } from '../model/types';
 import type { KvMap, KvStats } from '../kv/stats';
 import type { EngineLike } from './engine';
@@ -46,6 +46,8 @@ export async function createWorkerEngine(
   return engine;
 }
 
+const disposedError = () => new EngineDisposedError('the engine was disposed: create a new one');
+
 class WorkerEngine implements EngineLike {
   name = '';
   config!: ModelConfig;
@@ -55,6 +57,7 @@ class WorkerEngine implements EngineLike {
   private next = 1;
   private readonly pending = new Map<number, Pending>();
   private ready: { resolve(): void; reject(e: Error): void; progress?: ProgressCallback } | null = null;
+  private disposed = false;
 
   constructor(private readonly worker: Worker) {
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
@@ -103,15 +106,19 @@ class WorkerEngine implements EngineLike {
     await this.request((id) => ({ t: 'call', id, method: 'reset' }));
   }
 
+  /** Ends the worker; every call in flight or made later fails with EngineDisposedError. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.post({ t: 'dispose' });
     this.worker.terminate();
-    this.failAll(new AbortError('the engine was disposed'));
+    this.failAll(disposedError());
   }
 
   private request<T>(message: (id: number) => ToWorker, chunk?: (c: never) => void, signal?: AbortSignal): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
+      if (this.disposed) return reject(disposedError());
       if (signal?.aborted) return reject(new AbortError('generation aborted', { cause: signal.reason }));
       this.pending.set(id, { chunk: chunk as (c: unknown) => void, resolve: resolve as (v: unknown) => void, reject });
       signal?.addEventListener('abort', () => this.post({ t: 'abort', id }), { once: true });

@@ -1,5 +1,5 @@
 /** Messages between a worker engine (the page side) and its worker, and errors across the boundary. */
-import { AbortError, ContextOverflowError, D2OError, DeviceLostError, GatedModelError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError } from '../errors';
+import { AbortError, ContextOverflowError, D2OError, DeviceLostError, EngineDisposedError, GatedModelError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError } from '../errors';
 import type { ModelConfig, LoadProgress } from '../model/types';
 import type { EngineOptions } from './engine';
 import type { SamplingOptions } from '../backend/sampling';
@@ -35,7 +35,7 @@ export interface SerializedError {
 
 /** The typed errors by their explicit names (class names do not survive minification). */
 const TYPED_ERRORS = new Map<string, { prototype: D2OError }>(
-  [D2OError, ModelFormatError, UnsupportedModelError, NoWebGPUError, DeviceLostError, ContextOverflowError, AbortError, LoadError, GatedModelError].map(
+  [D2OError, ModelFormatError, UnsupportedModelError, NoWebGPUError, DeviceLostError, ContextOverflowError, AbortError, EngineDisposedError, LoadError, GatedModelError].map(
     (C) => [C.prototype.name, C],
   ),
 );

@@ -3,6 +3,8 @@
  * the CPU reference and the GPU. A policy only decides budgets and switches; the rules they drive
  * (eviction, merging) are the same code path for all of them.
  */
+import { argumentError, checkNumber } from '../util/range-checks';
+
 export type PolicyName = 'full' | 'streaming' | 'h2o' | 'd2o' | 'd2o-no-merge' | 'd2o-uniform' | 'pyramidkv';
 
 export const POLICIES: readonly PolicyName[] = ['full', 'streaming', 'h2o', 'd2o', 'd2o-no-merge', 'd2o-uniform', 'pyramidkv'];
@@ -57,9 +59,17 @@ export const SINKS = 4;
 export function resolvePolicy(o: KvOptions = {}): ResolvedPolicy {
   const policy = o.policy ?? 'full';
   if (!POLICIES.includes(policy)) throw new RangeError(`the policy must be one of ${POLICIES.join(', ')}, got ${String(policy)}`);
+  checkNumber(o.hhRatio, 'hhRatio', { min: 0, max: 1 });
+  checkNumber(o.recentRatio, 'recentRatio', { min: 0, max: 1 });
+  checkNumber(o.alpha, 'alpha', { min: 0, max: 1 });
+  checkNumber(o.beta, 'beta', { min: 0, max: 1 });
+  if (o.protectedLayers !== undefined && !Array.isArray(o.protectedLayers)) throw argumentError('protectedLayers', 'an array of layer indices', o.protectedLayers);
+  o.protectedLayers?.forEach((l, i) => checkNumber(l, `protectedLayers[${i}]`, { min: 0, max: 2 ** 31 - 1, integer: true }));
   const hhRatio = o.hhRatio ?? 0.1;
   const recentRatio = o.recentRatio ?? 0.1;
+  if (!(hhRatio + recentRatio > 0 && hhRatio + recentRatio <= 1)) throw argumentError('hhRatio + recentRatio', 'in (0, 1]', hhRatio + recentRatio);
   const given = o.budget === undefined || typeof o.budget === 'object' ? o.budget : parseBudget(String(o.budget));
+  if (given !== undefined && (given === null || (given.kind !== 'ratio' && given.kind !== 'tokens'))) throw argumentError('budget', 'a number of tokens, "R%", or { kind, ... }', given);
   const budget = given ?? { kind: 'ratio', ratio: hhRatio + recentRatio };
   if (budget.kind === 'ratio' && !(budget.ratio > 0 && budget.ratio <= 1)) throw new RangeError(`a budget ratio must be in (0, 1], got ${budget.ratio}`);
   if (budget.kind === 'tokens' && !(Number.isInteger(budget.tokens) && budget.tokens > SINKS)) throw new RangeError(`a token budget must be an integer above ${SINKS}, got ${budget.tokens}`);
