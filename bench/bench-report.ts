@@ -1,7 +1,7 @@
 /** Markdown and SVG charts of the policy and peer sections of `npm run bench` (docs/results/). */
 import { lineChart } from '../src/eval/svg-plot';
 import { BENCH_POLICIES, type PolicyRow } from './policies';
-import type { PeerRow } from './peers';
+import type { GreedyRow, PeerRow } from './peers';
 
 const f = (x: number | null, d: number) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-');
@@ -63,7 +63,7 @@ export function policyMarkdown(rows: PolicyRow[], machine: string, budget: strin
   return out.join('\n') + '\n';
 }
 
-export function peerMarkdown(rows: PeerRow[], machine: string, note: string): string {
+export function peerMarkdown(rows: PeerRow[], machine: string, note: string, greedy: GreedyRow[] = []): string {
   return [
     '# Side by side with llama.cpp',
     '',
@@ -77,5 +77,17 @@ export function peerMarkdown(rows: PeerRow[], machine: string, note: string): st
       (r) =>
         `| ${r.model} | ${r.context} | ${f(r.ours.tokS, 2)} (${r.ours.adapter}) | ${r.llamaCpp.map((x) => `${x.threads} thread${x.threads > 1 ? 's' : ''}: ${f(x.tokS, 1)}`).join(', ')} | ${f(Math.max(...r.llamaCpp.map((x) => x.tokS)), 1)} (${r.bestThreads} thread${r.bestThreads > 1 ? 's' : ''}) | ${f(r.ratio, 3)} |`,
     ),
+    ...(greedy.length
+      ? [
+          '',
+          '## Greedy ids on the same K-quant files',
+          '',
+          'Files written by src/model/gguf-quantize.ts with the tensor types llama-quantize picks for the preset; both sides decode greedily from the same prompt ids.',
+          '',
+          '| model (GGUF) | tensor types | ids compared | leading ids that agree |',
+          '| --- | --- | ---: | ---: |',
+          ...greedy.map((g) => `| ${g.model} | ${g.types} | ${g.ours.length} | ${g.agree} |`),
+        ]
+      : []),
   ].join('\n') + '\n';
 }

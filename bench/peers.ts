@@ -108,3 +108,48 @@ export async function benchPeer(ctx: GpuContext, llama: Llama, name: string, fil
     ratio: oursTokS / best.tokS,
   };
 }
+
+export interface GreedyRow {
+  model: string;
+  /** The tensor types in the file, e.g. "12 Q5_0, 3 Q8_0, 5 F32". */
+  types: string;
+  prompt: number[];
+  ours: number[];
+  llamaCpp: number[];
+  /** Leading ids that agree. */
+  agree: number;
+}
+
+/**
+ * Greedy ids on the same file after the same prompt ids: ours (WebGPU) and llama.cpp's (which
+ * quantizes activations to 8 bits for its K-quant dot products, so a near-tie may break the other
+ * way after many tokens; the leading agreement is what is reported).
+ */
+export async function greedyIds(ctx: GpuContext, llama: Llama, model: string, types: string, file: string, prompt: number[], n: number): Promise<GreedyRow> {
+  const backend = await WebGpuBackend.create(await loadModel(file), { ctx, kvCapacity: prompt.length + n + 1 });
+  const ours: number[] = [];
+  try {
+    let next = await backend.append(prompt, greedy, 0);
+    for (let i = 0; i < n; i++) {
+      ours.push(next);
+      if (i + 1 < n) next = await backend.append([next], greedy, i + 1);
+    }
+  } finally {
+    backend.dispose();
+  }
+  const m = await llama.loadModel({ modelPath: file });
+  const lctx = await m.createContext({ contextSize: prompt.length + n + 8, threads: Math.max(1, cpus().length), batchSize: prompt.length });
+  const theirs: number[] = [];
+  try {
+    for await (const id of lctx.getSequence().evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+      theirs.push(id);
+      if (theirs.length === n) break;
+    }
+  } finally {
+    await lctx.dispose();
+    await m.dispose();
+  }
+  let agree = 0;
+  while (agree < n && ours[agree] === theirs[agree]) agree++;
+  return { model, types, prompt, ours, llamaCpp: theirs, agree };
+}

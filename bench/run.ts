@@ -15,7 +15,7 @@
  *   BENCH_QUICK=1   smallest settings (used by the smoke test)
  *   BENCH_OUT=DIR   output folder (default docs; the policy and peer sections write to DIR/results)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acquireDevice } from '../src/gpu/device';
@@ -27,7 +27,9 @@ import type { DType, ModelDescription } from '../src/model/types';
 import { syntheticModel } from './synthetic';
 import { writeSyntheticGguf } from './synthetic-gguf';
 import { benchPolicies, type PolicyRow } from './policies';
-import { benchPeer, loadLlamaCpp, type PeerRow } from './peers';
+import { benchPeer, greedyIds, loadLlamaCpp, type GreedyRow, type PeerRow } from './peers';
+import { quantizedGguf, type QuantPreset } from '../src/model/gguf-quantize';
+import { vocabulary } from './synthetic-gguf';
 import { peerMarkdown, policyCharts, policyMarkdown } from './bench-report';
 import { profileDecode, profileMarkdown, profilePrefill, type PrefillRow, type ProfileRow } from './decode-profile';
 import { measureRoofline } from './roofline';
@@ -106,8 +108,9 @@ if (sections.includes('table')) {
   await bench('stories260K', 'f32', await loadModel(`${modelsDir}/stories260K`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
   await bench('TinyStories-656K', 'f32', await loadModel(`${modelsDir}/tinystories-656k`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
   await bench('TinyStories-656K', 'q8_0', await loadModel(`${modelsDir}/tinystories-656k/tinystories-656k-q8_0.gguf`), quick ? [64] : [256, 512], quick ? 4 : 32, quick ? 16 : 256);
-  for (const dtype of (quick ? ['q4_0'] : ['f16', 'q8_0', 'q4_0']) as DType[]) await bench('SmolLM2-135M', dtype, syntheticModel('SmolLM2-135M', dtype), contexts, quick ? 2 : 8, quick ? 8 : 64);
-  if (!quick) for (const dtype of ['f16', 'q8_0', 'q4_0'] as DType[]) await bench('Llama-3.2-1B', dtype, syntheticModel('Llama-3.2-1B', dtype), contexts, 3, 32);
+  // Q4_K_M: llama-quantize's mix (K-quants where rows are whole 256-element super-blocks, its fallbacks elsewhere).
+  for (const dtype of (quick ? ['q4_0', 'Q4_K_M'] : ['f16', 'q8_0', 'q4_0', 'Q4_K_M']) as (DType | QuantPreset)[]) await bench('SmolLM2-135M', dtype, syntheticModel('SmolLM2-135M', dtype), contexts, quick ? 2 : 8, quick ? 8 : 64);
+  if (!quick) for (const dtype of ['f16', 'q8_0', 'q4_0', 'Q4_K_M'] as (DType | QuantPreset)[]) await bench('Llama-3.2-1B', dtype, syntheticModel('Llama-3.2-1B', dtype), contexts, 3, 32);
 
   const fmt = (x: number, d = 1) => x.toFixed(d);
   const table = [
@@ -184,8 +187,30 @@ if (sections.includes('peers')) {
     const context = quick ? 16 : 256;
     const rounds = quick ? 1 : 3;
     const peerRows: PeerRow[] = [];
+    const greedyRows: GreedyRow[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'd2o-peers-'));
+    const typeList = (types: Iterable<string>) => {
+      const n = new Map<string, number>();
+      for (const t of types) n.set(t, (n.get(t) ?? 0) + 1);
+      return [...n].map(([t, k]) => `${k} ${t.toUpperCase()}`).join(', ');
+    };
     try {
+      // Greedy ids against llama.cpp's on K-quant files: TinyStories-656K as Q4_K_M (128 wide: the
+      // fallbacks Q5_0 and Q8_0) from the golden prompt, and synthetic models at real shapes.
+      const g = JSON.parse(readFileSync(`${modelsDir}/golden.json`, 'utf8'))['tinystories-656k'] as { prompt_ids: number[] };
+      const tinyQ = quantizedGguf(await loadModel(`${modelsDir}/tinystories-656k`), 'Q4_K_M', { metadata: vocabulary(2048) });
+      writeFileSync(join(dir, 'tinystories-656k-q4_k_m.gguf'), tinyQ.bytes);
+      greedyRows.push(await greedyIds(ctx, llama, 'TinyStories-656K Q4_K_M', typeList(tinyQ.types.values()), join(dir, 'tinystories-656k-q4_k_m.gguf'), g.prompt_ids, quick ? 16 : 64));
+      console.log(JSON.stringify(greedyRows.at(-1)));
+      for (const name of (quick ? ['SmolLM2-135M'] : ['SmolLM2-135M', 'Llama-3.2-1B']) as ('SmolLM2-135M' | 'Llama-3.2-1B')[]) {
+        const file = join(dir, `${name}-q4_k_m.gguf`);
+        writeSyntheticGguf(name, 'Q4_K_M', file);
+        const m = await loadModel(file);
+        const types = typeList([...new Set(m.tensors.values())].map((t) => t.dtype));
+        greedyRows.push(await greedyIds(ctx, llama, `${name} Q4_K_M (synthetic)`, types, file, [1, 300, 301, 302, 303], quick ? 4 : 8));
+        console.log(JSON.stringify(greedyRows.at(-1)));
+        rmSync(file);
+      }
       const tiny = { name: 'TinyStories-656K Q8_0', file: `${modelsDir}/tinystories-656k/tinystories-656k-q8_0.gguf`, decode: { ours: quick ? 4 : 32, llamaCpp: quick ? 4 : 64 } };
       peerRows.push(await benchPeer(ctx, llama, tiny.name, tiny.file, context, tiny.decode, rounds));
       console.log(JSON.stringify(peerRows.at(-1)));
@@ -211,7 +236,12 @@ if (sections.includes('peers')) {
       `Ours: the WebGPU backend through Dawn on the adapter named (a software Vulkan driver on the CPU here, using every core), the prompt's cache marked full (the values do not change the speed), one untimed step, then timed steps. Each side and setting keeps the best of ${rounds} rounds (another process on the shared cores only slows a round). ` +
       'The synthetic files hold random weights at the real shapes with a placeholder vocabulary (bench/synthetic-gguf.ts); speed does not depend on the values. The ratio is ours over llama.cpp\'s best.';
     mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(resolve(resultsDir, 'bench-peers.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, context, peer: `node-llama-cpp ${version}`, rows: peerRows }, null, 1) + '\n');
-    writeFileSync(resolve(resultsDir, 'bench-peers.md'), peerMarkdown(peerRows, machine, note));
+    writeFileSync(resolve(resultsDir, 'bench-peers.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, context, peer: `node-llama-cpp ${version}`, rows: peerRows, greedy: greedyRows }, null, 1) + '\n');
+    writeFileSync(resolve(resultsDir, 'bench-peers.md'), peerMarkdown(peerRows, machine, note, greedyRows));
+    // The check: on the trained model, llama.cpp and we pick the same greedy ids.
+    if (greedyRows[0].agree < greedyRows[0].ours.length) {
+      console.error(`peers: greedy ids differ from llama.cpp's at token ${greedyRows[0].agree} on ${greedyRows[0].model}`);
+      process.exitCode = 1;
+    }
   }
 }

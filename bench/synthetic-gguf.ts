@@ -6,23 +6,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { permuteRows, writeGguf, type GgufMetadataEntry, type GgufTensorOut } from '../src/model/gguf-writer';
-import { llama3RopeDivisors } from '../src/model/gguf';
+import { ggufTensorName, llama3RopeDivisors } from '../src/model/gguf';
 import { tensorNames, type DType } from '../src/model/types';
+import type { QuantPreset } from '../src/model/gguf-quantize';
 import { syntheticModel, type SHAPES } from './synthetic';
 
-/** Our canonical (Hugging Face) tensor names -> GGUF's. */
-function ggufName(name: string, layers: number): string | null {
-  if (name === tensorNames.embed) return 'token_embd.weight';
-  if (name === tensorNames.finalNorm) return 'output_norm.weight';
-  if (name === tensorNames.lmHead) return null; // tied: llama.cpp reuses token_embd
-  const suffix = { attnNorm: 'attn_norm', q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output', mlpNorm: 'ffn_norm', gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down' } as const;
-  for (let l = 0; l < layers; l++)
-    for (const [key, gguf] of Object.entries(suffix)) if (tensorNames.layer(l)[key as keyof typeof suffix] === name) return `blk.${l}.${gguf}.weight`;
-  throw new Error(`no GGUF name for ${name}`);
-}
-
 /** SentencePiece-style: <unk>, <s>, </s>, the 256 byte tokens llama.cpp looks up, then placeholders. */
-function vocabulary(size: number): GgufMetadataEntry[] {
+export function vocabulary(size: number): GgufMetadataEntry[] {
   const tokens = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
   for (let i = tokens.length; i < size; i++) tokens.push(`▁t${i}`);
   const types = tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1)); // unknown, control, byte, normal
@@ -37,14 +27,16 @@ function vocabulary(size: number): GgufMetadataEntry[] {
   ];
 }
 
-/** Writes `name` in `dtype` to `path` (norms stay f32, as in real files). */
-export function writeSyntheticGguf(name: keyof typeof SHAPES, dtype: DType, path: string): void {
+/** Writes `name` in `dtype` (or a llama-quantize preset's mix) to `path` (norms stay f32, as in real files). */
+export function writeSyntheticGguf(name: keyof typeof SHAPES, dtype: DType | QuantPreset, path: string): void {
   const m = syntheticModel(name, dtype);
   const c = m.config;
   const tensors: GgufTensorOut[] = [];
   for (const [canon, t] of m.tensors) {
-    const gguf = ggufName(canon, c.numLayers);
-    if (!gguf) continue;
+    // Tied: llama.cpp reuses token_embd.
+    if (canon === tensorNames.lmHead && c.tieWordEmbeddings) continue;
+    const gguf = ggufTensorName(canon);
+    if (!gguf) throw new Error(`no GGUF name for ${canon}`);
     const heads = gguf.endsWith('attn_q.weight') ? c.numHeads : gguf.endsWith('attn_k.weight') ? c.numKvHeads : 0;
     tensors.push({ name: gguf, dtype: t.dtype, shape: t.shape, data: heads ? permuteRows(t.data, t.shape[0], heads) : t.data });
   }

@@ -7,6 +7,8 @@ import { tensorByteSize } from '../src/model/dtypes';
 import { quantize } from '../src/model/quantize';
 import { expectedShapes } from '../src/model/check-tensors';
 import type { DType, ModelConfig, ModelDescription, Tensor } from '../src/model/types';
+import { ggufTensorName } from '../src/model/gguf';
+import { llamaCppTensorType, type QuantPreset } from '../src/model/gguf-quantize';
 import { randomFloats } from '../test/cases/random';
 
 export const SHAPES: Record<string, Omit<ModelConfig, 'eosTokenIds' | 'bosTokenId' | 'slidingWindow' | 'tieWordEmbeddings' | 'architecture'> & { tied: boolean }> = {
@@ -27,14 +29,17 @@ function tiled(dtype: DType, shape: number[]): Uint8Array {
   return out;
 }
 
-export function syntheticModel(name: keyof typeof SHAPES, dtype: DType): ModelDescription {
+const PRESETS: readonly string[] = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0'] satisfies QuantPreset[];
+
+/** `dtype`: one storage type for every matrix, or a llama-quantize preset's mix (K-quants and their fallbacks). */
+export function syntheticModel(name: keyof typeof SHAPES, dtype: DType | QuantPreset): ModelDescription {
   const { tied, ...s } = SHAPES[name];
   const config: ModelConfig = { ...s, architecture: 'llama', slidingWindow: null, tieWordEmbeddings: tied, bosTokenId: 1, eosTokenIds: [2] };
   const tensors = new Map<string, Tensor>();
   for (const [tensorName, shape] of expectedShapes(config)) {
     if (tied && tensorName === 'lm_head.weight') continue;
     // Norm vectors stay f32, as in GGUF files.
-    const dt = shape.length === 1 ? 'f32' : dtype;
+    const dt: DType = shape.length === 1 ? 'f32' : PRESETS.includes(dtype) ? llamaCppTensorType(ggufTensorName(tensorName)!, shape, dtype as QuantPreset, config.numLayers, tied) : (dtype as DType);
     tensors.set(tensorName, { name: tensorName, dtype: dt, shape, data: shape.length === 1 ? new Uint8Array(Float32Array.from({ length: shape[0] }, () => 1).buffer) : tiled(dt, shape) });
   }
   if (tied) tensors.set('lm_head.weight', tensors.get('model.embed_tokens.weight')!);

@@ -101,14 +101,17 @@ function metadataOf(m: ModelDescription, preset: QuantPreset): GgufMetadataEntry
 
 /**
  * `m` as a GGUF quantized with `preset`'s tensor types. Tokenizer files are not embedded: keep the
- * model's tokenizer.json beside the file (the loader reads it from there).
+ * model's tokenizer.json beside the file (the loader reads it from there); `metadata` is added (its keys replace ours)
+ * (llama.cpp needs a tokenizer.ggml vocabulary to load a file).
  */
-export function quantizedGguf(m: ModelDescription, preset: QuantPreset): { bytes: Uint8Array; types: Map<string, DType> } {
+export function quantizedGguf(m: ModelDescription, preset: QuantPreset, o: { metadata?: GgufMetadataEntry[] } = {}): { bytes: Uint8Array; types: Map<string, DType> } {
   const types = new Map<string, DType>();
   const tensors: GgufTensorOut[] = ggufTensorsOf(m).map(({ name, shape, values }) => {
     const dtype = name === 'rope_freqs.weight' ? 'f32' : llamaCppTensorType(name, shape, preset, m.config.numLayers, m.config.tieWordEmbeddings);
     types.set(name, dtype);
     return { name, dtype, shape, data: quantize(dtype, values) };
   });
-  return { bytes: writeGguf(metadataOf(m, preset), tensors), types };
+  const extra = o.metadata ?? [];
+  const metadata = [...metadataOf(m, preset).filter(([k]) => !extra.some(([e]) => e === k)), ...extra];
+  return { bytes: writeGguf(metadata, tensors), types };
 }

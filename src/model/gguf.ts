@@ -207,6 +207,18 @@ function canonicalName(name: string): string | null {
   return m && LAYER_NAMES[m[2]] ? tensorNames.layer(Number(m[1]))[LAYER_NAMES[m[2]]] : null;
 }
 
+/** Our canonical name -> its GGUF name (`output.weight` for the LM head), or null for a name GGUF has no place for. */
+export function ggufTensorName(canonical: string): string | null {
+  if (canonical === tensorNames.embed) return 'token_embd.weight';
+  if (canonical === tensorNames.finalNorm) return 'output_norm.weight';
+  if (canonical === tensorNames.lmHead) return 'output.weight';
+  const m = /^model\.layers\.(\d+)\./.exec(canonical);
+  if (!m) return null;
+  const names = tensorNames.layer(Number(m[1])) as Record<string, string>;
+  const gguf = Object.entries(LAYER_NAMES).find(([, key]) => names[key] === canonical)?.[0];
+  return gguf ? `blk.${m[1]}.${gguf}` : null;
+}
+
 /** llama.cpp's converter reorders q/k rows for these architectures only (Qwen2 runs NeoX-style RoPE on HF's order). */
 const PERMUTED_QK = new Set(['llama', 'mistral']);
 
