@@ -10,6 +10,7 @@ import type { SamplingOptions } from '../backend/sampling';
 import type { GenerateOptions, Generation, GenerationChunk, GenerationResult } from './conversation';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionsApi, ChatCompletionStream } from './chat-completions';
 import { GenerationStream } from './stream';
+import { checkGenerateOptions, checkPrompt } from './arguments';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerEngineOptions } from './worker-protocol';
 
 export type { WorkerEngineOptions } from './worker-protocol';
@@ -85,8 +86,14 @@ class WorkerEngine implements EngineLike {
   }
 
   generate(prompt: string | readonly number[], o: GenerateOptions = {}): Generation {
-    const { signal, ...options } = o;
-    return new GenerationStream<GenerationChunk, GenerationResult>((emit) => this.request((id) => ({ t: 'generate', id, prompt, options }), emit, signal));
+    return new GenerationStream<GenerationChunk, GenerationResult>(async (emit) => {
+      // Here too, so that a signal that is not one fails as in the worker, not at addEventListener.
+      if (this.disposed) throw disposedError();
+      checkPrompt(prompt, this.config.vocabSize);
+      checkGenerateOptions(o);
+      const { signal, ...options } = o;
+      return this.request((id) => ({ t: 'generate', id, prompt, options }), emit, signal);
+    });
   }
 
   private async chatCreate(req: ChatCompletionRequest, opts: { signal?: AbortSignal }): Promise<ChatCompletion | ChatCompletionStream> {

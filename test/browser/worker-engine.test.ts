@@ -31,6 +31,10 @@ describe('createWorkerEngine in Chromium', () => {
     expect(r.mapLayers).toBe(2);
     expect(r.mapKept).toBeGreaterThan(0);
     expect(r.badLoad).toBe('ModelFormatError missing-file');
+    expect(r.misuse).toMatch(/^RangeError: topP must be/);
+    expect(r.chatMisuse).toMatch(/^RangeError: n must be 1/);
+    expect(r.partsChat).toBe(true);
+    expect(r.disposed).toEqual(['EngineDisposedError', 'EngineDisposedError']);
   });
   it('a worker script that does not load is a LoadError that says so', async () => {
     const r = await runCase<{ name: string; isLoadError: boolean; message: string } | null>(s.page, '/test/cases/worker-engine.ts', 'workerStartCase');

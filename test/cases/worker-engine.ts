@@ -30,6 +30,12 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
     }
     const stats = await engine.kvStats();
     const map = await engine.kvMap();
+    const error = (p: Promise<unknown>) => p.then(() => '', (e: Error) => `${e.name}: ${e.message}`);
+    const misuse = await error(engine.generate(o.prompt, { topP: 0 }).result);
+    const chatMisuse = await error(engine.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], n: 2 }));
+    const parts = await engine.chat.completions.create({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Once upon' }, { type: 'text', text: ' a time' }] }], max_tokens: 5, temperature: 0 });
+    engine.dispose();
+    const disposed = [await error(engine.kvStats()), await error(engine.generate(o.prompt).result)].map((m) => m.split(':')[0]);
 
     let badLoad = '';
     try {
@@ -53,6 +59,10 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
       mapLayers: map.layers.length,
       mapKept: map.layers[0].kept.length,
       badLoad,
+      misuse,
+      chatMisuse,
+      partsChat: parts.choices[0].message.content === chat.choices[0].message.content.slice(0, parts.choices[0].message.content.length),
+      disposed,
     };
   } finally {
     engine.dispose();
