@@ -19,6 +19,8 @@ import { Conversation } from '../engine/conversation';
 import type { BackendName } from '../backend/backend';
 import { POLICIES, resolvePolicy, type PolicyName, type ResolvedPolicy } from '../kv/policy';
 import { D2OError } from '../errors';
+import { checkPolicyForModel, checkPrompt, checkSampling, type SamplingNames } from '../engine/arguments';
+import { checkNumber } from '../util/range-checks';
 
 class UsageError extends Error {}
 
@@ -50,6 +52,16 @@ function parseIds(text: string): number[] {
   return ids;
 }
 
+/** The API's argument checks (src/engine/arguments.ts), named by the CLI's flags, as usage errors. */
+const FLAGS: SamplingNames = { temperature: '--temperature', topK: '--top-k', topP: '--top-p', repetitionPenalty: '--repetition-penalty', repetitionWindow: '--repetition-window', seed: '--seed', greedy: '--greedy' };
+function usage(check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    throw e instanceof RangeError ? new UsageError(e.message) : e;
+  }
+}
+
 function num(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
@@ -72,6 +84,10 @@ async function main(argv: string[]): Promise<void> {
     if (!a['ids-file']) throw new UsageError('score needs --ids-file FILE');
     const ids = parseIds(await readFile(a['ids-file'], 'utf8'));
     if (ids.length < 2) throw new UsageError('score needs at least two ids');
+    usage(() => {
+      checkPrompt(ids, model.config.vocabSize);
+      checkPolicyForModel(policy, model.config);
+    });
     const promptTokens = num(a['prompt-tokens'], 'prompt-tokens')!;
     if (!Number.isInteger(promptTokens) || promptTokens < 1 || promptTokens >= ids.length) throw new UsageError(`--prompt-tokens must be an integer from 1 to ${ids.length - 1}`);
     const backend = await createBackend(model, a.backend as BackendName, { policy, maxPromptTokens: promptTokens });
@@ -93,17 +109,23 @@ async function main(argv: string[]): Promise<void> {
   else throw new UsageError('this model has no tokenizer: pass --prompt-ids');
   if (promptIds.length === 0) throw new UsageError('the prompt is empty');
 
+  const maxTokens = num(a['max-tokens'], 'max-tokens')!;
+  const sampling = {
+    greedy: a.greedy,
+    temperature: num(a.temperature, 'temperature'),
+    topK: num(a['top-k'], 'top-k'),
+    topP: num(a['top-p'], 'top-p'),
+    repetitionPenalty: num(a['repetition-penalty'], 'repetition-penalty'),
+    seed: num(a.seed, 'seed'),
+  };
+  usage(() => {
+    checkPrompt(promptIds, model.config.vocabSize);
+    checkSampling(sampling, FLAGS);
+    checkNumber(maxTokens, '--max-tokens', { min: 1, max: 2 ** 31 - 1, integer: true });
+    checkPolicyForModel(policy, model.config);
+  });
   const backend = await createBackend(model, a.backend as BackendName, { policy, maxPromptTokens: promptIds.length });
   try {
-    const maxTokens = num(a['max-tokens'], 'max-tokens')!;
-    const sampling = {
-      greedy: a.greedy,
-      temperature: num(a.temperature, 'temperature'),
-      topK: num(a['top-k'], 'top-k'),
-      topP: num(a['top-p'], 'top-p'),
-      repetitionPenalty: num(a['repetition-penalty'], 'repetition-penalty'),
-      seed: num(a.seed, 'seed'),
-    };
     const conversation = new Conversation(backend, tokenizer, model.config.eosTokenIds);
     const t0 = performance.now();
     // The text streams as it is decoded (a stop token is in the ids but not printed).

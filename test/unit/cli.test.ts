@@ -101,3 +101,21 @@ describe('cli (cpu backend)', () => {
     expect(pct.status).toBe(2);
   });
 });
+
+describe('cli argument checks (the API\'s, under the flags\' names)', () => {
+  const stories = join(modelsDir, 'stories260K');
+  it.each([
+    [['--top-p', '0'], /--top-p must be a finite number in \(0, 1\]/],
+    [['--temperature=-1'], /--temperature must be/],
+    [['--max-tokens', '0'], /--max-tokens must be an integer/],
+    [['--prompt-ids', '1,99999'], /prompt\[1\] must be a token id from 0 to 511/],
+    [['--policy', 'h2o', '--budget', '100000'], /budget must be at most the model's context of 512/],
+  ])('%j is a usage error naming it, before anything runs', (flags, message) => {
+    const args = ['generate', '--model', stories, '--backend', 'cpu', '--greedy', ...flags];
+    if (!flags.includes('--prompt-ids')) args.push('--prompt-ids', '1');
+    const r = cli(...args);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
