@@ -8,6 +8,7 @@ import type { ModelConfig } from '../model/types';
 import type { ChatMessage } from '../tokenizer';
 import { argumentError, checkBoolean, checkNumber, checkObject } from '../util/range-checks';
 import type { SamplingOptions } from '../backend/sampling';
+import type { GenerateOptions } from './conversation';
 
 /** The names a caller used: the engine's (topP) or OpenAI's (top_p), and OpenAI's narrower temperature. */
 export interface SamplingNames {
@@ -47,19 +48,11 @@ function checkStop(v: unknown, name: string): void {
   });
 }
 
-/** What `generate` takes besides the prompt (GenerateOptions), checked before the turn is queued. */
-export interface GenerateArguments extends SamplingOptions {
-  maxTokens?: number;
-  stop?: string | readonly string[];
-  stopAtEos?: boolean;
-  signal?: AbortSignal;
-  continue?: boolean;
-}
-
-export function checkGenerateOptions(o: unknown): asserts o is GenerateArguments | undefined {
+/** What `generate` takes besides the prompt, checked before the turn is queued. */
+export function checkGenerateOptions(o: unknown): asserts o is GenerateOptions | undefined {
   checkObject(o, 'options');
   if (o === undefined) return;
-  const g = o as GenerateArguments;
+  const g = o as GenerateOptions;
   checkSampling(g);
   checkNumber(g.maxTokens, 'maxTokens', { min: 1, max: 2 ** 31 - 1, integer: true });
   checkStop(g.stop, 'stop');
