@@ -32,8 +32,7 @@ async function backends(): Promise<((model: ModelDescription) => BackendFactory)
   const { acquireDevice } = await import('../src/gpu/device');
   const { WebGpuBackend } = await import('../src/gpu/backend');
   const ctx = await acquireDevice();
-  // The full cache holds the whole text; a policy's cache is sized for the prompt by maxPromptTokens.
-  return (model) => (policy, size) => WebGpuBackend.create(model, { ctx, policy, maxPromptTokens: size.promptTokens, kvCapacity: policy.evicts ? undefined : size.totalTokens });
+  return (model) => (policy) => WebGpuBackend.create(model, { ctx, policy });
 }
 
 const t0 = performance.now();

@@ -42,12 +42,12 @@ export async function benchPolicies(ctx: GpuContext, name: string, dtype: string
   const rows: PolicyRow[] = [];
   for (const context of contexts) {
     for (const policy of BENCH_POLICIES) {
-      const backend = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy({ policy, budget }), maxPromptTokens: context, kvCapacity: policy === 'full' ? context + rounds * decodeTokens + 1 : undefined });
+      const backend = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy({ policy, budget }) });
       try {
         await writeHistory(backend, context, rounds * decodeTokens + 1, ids(context));
         let next = await backend.append([1], greedy, 0);
         const decodeTokS = await bestTokS(rounds, decodeTokens, async () => void (next = await backend.append([next], greedy, backend.context.length)));
-        const policyBytes = backend.forward.policy?.buffers.reduce((s, b) => s + Object.values(b).reduce((t: number, buf: GPUBuffer) => t + buf.size, 0), 0) ?? 0;
+        const policyBytes = backend.forward.policy?.bytes() ?? 0;
         const stats = await backend.kvStats();
         const full = rows.find((r) => r.model === name && r.dtype === dtype && r.context === context && r.policy === 'full');
         const row: PolicyRow = {

@@ -19,7 +19,7 @@ export async function writeHistory(backend: WebGpuBackend, context: number, deco
   const policy = f.policy;
   backend.context.push(...ids);
   if (!policy) {
-    f.kv.reserve(context + decodeTokens);
+    f.kv.highWater = context + decodeTokens;
     f.kv.markFilled(context);
     return;
   }
@@ -29,7 +29,7 @@ export async function writeHistory(backend: WebGpuBackend, context: number, deco
   const budgets = policy.budgets!;
   const live = budgets.map((b) => (b.compress ? Math.min(context, b.hh + b.recent) : context));
   // A step appends one token before it evicts one.
-  f.kv.reserve(Math.max(...live) + 1);
+  f.kv.reserve(live.map((n) => n + 1));
   const { numKvHeads, headDim } = f.kv.o;
   budgets.forEach((b, l) => {
     const n = live[l];

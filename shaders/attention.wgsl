@@ -41,7 +41,7 @@ struct Params {
   numHeads: u32, numKvHeads: u32, pageSize: u32, pagesPerHead: u32,
   maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, window: u32,
   scale: f32, numChunks: u32, partialOffset: u32, _a: u32,
-  group: u32, headDim: u32, hd4: u32, _b: u32,
+  group: u32, headDim: u32, hd4: u32, colsumStride: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -204,7 +204,9 @@ fn add_score(h: u32, slot: u32, pr: array<f32, GROUP>) {
 }
 
 fn add_colsum(h: u32, slot: u32, pr: array<f32, GROUP>) {
-  for (var g = 0u; g < GROUP; g++) { colsums[(h * GROUP + g) * p.maxSlots + slot] += pr[g]; }
+  // The column sums cover the prompt's first chunk, whose slots are its positions (< colsumStride).
+  if (slot >= p.colsumStride) { return; }
+  for (var g = 0u; g < GROUP; g++) { colsums[(h * GROUP + g) * p.colsumStride + slot] += pr[g]; }
 }
 
 @compute @workgroup_size(64)

@@ -10,7 +10,9 @@
 // `variance` (once, after the first prefill) turns each head's column sums into their unbiased variance.
 
 struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, freeListOffset: u32 }
+// maxVictims: victims a head can have in one step (the victims/sims row stride); colsumStride: the
+// column sums' row stride (they cover the prompt's first chunk).
+struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, freeListOffset: u32, maxVictims: u32, colsumStride: u32, _a: u32, _b: u32 }
 // hh + recent = the layer's budget; flags: 1 compress, 2 streaming, 4 merge
 struct Policy { hh: u32, recent: u32, flags: u32, numHeads: u32, alpha: f32, beta: f32, promptLength: u32, _a: u32 }
 // tau, tauSet, evictions, merges
@@ -43,11 +45,11 @@ fn pos_of(h: u32, slot: u32) -> i32 {
 }
 
 fn victim_count(h: u32) -> u32 {
-  return victims[h * (p.maxSlots + 1u)];
+  return victims[h * (p.maxVictims + 1u)];
 }
 
 fn victim(h: u32, k: u32) -> u32 {
-  return victims[h * (p.maxSlots + 1u) + 1u + k];
+  return victims[h * (p.maxVictims + 1u) + 1u + k];
 }
 
 fn kept(h: u32, slot: u32) -> bool {
@@ -58,7 +60,7 @@ fn kept(h: u32, slot: u32) -> bool {
 fn select_victims(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.x;
   if (h >= p.numKvHeads) { return; }
-  let base = h * (p.maxSlots + 1u);
+  let base = h * (p.maxVictims + 1u);
   let n = index[2u * h];
   var live = 0u;
   for (var s = 0u; s < n; s++) { if (pos_of(h, s) >= 0) { live++; } }
@@ -67,7 +69,7 @@ fn select_victims(@builtin(global_invocation_id) gid: vec3<u32>) {
   if ((policy.flags & 1u) != 0u && live > budget) {
     let len = i32(step.pos0 + step.nTokens);
     let streaming = (policy.flags & 2u) != 0u;
-    for (var k = 0u; k < live - budget; k++) {
+    for (var k = 0u; k < min(live - budget, p.maxVictims); k++) {
       var best = 0xffffffffu;
       var bestKey = CHOSEN;
       for (var s = 0u; s < n; s++) {
@@ -112,7 +114,7 @@ fn similarity(@builtin(global_invocation_id) gid: vec3<u32>) {
     let u = dot / max(sqrt(ne) * sqrt(nc), 1e-12);
     if (u > best) { best = u; bestSlot = c; }
   }
-  sims[h * p.maxSlots + k] = vec2<f32>(best, bitcast<f32>(bestSlot));
+  sims[h * p.maxVictims + k] = vec2<f32>(best, bitcast<f32>(bestSlot));
 }
 
 @compute @workgroup_size(1)
@@ -120,7 +122,7 @@ fn threshold() {
   var total = 0u;
   var sum = 0.0;
   for (var h = 0u; h < p.numKvHeads; h++) {
-    for (var k = 0u; k < victim_count(h); k++) { sum += sims[h * p.maxSlots + k].x; total++; }
+    for (var k = 0u; k < victim_count(h); k++) { sum += sims[h * p.maxVictims + k].x; total++; }
   }
   if (total == 0u) { return; }
   state.evictions += total;
@@ -130,7 +132,7 @@ fn threshold() {
   state.tauSet = 1u;
   for (var h = 0u; h < p.numKvHeads; h++) {
     for (var k = 0u; k < victim_count(h); k++) {
-      let s = sims[h * p.maxSlots + k];
+      let s = sims[h * p.maxVictims + k];
       if (bitcast<u32>(s.y) != 0xffffffffu && s.x >= state.tau) { state.merges++; }
     }
   }
@@ -144,7 +146,7 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
   let cb = slot_base(h, c);
   var members = 0u;
   for (var k = 0u; k < victim_count(h); k++) {
-    let s = sims[h * p.maxSlots + k];
+    let s = sims[h * p.maxVictims + k];
     if (bitcast<u32>(s.y) == c && s.x >= state.tau) { members++; }
   }
   if (members == 0u) { return; }
@@ -153,7 +155,7 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
     var ka = kPool[cb + d];
     var va = vPool[cb + d];
     for (var k = 0u; k < victim_count(h); k++) {
-      let s = sims[h * p.maxSlots + k];
+      let s = sims[h * p.maxVictims + k];
       if (bitcast<u32>(s.y) == c && s.x >= state.tau) {
         let eb = slot_base(h, victim(h, k));
         ka += s.x * kPool[eb + d];
@@ -184,7 +186,7 @@ fn release(@builtin(global_invocation_id) gid: vec3<u32>) {
   index[2u * h + 1u] = freeCount;
 }
 
-// colsums [numHeads][maxSlots] -> unbiased variance over the prompt's keys, per head.
+// colsums [numHeads][colsumStride] -> unbiased variance over the first chunk's keys, per head.
 @group(0) @binding(10) var<storage, read> colsums: array<f32>;
 @group(0) @binding(11) var<storage, read_write> variances: array<f32>;
 
@@ -194,9 +196,9 @@ fn variance(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = policy.promptLength;
   if (head >= policy.numHeads || n == 0u) { return; }
   var mean = 0.0;
-  for (var j = 0u; j < n; j++) { mean += colsums[head * p.maxSlots + j]; }
+  for (var j = 0u; j < n; j++) { mean += colsums[head * p.colsumStride + j]; }
   mean /= f32(n);
   var ss = 0.0;
-  for (var j = 0u; j < n; j++) { let d = colsums[head * p.maxSlots + j] - mean; ss += d * d; }
+  for (var j = 0u; j < n; j++) { let d = colsums[head * p.colsumStride + j] - mean; ss += d * d; }
   variances[head] = select(0.0, ss / f32(n - 1u), n > 1u);
 }

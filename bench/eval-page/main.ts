@@ -31,8 +31,8 @@ async function main(): Promise<void> {
     stories: parseStories(storiesText),
     // A URL folder cannot be listed: name the llama2.c checkpoint and its tokenizer.
     load: (m) => loadModel(new URL(`/models/${m.dir}/${m.file ?? ''}`, location.href).href, { tokenizerPath: m.tokenizer }),
-    backends: (model) => (policy, size) =>
-      ctx ? WebGpuBackend.create(model, { ctx, policy, maxPromptTokens: size.promptTokens, kvCapacity: policy.evicts ? undefined : size.totalTokens }) : Promise.resolve(new CpuBackend(model, { policy })),
+    backends: (model) => (policy) =>
+      ctx ? WebGpuBackend.create(model, { ctx, policy }) : Promise.resolve(new CpuBackend(model, { policy })),
     log,
   });
   window.evalResult = { backend, quick, models, text };

@@ -2,13 +2,15 @@
  * Command-line front end (Node):
  *   generate --model PATH [--backend cpu|webgpu] [--prompt TEXT | --prompt-ids 1,2,3] [--max-tokens N]
  *            [--greedy] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
- *            [--stop-at-eos] [--policy NAME --budget N|R%] [--json]
+ *            [--stop-at-eos] [--policy NAME --budget N|R%] [--prefill-chunk N|whole] [--kv-dtype f16|f32] [--json]
  *   score    --model PATH --ids-file FILE [--backend cpu|webgpu] [--policy NAME --budget N|R%]
- *            [--prompt-tokens N] [--json]
+ *            [--prefill-chunk N|whole] [--kv-dtype f16|f32] [--prompt-tokens N] [--json]
  * PATH is a model folder, a .gguf file or a llama2.c .bin (tokenizer beside it or --tokenizer), or a
  * Hugging Face repo id (--revision; HF_TOKEN for gated repos, HF_ENDPOINT for a mirror).
  * --budget N is N tokens per layer on average, R% a fraction of the prompt; score's prompt is its
  * first --prompt-tokens ids (default 1), every later id a decode step the policy compresses after.
+ * --prefill-chunk: ids per prefill chunk, each compressed after under a policy (default 512; `whole`:
+ * the paper's one-shot prefill); --kv-dtype: how K and V are stored.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -21,6 +23,8 @@ import { POLICIES, resolvePolicy, type PolicyName, type ResolvedPolicy } from '.
 import { D2OError } from '../errors';
 import { checkPolicyForModel, checkPrompt, checkSampling, type SamplingNames } from '../engine/arguments';
 import { checkNumber } from '../util/range-checks';
+import { resolvePrefillChunk } from '../kv/chunks';
+import { parseKvDtype, type KvDtype } from '../kv/dtype';
 
 class UsageError extends Error {}
 
@@ -43,6 +47,8 @@ const options = {
   policy: { type: 'string', default: 'full' },
   budget: { type: 'string' },
   'prompt-tokens': { type: 'string', default: '1' },
+  'prefill-chunk': { type: 'string' },
+  'kv-dtype': { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -77,6 +83,7 @@ async function main(argv: string[]): Promise<void> {
   if (a.backend !== 'cpu' && a.backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got ${a.backend}`);
 
   const policy = kvPolicy(a.policy, a.budget);
+  const cache = cacheOptions(a['prefill-chunk'], a['kv-dtype']);
   // Repo ids as huggingface_hub reads them: a gated repo's token from HF_TOKEN, a mirror from HF_ENDPOINT.
   const model = await loadModel(a.model, { tokenizerPath: a.tokenizer, revision: a.revision, hfToken: process.env.HF_TOKEN, hfEndpoint: process.env.HF_ENDPOINT });
 
@@ -90,7 +97,7 @@ async function main(argv: string[]): Promise<void> {
     });
     const promptTokens = num(a['prompt-tokens'], 'prompt-tokens')!;
     if (!Number.isInteger(promptTokens) || promptTokens < 1 || promptTokens >= ids.length) throw new UsageError(`--prompt-tokens must be an integer from 1 to ${ids.length - 1}`);
-    const backend = await createBackend(model, a.backend as BackendName, { policy, maxPromptTokens: promptTokens });
+    const backend = await createBackend(model, a.backend as BackendName, { policy, ...cache });
     try {
       const nll = Array.from(await backend.nll(ids, undefined, promptTokens));
       const meanNll = nll.reduce((s, x) => s + x, 0) / nll.length;
@@ -124,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
     checkNumber(maxTokens, '--max-tokens', { min: 1, max: 2 ** 31 - 1, integer: true });
     checkPolicyForModel(policy, model.config);
   });
-  const backend = await createBackend(model, a.backend as BackendName, { policy, maxPromptTokens: promptIds.length });
+  const backend = await createBackend(model, a.backend as BackendName, { policy, ...cache });
   try {
     const conversation = new Conversation(backend, tokenizer, model.config.eosTokenIds);
     const t0 = performance.now();
@@ -152,6 +159,17 @@ function kvPolicy(policy: string | undefined, budget: string | undefined): Resol
     return resolvePolicy({ policy: policy as PolicyName, budget });
   } catch (e) {
     throw e instanceof RangeError ? new UsageError(`--budget: ${e.message}`) : e;
+  }
+}
+
+function cacheOptions(chunk: string | undefined, dtype: string | undefined): { prefillChunk?: number; kvDtype?: KvDtype } {
+  try {
+    return {
+      prefillChunk: chunk === undefined ? undefined : resolvePrefillChunk(chunk === 'whole' ? Infinity : Number(chunk)),
+      kvDtype: dtype === undefined ? undefined : parseKvDtype(dtype),
+    };
+  } catch (e) {
+    throw e instanceof RangeError ? new UsageError(`--${chunk !== undefined && e.message.includes('prefillChunk') ? 'prefill-chunk' : 'kv-dtype'}: ${e.message}`) : e;
   }
 }
 

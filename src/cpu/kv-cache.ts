@@ -1,8 +1,11 @@
 /**
  * The CPU reference KV cache: per layer and KV head, a table of slots. A slot holds one token's
  * (post-RoPE) key and value, its position and its cumulative attention score. Slots are freed and
- * reused in place, as the paged GPU cache does, so KV policies behave the same on both.
+ * reused in place, as the paged GPU cache does, so KV policies behave the same on both. Keys and
+ * values are stored rounded to the cache's dtype (`round`), as the GPU stores them.
  */
+import { kvDtypeBytes, kvRounding, type KvDtype } from '../kv/dtype';
+
 export class HeadSlots {
   keys: Float32Array;
   values: Float32Array;
@@ -13,8 +16,15 @@ export class HeadSlots {
   /** Evicted tokens merged into the slot (for the KV map). */
   absorbed: Uint32Array;
   capacity = 0;
+  /** What storing a value leaves (identity for f32, the nearest half for f16). */
+  readonly round: (x: number) => number;
 
-  constructor(readonly headDim: number, capacity = HeadSlots.INITIAL) {
+  constructor(
+    readonly headDim: number,
+    capacity = HeadSlots.INITIAL,
+    readonly dtype: KvDtype = 'f32',
+  ) {
+    this.round = kvRounding(dtype);
     this.keys = new Float32Array(0);
     this.values = new Float32Array(0);
     this.pos = new Int32Array(0);
@@ -54,8 +64,11 @@ export class HeadSlots {
       slot = this.capacity;
       this.grow(Math.max(HeadSlots.INITIAL, this.capacity * 2));
     }
-    this.keys.set(key, slot * this.headDim);
-    this.values.set(value, slot * this.headDim);
+    const at = slot * this.headDim;
+    for (let i = 0; i < this.headDim; i++) {
+      this.keys[at + i] = this.round(key[i]);
+      this.values[at + i] = this.round(value[i]);
+    }
     this.pos[slot] = position;
     this.score[slot] = 0;
     this.absorbed[slot] = 0;
@@ -66,6 +79,11 @@ export class HeadSlots {
     this.pos[slot] = -1;
     this.score[slot] = 0;
     this.absorbed[slot] = 0;
+  }
+
+  /** Frees every slot holding a position >= `length` (the full cache, cut back to a shorter context). */
+  truncate(length: number): void {
+    for (let s = 0; s < this.capacity; s++) if (this.pos[s] >= length) this.free(s);
   }
 
   /** Occupied slots in slot order. */
@@ -86,19 +104,24 @@ export class CpuKvCache {
   /** heads[layer][kvHead] */
   readonly heads: HeadSlots[][];
 
-  constructor(numLayers: number, numKvHeads: number, readonly headDim: number) {
+  constructor(
+    numLayers: number,
+    numKvHeads: number,
+    readonly headDim: number,
+    readonly dtype: KvDtype = 'f32',
+  ) {
     this.heads = Array.from({ length: numLayers }, () =>
-      Array.from({ length: numKvHeads }, () => new HeadSlots(headDim)),
+      Array.from({ length: numKvHeads }, () => new HeadSlots(headDim, HeadSlots.INITIAL, dtype)),
     );
   }
 
   /** K and V bytes the tables allocate now. */
   bytesAllocated(): number {
-    return this.heads.flat().reduce((s, h) => s + h.capacity * this.headDim * 2 * 4, 0);
+    return this.heads.flat().reduce((s, h) => s + h.capacity * this.headDim * 2 * kvDtypeBytes(this.dtype), 0);
   }
 
   /** What a fresh cache of this shape allocates after `tokens` appends with nothing evicted (the full cache). */
   bytesAllocatedFor(tokens: number): number {
-    return this.heads.flat().length * HeadSlots.capacityFor(tokens) * this.headDim * 2 * 4;
+    return this.heads.flat().length * HeadSlots.capacityFor(tokens) * this.headDim * 2 * kvDtypeBytes(this.dtype);
   }
 }

@@ -25,11 +25,14 @@ export class CpuKvPolicy {
     this.colsum = p.varianceBudgets ? Array.from({ length: numLayers }, () => Array.from({ length: numHeads }, () => [])) : null;
   }
 
-  /** Fixes the budgets at the first step after the first prefill; `nFirst` is the cache length then. */
-  setBudgets(nFirst: number, promptLength: number): void {
+  /**
+   * Fixes the budgets before the first compression; `nFirst` is the prompt's length + 1 (what the
+   * cache holds at the first decode step), `colsumLength` the keys the column sums cover.
+   */
+  setBudgets(nFirst: number, colsumLength: number): void {
     let values: number[] | null = null;
     if (this.colsum) {
-      this.variances = this.colsum.map((heads) => heads.map((c) => columnVariance(Float64Array.from({ length: promptLength }, (_, j) => c[j] ?? 0), promptLength)));
+      this.variances = this.colsum.map((heads) => heads.map((c) => columnVariance(Float64Array.from({ length: colsumLength }, (_, j) => c[j] ?? 0), colsumLength)));
       values = this.variances.map(layerVarianceValue);
     }
     this.budgets = layerBudgets(this.p, this.numLayers, nFirst, values);
@@ -107,7 +110,8 @@ export function merge(slots: HeadSlots, victims: number[], sims: { u: number; c:
       for (let d = 0; d < hd; d++) {
         let acc = buf[c * hd + d];
         for (const i of members) acc += sims[i].u * buf[victims[i] * hd + d];
-        buf[c * hd + d] = acc / (1 + members.length);
+        // Stored rounded to the cache's dtype, as the GPU stores its float32 result.
+        buf[c * hd + d] = slots.round(Math.fround(acc / (1 + members.length)));
       }
     }
   }

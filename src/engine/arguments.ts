@@ -4,6 +4,7 @@
  * is cleared, written or run, so a careless call loses nothing and the engine stays usable.
  */
 import type { ResolvedPolicy } from '../kv/policy';
+import { KV_DTYPES } from '../kv/dtype';
 import type { ModelConfig } from '../model/types';
 import type { ChatMessage } from '../tokenizer';
 import { argumentError, checkBoolean, checkNumber, checkObject } from '../util/range-checks';
@@ -146,7 +147,9 @@ export function checkEngineOptions(o: unknown): void {
     (typeof m === 'object' && m !== null && isSource((m as { source?: unknown }).source) && ['string', 'undefined'].includes(typeof (m as { file?: unknown }).file));
   if (!modelOk) throw argumentError('model', 'a repo id, URL or path, a non-empty list of Files, a FileSource, or { source, file }', m);
   if (e.backend !== undefined && !BACKENDS.includes(e.backend as string)) throw argumentError('backend', `one of ${BACKENDS.join(', ')}`, e.backend);
-  checkNumber(e.maxPromptTokens, 'maxPromptTokens', { min: 1, max: 2 ** 31 - 1, integer: true });
+  if (e.prefillChunk !== undefined && !(e.prefillChunk === Infinity || (Number.isInteger(e.prefillChunk) && (e.prefillChunk as number) >= 1)))
+    throw argumentError('prefillChunk', 'a positive integer, or Infinity (one-shot prefill)', e.prefillChunk);
+  if (e.kvDtype !== undefined && !(KV_DTYPES as readonly unknown[]).includes(e.kvDtype)) throw argumentError('kvDtype', `one of ${KV_DTYPES.join(', ')}`, e.kvDtype);
   checkObject(e.kv, 'kv');
   checkObject(e.sampling, 'sampling');
   if (e.sampling !== undefined) checkSampling(e.sampling as SamplingOptions, NATIVE, 'sampling.');

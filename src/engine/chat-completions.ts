@@ -72,8 +72,6 @@ export interface ChatCompletionsApi {
 }
 
 export class ChatCompletions implements ChatCompletionsApi {
-  /** The rendered conversation the engine's context holds, when it holds exactly that. */
-  private held: string | null = null;
   private count = 0;
 
   constructor(
@@ -105,16 +103,12 @@ export class ChatCompletions implements ChatCompletionsApi {
 
     const stream = new GenerationStream<ChatCompletionChunk, ChatCompletion>((emit) =>
       conversation.exclusive(async () => {
-        const reuse = this.held !== null && conversation.length > 0 && rendered.startsWith(this.held) && rendered.length > this.held.length;
-        const cached = reuse ? conversation.length : 0;
-        const prompt = reuse ? rendered.slice(this.held!.length) : rendered;
-        // Until this turn completes, the context is not a known conversation.
-        this.held = null;
         emit(chunk({ role: 'assistant', content: '' }, null));
         const r = await conversation.turn(
-          prompt,
+          rendered,
           {
-            continue: reuse,
+            // The whole conversation: the longest token prefix the cache holds is reused.
+            reuse: true,
             // A chat template writes BOS itself; plain story models get it from the tokenizer.
             addBos: !tokenizer.hasChatTemplate,
             signal: opts.signal,
@@ -130,14 +124,11 @@ export class ChatCompletions implements ChatCompletionsApi {
             if (c.text) emit(chunk({ content: c.text }, null));
           },
         );
-        // After a stop string the context holds tokens the reply does not show.
-        const endedOnStopString = r.finishReason === 'stop' && !tokenizer.eosIds.includes(r.ids[r.ids.length - 1]);
-        this.held = endedOnStopString ? null : rendered + r.text;
         const usage: CompletionUsage = {
           prompt_tokens: r.stats.promptTokens,
           completion_tokens: r.stats.completionTokens,
           total_tokens: r.stats.promptTokens + r.stats.completionTokens,
-          prompt_tokens_details: { cached_tokens: cached },
+          prompt_tokens_details: { cached_tokens: r.stats.cachedTokens },
           extra: r.stats,
         };
         emit(chunk({}, r.finishReason));

@@ -45,6 +45,8 @@ export interface GenerationStats {
   decodeSeconds: number;
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
+  /** Prompt tokens that were already in the cache and not recomputed. */
+  cachedTokens: number;
   kv: KvStats;
 }
 
@@ -63,6 +65,14 @@ export type Generation = GenerationStream<GenerationChunk, GenerationResult>;
 export interface TurnOptions extends GenerateOptions {
   /** BOS in front of a text prompt that opens the context (default true; a chat template writes its own). */
   addBos?: boolean;
+  /**
+   * The prompt is the whole conversation (a rendered chat): keep the longest prefix of token ids
+   * the context already holds and feed the rest. Where the ids diverge from what is held (an
+   * edited or regenerated message, a template that re-renders a reply differently), the full cache
+   * is cut back to the common prefix and a compressing cache recomputes the conversation (in
+   * chunks, as any prompt); `stats.cachedTokens` says how many ids were reused.
+   */
+  reuse?: boolean;
 }
 
 export class Conversation {
@@ -130,27 +140,39 @@ export class Conversation {
   async turn(prompt: string | readonly number[], o: TurnOptions, emit: (c: GenerationChunk) => void): Promise<GenerationResult> {
     throwIfAborted(o.signal);
     const b = this.backend;
-    const fresh = !o.continue || (b.context.length === 0 && this.pending === null);
-    let ids = this.encode(prompt, fresh, o.addBos ?? true);
-    if (!fresh && this.pending !== null) ids = [this.pending, ...ids];
+    // `kept`: context ids the turn builds on; `ids`: what it feeds after them.
+    let kept: number;
+    let ids: number[];
+    if (o.reuse) {
+      const all = this.encode(prompt, true, o.addBos ?? true);
+      // At least the last id is fed: its logits start the reply.
+      kept = Math.min(commonPrefix(all, b.context), all.length - 1);
+      ids = all.slice(Math.max(kept, 0));
+    } else {
+      const fresh = !o.continue || (b.context.length === 0 && this.pending === null);
+      ids = this.encode(prompt, fresh, o.addBos ?? true);
+      if (!fresh && this.pending !== null) ids = [this.pending, ...ids];
+      kept = fresh ? 0 : b.context.length;
+    }
     if (ids.length === 0) throw new RangeError('the prompt is empty');
     // Checked before anything is cleared or written, so a rejected prompt loses nothing.
-    const used = fresh ? 0 : b.context.length;
-    if (fresh && ids.length > b.maxPrompt) throw new ContextOverflowError(`a prompt of ${ids.length} tokens exceeds the ${b.maxPrompt} this engine takes (raise maxPromptTokens)`, ids.length, b.maxPrompt);
-    const room = b.maxContext - used - ids.length;
-    if (room < 1) throw new ContextOverflowError(`the prompt needs ${used + ids.length + 1} tokens of context; the model has ${b.maxContext}`, used + ids.length + 1, b.maxContext);
-    if (fresh) this.clear();
+    const room = b.maxContext - kept - ids.length;
+    if (room < 1) throw new ContextOverflowError(`the prompt needs ${kept + ids.length + 1} tokens of context; the model has ${b.maxContext}`, kept + ids.length + 1, b.maxContext);
+    if (kept < b.context.length && !b.truncate(kept)) {
+      // A compressed cache cannot forget its later tokens: the conversation is recomputed.
+      ids = [...b.context.slice(0, kept), ...ids];
+      kept = 0;
+    }
+    if (kept === 0) this.clear();
+    else if (o.reuse) this.pending = null;
     const maxTokens = Math.min(o.maxTokens ?? 256, room);
     const stopIds = o.stopAtEos === false ? [] : this.eosIds;
     const stops = new StopStrings(o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : o.stop);
     const sampling: SamplingOptions = { ...this.sampling, ...pickSampling(o) };
     // A fixed default seed would give identical "random" replies to identical requests.
     sampling.seed ??= freshSeed();
-    const promptTokens = b.context.length + ids.length;
+    const promptTokens = kept + ids.length;
 
-    // A later turn longer than a chunk goes in pieces, each compressed after (as on the GPU).
-    const prefill = b.context.length === 0;
-    const head = prefill ? [] : ids.slice(0, Math.max(0, ids.length - b.turnChunk));
     const t0 = performance.now();
     const before = b.context.length;
     const pending = this.pending;
@@ -166,8 +188,7 @@ export class Conversation {
       held = c;
     };
     try {
-      for (let i = 0; i < head.length; i += b.turnChunk) await b.append(head.slice(i, i + b.turnChunk), GREEDY, 0, o.signal);
-      for await (const id of generateIds(b, ids.slice(head.length), { maxTokens, sampling, signal: o.signal })) {
+      for await (const id of generateIds(b, ids, { maxTokens, sampling, signal: o.signal })) {
         if (out.length === 0) t1 = performance.now();
         out.push(id);
         // The last id is sampled but not fed back: a later turn starts with it.
@@ -186,7 +207,10 @@ export class Conversation {
         }
       }
     } catch (e) {
-      // Nothing was written (an abort is checked before each write): the held token is still due.
+      // What the turn wrote is taken back where the cache can (the full cache: the conversation
+      // held is kept, e.g. when the device has no memory for a longer context); then the held
+      // token is still due.
+      if (b.context.length > before) b.truncate(before);
       if (b.context.length === before) this.pending = pending;
       throw e;
     }
@@ -206,14 +230,20 @@ export class Conversation {
         decodeSeconds: (t2 - t1) / 1000,
         prefillTokensPerSecond: ids.length / Math.max((t1 - t0) / 1000, 1e-9),
         decodeTokensPerSecond: decoded > 0 ? decoded / Math.max((t2 - t1) / 1000, 1e-9) : 0,
+        cachedTokens: kept,
         kv: await b.kvStats(),
       },
     };
   }
 }
 
-/** The id sampled after a piece of a longer turn is not used. */
-const GREEDY = resolveSampling({ greedy: true });
+
+/** Length of the longest common prefix of two id sequences. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
 
 function pickSampling(o: GenerateOptions): SamplingOptions {
   const s: SamplingOptions = {};

@@ -4,12 +4,15 @@ import { CpuBackend } from '../cpu/backend';
 import { WebGpuBackend } from '../gpu/backend';
 import type { ResolvedPolicy } from '../kv/policy';
 import type { GpuContext } from '../gpu/device';
+import type { KvDtype } from '../kv/dtype';
 
 export interface BackendOptions {
   /** The KV policy, resolved (`resolvePolicy`) where the options came in; default the full cache. */
   policy?: ResolvedPolicy;
-  /** Longest first prompt (sizes the GPU cache of a compressing policy). */
-  maxPromptTokens?: number;
+  /** Ids per prefill chunk, each compressed after under a policy; Infinity: one-shot (default 512). */
+  prefillChunk?: number;
+  /** Storage of K and V (default 'f32'). */
+  kvDtype?: KvDtype;
   /** WebGPU: a device to share (default: a new one). */
   gpu?: GpuContext;
 }
@@ -17,8 +20,8 @@ export interface BackendOptions {
 export async function createBackend(model: ModelDescription, name: BackendName, o: BackendOptions = {}): Promise<Backend> {
   switch (name) {
     case 'cpu':
-      return new CpuBackend(model, { policy: o.policy });
+      return new CpuBackend(model, { policy: o.policy, prefillChunk: o.prefillChunk, kvDtype: o.kvDtype });
     case 'webgpu':
-      return WebGpuBackend.create(model, { policy: o.policy, maxPromptTokens: o.maxPromptTokens, ctx: o.gpu });
+      return WebGpuBackend.create(model, { policy: o.policy, prefillChunk: o.prefillChunk, kvDtype: o.kvDtype, ctx: o.gpu });
   }
 }

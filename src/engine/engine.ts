@@ -11,6 +11,7 @@ import { resolvePolicy, type KvOptions } from '../kv/policy';
 import type { KvMap, KvStats } from '../kv/stats';
 import type { GpuContext } from '../gpu/device';
 import type { Backend, BackendName } from '../backend/backend';
+import type { KvDtype } from '../kv/dtype';
 import { createBackend } from './create-backend';
 import { checkEngineOptions, checkGenerateOptions, checkPolicyForModel, checkPrompt } from './arguments';
 import type { SamplingOptions } from '../backend/sampling';
@@ -30,8 +31,13 @@ export interface EngineOptions {
    * generation_config.json (see `engine.samplingDefaults`).
    */
   sampling?: SamplingOptions;
-  /** Longest first prompt under a compressing policy (sizes the GPU cache). Default 512. */
-  maxPromptTokens?: number;
+  /**
+   * Ids per prefill chunk: under a compressing policy each chunk is compressed after, so a prompt of
+   * any length runs in the budget plus one chunk. Infinity: the paper's one-shot prefill. Default 512.
+   */
+  prefillChunk?: number;
+  /** Storage of K and V: 'f16' halves the memory; 'f32' (default) reproduces the references exactly. */
+  kvDtype?: KvDtype;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
   /** llama2.c: the tokenizer .bin when it is not found beside the model: a path (Node), a URL, or in a page a file name beside the model. */
@@ -58,7 +64,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
   throwIfAborted(o.signal);
   const tokenizer = model.tokenizer.kind === 'none' ? null : createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize);
   checkPolicyForModel(policy, model.config);
-  const backend = await createBackend(model, o.backend ?? 'webgpu', { policy, maxPromptTokens: o.maxPromptTokens, gpu: o.gpu });
+  const backend = await createBackend(model, o.backend ?? 'webgpu', { policy, prefillChunk: o.prefillChunk, kvDtype: o.kvDtype, gpu: o.gpu });
   return new Engine(modelName(o.model), model, tokenizer, backend, { ...generationDefaults(model.generationConfig), ...o.sampling });
 }
 

@@ -7,10 +7,9 @@
  * `encode` from `dynamic.tokens`, which must equal the StepParams' nTokens of the step.
  */
 import type { GpuContext } from './device';
-import type { GpuKvCache } from './kv-cache';
+import type { GpuKvCache, SlotBuffer } from './kv-cache';
 import { chooseVariant, type KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
-import { uniformBuffer } from './buffers';
 
 /** Slots per tiled workgroup (split-K chunk) and threads per workgroup; as in the WGSL. */
 const CHUNK = 256;
@@ -20,6 +19,7 @@ export interface AttentionScratch {
   /**
    * [numHeads][maxSlots] decode logits/probabilities, then (from `partialOffset` floats, when
    * `partialOffset >= 0`) the tiled partials [maxTokens][numHeads][numChunks][headDim + 2].
+   * Reallocated when the cache's slot tables grow (the attention wrappers re-bind by themselves).
    */
   logits: GPUBuffer;
   /** [maxTokens][numHeads] (row max, 1 / row sum). */
@@ -28,24 +28,44 @@ export interface AttentionScratch {
   numChunks: number;
   /** Float offset of the tiled partials in `logits`, -1 when sized for the simple variant only. */
   partialOffset: number;
+  destroy(): void;
 }
 
 /**
  * Scratch for up to `maxTokens` queries per call over the cache; shared by all layers (they run one
- * after another). `variant: 'simple'` leaves out the tiled partials (a few MB for large models).
+ * after another), resized with the cache's slot tables. `variant: 'simple'` leaves out the tiled
+ * partials (a few MB for large models).
  */
 export function attentionScratch(device: GPUDevice, cache: GpuKvCache, numHeads: number, maxTokens: number, variant?: KernelVariant): AttentionScratch {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
-  const numChunks = Math.ceil(cache.maxSlots / CHUNK);
-  const logitFloats = numHeads * cache.maxSlots;
-  const partialFloats = variant === 'simple' ? 0 : maxTokens * numHeads * numChunks * (cache.o.headDim + 2);
-  return {
-    logits: device.createBuffer({ label: 'attention scratch', size: (logitFloats + partialFloats) * 4, usage }),
+  const layout = () => {
+    const numChunks = Math.ceil(cache.maxSlots / CHUNK);
+    const logitFloats = numHeads * cache.maxSlots;
+    const partialFloats = variant === 'simple' ? 0 : maxTokens * numHeads * numChunks * (cache.o.headDim + 2);
+    return { numChunks, partialOffset: variant === 'simple' ? -1 : logitFloats, size: (logitFloats + partialFloats) * 4 };
+  };
+  const first = layout();
+  const scratch: AttentionScratch = {
+    logits: device.createBuffer({ label: 'attention scratch', size: first.size, usage }),
     stats: device.createBuffer({ label: 'attention stats', size: Math.max(16, maxTokens * numHeads * 8), usage }),
     maxTokens,
-    numChunks,
-    partialOffset: variant === 'simple' ? -1 : logitFloats,
+    numChunks: first.numChunks,
+    partialOffset: first.partialOffset,
+    destroy() {
+      stop();
+      scratch.logits.destroy();
+      scratch.stats.destroy();
+    },
   };
+  const stop = cache.onGrow(() => {
+    const next = layout();
+    if (next.size === scratch.logits.size) return;
+    scratch.logits.destroy();
+    scratch.logits = device.createBuffer({ label: 'attention scratch', size: next.size, usage });
+    scratch.numChunks = next.numChunks;
+    scratch.partialOffset = next.partialOffset;
+  });
+  return scratch;
 }
 
 export interface AttentionBuffers {
@@ -58,8 +78,11 @@ export interface AttentionBuffers {
   scratch: AttentionScratch;
   /** The shared StepParams uniform (pos0, nTokens). */
   step: GPUBuffer;
-  /** Per query head column sums [numHeads][maxSlots], added to when `dynamic.colsum` is set. */
-  colsum?: GPUBuffer;
+  /**
+   * Per query head column sums [numHeads][stride] by slot, added to when `dynamic.colsum` is set: a
+   * plain buffer (stride maxSlots) or the policy's per-slot buffer (its row stride).
+   */
+  colsum?: GPUBuffer | SlotBuffer;
 }
 
 export interface AttentionOptions {
@@ -113,14 +136,19 @@ export class AttentionKernel {
     const group = numHeads / numKvHeads;
     let variant = this.variant;
     if (variant === 'tiled' && (scratch.partialOffset < 0 || AttentionKernel.tiledWorkgroupBytes(group, headDim) > device.limits.maxComputeWorkgroupStorageSize)) variant = 'simple';
-    const { maxSlots } = cache;
-
-    const raw = new ArrayBuffer(64);
-    const u32 = new Uint32Array(raw);
-    u32.set([numHeads, numKvHeads, cache.pageSize, cache.pagesPerHead, maxSlots, cache.pageTableOffset, cache.slotPosOffset, o.slidingWindow ?? 0]);
-    new Float32Array(raw)[8] = 1 / Math.sqrt(headDim);
-    u32.set([scratch.numChunks, Math.max(0, scratch.partialOffset), 0, group, headDim, headDim / 4], 9);
-    const params = uniformBuffer(device, u32, 'attention params');
+    const slotBuffer = b.colsum && 'release' in b.colsum ? b.colsum : null;
+    const colsumBuffer = () => (slotBuffer ? slotBuffer.buffer : ((b.colsum as GPUBuffer | undefined) ?? null));
+    const colsumStride = () => (slotBuffer ? slotBuffer.rowSlots : cache.maxSlots);
+    // The cache's geometry (and the scratch's) changes when its tables grow: written at each bind.
+    const params = device.createBuffer({ label: 'attention params', size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const writeParams = () => {
+      const raw = new ArrayBuffer(64);
+      const u32 = new Uint32Array(raw);
+      u32.set([numHeads, numKvHeads, cache.pageSize, cache.pagesPerHead, cache.maxSlots, cache.pageTableOffset, cache.slotPosOffset, o.slidingWindow ?? 0]);
+      new Float32Array(raw)[8] = 1 / Math.sqrt(headDim);
+      u32.set([scratch.numChunks, Math.max(0, scratch.partialOffset), 0, group, headDim, headDim / 4, colsumStride()], 9);
+      device.queue.writeBuffer(params, 0, raw);
+    };
     const { groupCap, headDimCap } = AttentionKernel.caps(group, headDim);
     const prelude = `const GROUP: u32 = ${group}u;\nconst GROUP_CAP: u32 = ${groupCap}u;\nconst HEAD_DIM_CAP: u32 = ${headDimCap}u;\nconst HD4: u32 = ${headDim / 4}u;\n`;
 
@@ -145,10 +173,12 @@ export class AttentionKernel {
     let groups = new Map<string, GPUBindGroup>();
     let version = -1;
     const rebind = () => {
+      writeParams();
       const L = cache.layers[b.layer];
       const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.q, 3: b.out, 4: L.k, 5: L.v, 6: L.index, 7: L.score, 8: scratch.logits, 9: scratch.stats };
-      if (b.colsum) all[10] = b.colsum;
-      groups = new Map(wanted.map((e) => [e, bindGroup(device, pipelines.get(e)!, Object.fromEntries(uses[e].map((i) => [i, all[i]])), `attention ${e} ${b.layer}`)]));
+      const colsum = colsumBuffer();
+      if (colsum) all[10] = colsum;
+      groups = new Map(wanted.filter((e) => colsum || !uses[e].includes(10)).map((e) => [e, bindGroup(device, pipelines.get(e)!, Object.fromEntries(uses[e].map((i) => [i, all[i]])), `attention ${e} ${b.layer}`)]));
       version = cache.version;
     };
     rebind();
@@ -159,7 +189,7 @@ export class AttentionKernel {
         if (version !== cache.version) rebind();
         const T = Math.max(1, dynamic.tokens ?? 1);
         if (T > scratch.maxTokens) throw new RangeError(`attention over ${T} tokens needs a scratch for at least that many (it has ${scratch.maxTokens})`);
-        const slots = Math.max(1, Math.min(dynamic.slots ?? maxSlots, maxSlots));
+        const slots = Math.max(1, Math.min(dynamic.slots ?? cache.maxSlots, cache.maxSlots));
         const colsum = !!(b.colsum && dynamic.colsum);
         const run = (entry: string, x: number, y = 1, z = 1) => {
           pass.setPipeline(pipelines.get(entry)!);

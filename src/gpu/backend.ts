@@ -1,5 +1,5 @@
 /** The WebGPU backend: chunked prefill, one command buffer and one 4-byte readback per decoded token. */
-import type { Backend } from '../backend/backend';
+import type { Backend, ChunkCallback } from '../backend/backend';
 import type { ResolvedSampling } from '../backend/sampling';
 import type { ModelDescription } from '../model/types';
 import { fullCacheBytes, kvMapLayer, layerStats, type KvMap, type KvStats } from '../kv/stats';
@@ -11,6 +11,7 @@ import type { BoundKernel } from './pipelines';
 import { readBuffer } from './buffers';
 import { negLogSoftmaxAt } from '../math/log-softmax';
 import { GpuKvCache } from './kv-cache';
+import { planChunks } from '../kv/chunks';
 
 export interface WebGpuBackendOptions extends GpuForwardOptions {
   ctx?: GpuContext;
@@ -26,6 +27,10 @@ export class WebGpuBackend implements Backend {
   private lost: DeviceLostError | null = null;
   private lastSampling = '';
   private promptLength = 0;
+  /** Length of the prompt's first chunk, over which the column sums were gathered. */
+  private colsumLength = 0;
+  /** Ids appended since the policy last compressed. */
+  private uncompressed = 0;
 
   static async create(model: ModelDescription, o: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     return new WebGpuBackend(o.ctx ?? (await acquireDevice()), model, o);
@@ -49,63 +54,101 @@ export class WebGpuBackend implements Backend {
   }
 
   get maxContext(): number {
-    return this.forward.policy ? Infinity : this.forward.kv.maxSlots;
+    return this.forward.policy ? Infinity : this.forward.kv.capacity;
   }
 
-  get maxPrompt(): number {
-    return this.forward.kv.maxSlots;
+  get prefillChunk(): number {
+    return this.forward.prefillChunk;
   }
 
-  get turnChunk(): number {
-    return this.forward.maxChunk;
-  }
-
-  /** Throws before anything is written when `tokens` more would not fit the cache. */
+  /** Throws before anything is written when `tokens` more would pass the full cache's context. */
   private checkRoom(tokens: number): void {
     if (this.lost) throw this.lost;
-    const capacity = this.forward.kv.maxSlots;
-    const policy = this.forward.policy;
-    const live = policy ? Math.max(...policy.liveBound) : this.context.length;
-    if (live + tokens > capacity)
-      throw new ContextOverflowError(
-        policy ? `${tokens} more tokens do not fit a KV cache of ${capacity} slots per head (the prompt is over the budget's room; raise maxPromptTokens)` : `${this.context.length + tokens} tokens exceed the context of ${capacity}`,
-        live + tokens,
-        capacity,
-      );
+    const capacity = this.forward.kv.capacity;
+    if (!this.forward.policy && this.context.length + tokens > capacity)
+      throw new ContextOverflowError(`${this.context.length + tokens} tokens exceed the model's context of ${capacity} (a compressing policy takes any length)`, this.context.length + tokens, capacity);
   }
 
   /**
-   * Runs `ids`: the first call after a reset is the prefill (in chunks), every later call a step
-   * the KV policy compresses after. `each` encodes what follows the forward pass of a chunk.
+   * Runs `ids` in chunks (src/kv/chunks.ts), each in forward passes of at most `maxChunk` tokens,
+   * the policy compressing after every chunk but the prompt's last. `each` encodes what follows a
+   * forward pass (it ends the pass), `after` runs once it is submitted. A pass the device has no
+   * memory for throws ContextOverflowError before it writes anything (earlier chunks stay).
    */
-  private async run(ids: number[], signal: AbortSignal | undefined, step: number, seed: number, each: (enc: GPUCommandEncoder, pass: GPUComputePassEncoder, start: number, n: number) => void | Promise<void>, after?: (start: number, n: number) => Promise<void>, allLogits = false): Promise<void> {
+  private async run(ids: number[], signal: AbortSignal | undefined, step: number, seed: number, each: (enc: GPUCommandEncoder, pass: GPUComputePassEncoder, start: number, n: number) => void | Promise<void>, after?: (start: number, n: number) => Promise<void>, allLogits = false, onChunk?: ChunkCallback): Promise<void> {
     const { device } = this.ctx;
     const f = this.forward;
-    const prefill = this.context.length === 0;
+    const policy = f.policy;
     this.checkRoom(ids.length);
-    if (!prefill && f.policy && !f.policy.budgets) await f.policy.setBudgets(this.context.length + ids.length, this.promptLength);
-    // After the prefill a call is compressed as a whole, as the CPU reference does: one chunk.
-    const chunk = prefill ? f.maxChunk : Math.max(ids.length, 1);
-    if (!prefill && ids.length > f.maxChunk) throw new ContextOverflowError(`a later turn of ${ids.length} tokens exceeds the chunk of ${f.maxChunk}`, ids.length, f.maxChunk);
-    for (let i = 0; i < ids.length; i += chunk) {
-      throwIfAborted(signal);
-      const part = ids.slice(i, i + chunk);
-      device.queue.writeBuffer(f.ids, 0, Uint32Array.from(part));
-      this.sampler.writeRecent(this.context.length, part);
-      f.prepare(this.context.length, part.length, step, seed);
-      this.context.push(...part);
-      f.policy?.appended(part.length, !prefill);
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      f.encode(pass, part.length, { colsum: prefill, compress: !prefill, allLogits });
-      await each(enc, pass, i, part.length);
-      device.queue.submit([enc.finish()]);
-      await after?.(i, part.length);
+    if (this.context.length === 0) this.promptLength = ids.length;
+    for (const chunk of planChunks(ids.length, this.context.length, f.prefillChunk, policy ? this.uncompressed : 0)) {
+      if (chunk.colsum) this.colsumLength = chunk.end - chunk.start;
+      // Budgets come from the prompt's first chunk: once it is in, they are set before the
+      // forward pass (one readback); the first chunk itself sets them after its pass.
+      const compress = chunk.compress && !!policy;
+      if (compress && !policy.budgets && !chunk.colsum) await this.setBudgets(false);
+      for (let i = chunk.start; i < chunk.end; i += f.maxChunk) {
+        throwIfAborted(signal);
+        const part = ids.slice(i, Math.min(i + f.maxChunk, chunk.end));
+        await f.reserve(part.length);
+        if (this.lost) throw this.lost;
+        const last = i + part.length === chunk.end;
+        device.queue.writeBuffer(f.ids, 0, Uint32Array.from(part));
+        this.sampler.writeRecent(this.context.length, part);
+        f.prepare(this.context.length, part.length, step, seed);
+        this.context.push(...part);
+        this.uncompressed += part.length;
+        policy?.appended(part.length);
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        const compressNow = last && compress && !!policy.budgets;
+        f.encode(pass, part.length, { colsum: chunk.colsum, compress: compressNow, allLogits });
+        if (compressNow) this.compressed();
+        await each(enc, pass, i, part.length);
+        device.queue.submit([enc.finish()]);
+        await after?.(i, part.length);
+      }
+      if (compress && !policy.budgets) {
+        await this.setBudgets(true);
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        f.encodeCompress(pass);
+        pass.end();
+        device.queue.submit([enc.finish()]);
+        this.compressed();
+      }
+      await onChunk?.(chunk.end);
     }
-    if (prefill) this.promptLength = ids.length;
   }
 
-  async append(ids: number[], sampling: ResolvedSampling, step: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * Budgets from the first chunk's column sums. When more chunks of the prompt follow, each layer
+   * is grown to its budget plus a chunk at once, so KV memory is constant from the first
+   * compression on; otherwise the cache grows on demand (up to the same caps).
+   */
+  private async setBudgets(chunksFollow: boolean): Promise<void> {
+    const f = this.forward;
+    await f.policy!.setBudgets(this.promptLength + 1, this.colsumLength);
+    if (chunksFollow) await f.kv.ensure(f.policy!.layerLimits().map((n, l) => (Number.isFinite(n) ? n : f.kv.layerHighWater(l))));
+  }
+
+  private compressed(): void {
+    this.forward.policy!.compressed();
+    this.uncompressed = 0;
+  }
+
+  /** Cuts the context back to `length` ids: only the full cache holds its tokens exactly (false otherwise, nothing changed). */
+  truncate(length: number): boolean {
+    if (this.forward.policy || length > this.context.length) return false;
+    if (this.lost) throw this.lost;
+    this.forward.kv.truncate(length);
+    this.context.length = length;
+    this.sampler.clearRecent();
+    this.sampler.writeRecent(0, this.context);
+    return true;
+  }
+
+  async append(ids: number[], sampling: ResolvedSampling, step: number, signal?: AbortSignal, onChunk?: ChunkCallback): Promise<number> {
     if (ids.length === 0) throw new RangeError('append needs at least one id');
     const key = JSON.stringify(sampling);
     if (key !== this.lastSampling) this.sampler.setSampling(sampling);
@@ -130,6 +173,8 @@ export class WebGpuBackend implements Backend {
         id = new Uint32Array(this.readback.getMappedRange())[0];
         this.readback.unmap();
       },
+      false,
+      onChunk,
     );
     return id;
   }
@@ -207,7 +252,7 @@ export class WebGpuBackend implements Backend {
     const layers = await Promise.all(
       f.kv.layers.map(async (layer, l) => {
         const pos = new Int32Array(await readBuffer(device, layer.index, numKvHeads * n * 4, f.kv.slotPosOffset * 4));
-        const absorbed = f.policy ? new Uint32Array(await readBuffer(device, f.policy.buffers[l].absorbed)) : new Uint32Array(numKvHeads * n);
+        const absorbed = f.policy ? new Uint32Array(await readBuffer(device, f.policy.buffers[l].absorbed.buffer!)) : new Uint32Array(numKvHeads * n);
         return kvMapLayer(Array.from({ length: numKvHeads }, (_, h) => ({ pos: pos.subarray(h * n, (h + 1) * n), absorbed: absorbed.subarray(h * n, (h + 1) * n) })));
       }),
     );
@@ -217,6 +262,8 @@ export class WebGpuBackend implements Backend {
   reset(): void {
     this.context.length = 0;
     this.promptLength = 0;
+    this.colsumLength = 0;
+    this.uncompressed = 0;
     this.forward.kv.reset();
     this.forward.policy?.reset();
     this.sampler.clearRecent();

@@ -22,38 +22,35 @@ import { SwigluKernel } from './swiglu';
 import { BiasAddKernel } from './bias_add';
 import type { BoundKernel } from './pipelines';
 import { GpuKvPolicy } from './kv-policy';
-import { resolvePolicy, SINKS, type ResolvedPolicy } from '../kv/policy';
+import { resolvePolicy, type ResolvedPolicy } from '../kv/policy';
+import type { KvDtype } from '../kv/dtype';
+import { resolvePrefillChunk } from '../kv/chunks';
 
 export interface GpuForwardOptions {
-  /** Tokens per prefill chunk (activations are sized for it). */
+  /** Tokens per forward pass (activations are sized for it); a prefill chunk runs in passes this long. */
   maxChunk?: number;
-  /** KV slots per head. Default: the context length for the full cache; for a policy, room for the longest prompt plus a chunk. */
+  /** Ids per prefill chunk, each compressed after under a policy (src/kv/chunks.ts); Infinity: one-shot. Default 512. */
+  prefillChunk?: number;
+  /**
+   * Most KV slots per head. Default: the model's context for the full cache; unbounded under a
+   * policy (each layer is capped at its budget plus a chunk once the budgets are set).
+   */
   kvCapacity?: number;
-  /** Longest first prompt a policy engine accepts (its cache holds the prompt before compressing). */
-  maxPromptTokens?: number;
+  /** Storage of K and V. Default 'f32'. */
+  kvDtype?: KvDtype;
   variant?: KernelVariant;
   /** Default: the full cache. */
   policy?: ResolvedPolicy;
 }
 
-/** KV pools start this small and grow geometrically as the sequence (or the budget's peak) needs. */
+/** KV slot tables and pools start this small and grow as the sequence (or the budget's peak) needs. */
 const INITIAL_KV_SLOTS = 64;
 
-/** Slots per head a configuration needs. */
-export function defaultKvCapacity(model: ModelDescription, o: GpuForwardOptions): number {
-  const c = model.config;
-  const contextLength = Math.min(c.maxPositionEmbeddings, 4096);
-  const p = o.policy ?? resolvePolicy();
-  if (!p.evicts) return o.kvCapacity ?? contextLength;
-  const budgetRoom = p.budget.kind === 'tokens' ? 2 * p.budget.tokens : 0;
-  return o.kvCapacity ?? Math.max(o.maxPromptTokens ?? Math.min(contextLength, 512), budgetRoom) + (o.maxChunk ?? 32) + SINKS + 1;
-}
-
-/** The paged cache a configuration creates (pools start small and grow). */
+/** The paged cache a configuration creates (tables and pools start small and grow). */
 export function kvCacheOptions(model: ModelDescription, o: GpuForwardOptions): PagedCacheOptions {
   const c = model.config;
-  const capacity = defaultKvCapacity(model, o);
-  return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS) };
+  const capacity = o.kvCapacity ?? ((o.policy ?? resolvePolicy()).evicts ? Infinity : c.maxPositionEmbeddings);
+  return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS), dtype: o.kvDtype };
 }
 
 export class GpuForward {
@@ -66,6 +63,7 @@ export class GpuForward {
   readonly logits: GPUBuffer;
   readonly logitsAll: GPUBuffer;
   readonly maxChunk: number;
+  readonly prefillChunk: number;
   readonly variant: KernelVariant;
   readonly weightBytes: number;
   /** Bytes of the layers' projection weights, and of the LM head, as uploaded (what a decode step streams). */
@@ -88,6 +86,7 @@ export class GpuForward {
     const { device } = ctx;
     const c = model.config;
     this.maxChunk = o.maxChunk ?? 32;
+    this.prefillChunk = resolvePrefillChunk(o.prefillChunk);
     this.variant = o.variant ?? chooseVariant(ctx.info);
     const T = this.maxChunk;
     const qDim = c.numHeads * c.headDim;
@@ -114,11 +113,11 @@ export class GpuForward {
     this.step = new StepParams(device);
     this.rope = new RopeTable(device, c.headDim, c.rope, T);
     this.kv = new GpuKvCache(device, kvCacheOptions(model, o));
-    this.fullKvOptions = kvCacheOptions(model, { ...o, policy: resolvePolicy() });
+    this.fullKvOptions = kvCacheOptions(model, { ...o, policy: resolvePolicy(), kvCapacity: undefined });
     this.scratch = attentionScratch(device, this.kv, c.numHeads, T, this.variant);
-    this.owned.push(this.step, this.rope, this.kv, this.scratch.logits, this.scratch.stats);
+    this.owned.push(this.step, this.rope, this.kv, this.scratch);
     const policy = o.policy ?? resolvePolicy();
-    this.policy = policy.evicts ? new GpuKvPolicy(device, policy, this.kv, c.numHeads, this.step.buffer) : null;
+    this.policy = policy.evicts ? new GpuKvPolicy(device, policy, this.kv, c.numHeads, this.step.buffer, this.prefillChunk) : null;
     if (this.policy) this.owned.push(this.policy);
     const colsums = this.policy?.colsumBuffers;
 
@@ -194,18 +193,35 @@ export class GpuForward {
   }
 
   /**
-   * Encodes the forward pass of `tokens` tokens, then the KV policy when `compress` (every call
-   * after the first prefill, whose column sums are gathered when `colsum`); logits of the last
-   * token, or of all of them.
+   * Grows the cache for `tokens` more in every layer; call before `prepare`/`encode`. Throws
+   * ContextOverflowError, changing nothing, when the device refuses the memory.
+   */
+  async reserve(tokens: number): Promise<void> {
+    const held = this.policy ? this.policy.liveBound : this.kv.allocators.map((_, l) => this.kv.layerHighWater(l));
+    await this.kv.ensure(held.map((n) => n + tokens));
+  }
+
+  /** Slots any layer may use now (the kernels' dispatch bound). */
+  private get slots(): number {
+    return Math.min(this.kv.highWater, this.kv.maxSlots);
+  }
+
+  /**
+   * Encodes the forward pass of `tokens` tokens (reserved first), then the KV policy when
+   * `compress`, gathering the first chunk's column sums when `colsum`; logits of the last token,
+   * or of all of them.
    */
   encode(pass: GPUComputePassEncoder, tokens: number, o: { allLogits?: boolean; colsum?: boolean; compress?: boolean } = {}): void {
-    // Appends fill freed slots first, so under a policy the slots in use never pass the most
-    // tokens live at once, and the pools stop growing once the budget is reached.
-    this.kv.highWater = this.policy ? Math.max(this.kv.highWater, this.policy.peak) : this.kv.highWater + tokens;
-    const dynamic = { tokens, slots: Math.min(this.kv.highWater, this.kv.maxSlots), colsum: o.colsum ? 1 : 0 };
+    const dynamic = { tokens, slots: this.slots, colsum: o.colsum ? 1 : 0 };
     for (const k of this.body) k.encode(pass, dynamic);
-    if (o.compress && this.policy) for (const k of this.policy.layers) k.encode(pass, dynamic);
+    if (o.compress) this.encodeCompress(pass);
     for (const k of o.allLogits ? this.headAll : this.headLast) k.encode(pass, dynamic);
+  }
+
+  /** Encodes the KV policy's compression of every layer (after the forward pass that appended). */
+  encodeCompress(pass: GPUComputePassEncoder): void {
+    const dynamic = { slots: this.slots };
+    if (this.policy) for (const k of this.policy.layers) k.encode(pass, dynamic);
   }
 
   /** Dispatches per token of decoding (the per-token overhead reported by the benchmark). */

@@ -2,7 +2,9 @@
  * The paged KV cache on the GPU (layout in docs/gpu-kernels.md, "Paged KV cache").
  *
  * Per layer:
- * - `k`, `v`: pools of `poolPages * pageSize * headDim` f32, pages shared by the layer's KV heads.
+ * - `k`, `v`: pools of `poolPages * pageSize * headDim` elements (f32, or f16: halves, two to a
+ *   u32 where the adapter lacks shader-f16; one byte layout either way), pages shared by the
+ *   layer's KV heads.
  * - `index` (u32), per KV head `h`, in this order:
  *     meta        [2h, 2h+1]                                   = { numSlots, freeCount }
  *     page table  [pageTableOffset + h*pagesPerHead + j]       = physical page of logical page j
@@ -23,32 +25,46 @@
  *   free list (kept descending), freeCount += 1; the next append reuses it. kv_append's `advance`
  *   then updates meta: numSlots += tokens not placed in freed slots (clamped to maxSlots).
  *
- * Memory: the pools hold pages for `initialSlots` slots per head at creation (default: the whole
- * capacity) and grow on demand, as the CPU-known high-water mark passes them, by reallocating with
- * copyBufferToBuffer (geometric, so rare), never past `capacity`: a capped cache (a policy's budget
- * plus a chunk) reaches its cap and then stays constant however many tokens pass through it.
- * Growth replaces `layers[l].k` / `.v`: the attention and append wrappers re-bind by themselves
- * (they compare `version`); any other holder of the pools must re-bind in `onGrow`. Growth happens
- * when `highWater` is raised (or `reserve` is called), which must be before encoding the command
- * buffer that uses the new slots, and not while an unsubmitted command buffer still uses the pools.
+ * Memory follows what is held, not a worst case:
+ * - The slot tables (`maxSlots` per head: index, scores, and every per-slot buffer registered with
+ *   `slotBuffer`) start at `initialSlots` and grow geometrically with the most slots any layer
+ *   needs, up to `capacity` (the model's context for the full cache; under a policy, the largest
+ *   layer's budget plus a chunk, set with `setLayerLimits`). Growing re-lays the index out and
+ *   copies every kept row; nothing else moves.
+ * - Each layer's pools hold pages for what that layer needs (its own high-water mark) and grow
+ *   geometrically up to the layer's limit, by reallocating with copyBufferToBuffer.
+ * Growth replaces buffers and bumps `version`: kernel wrappers re-bind and rewrite their geometry
+ * uniforms when they see a new version; any other holder re-binds in `onGrow`. Growth happens when
+ * `reserve`/`ensure` is called (or `highWater` raised), which must be before encoding the command
+ * buffer that uses the new slots. `ensure` allocates inside error scopes and turns an allocation
+ * the device refuses (or one over the adapter's buffer limits) into a ContextOverflowError that
+ * names the memory limit, leaving the cache as it was.
  */
 import { readBuffer } from './buffers';
+import { ContextOverflowError } from '../errors';
+import { f16BitsToF32, f32ToF16Bits } from '../model/half-float';
+import { kvDtypeBytes, type KvDtype } from '../kv/dtype';
 import { PageAllocator, UNMAPPED } from './page-allocator';
 
 export interface PagedCacheOptions {
   numLayers: number;
   numKvHeads: number;
   headDim: number;
-  /** Slots per KV head: the context length for the full cache, budget + one chunk under a policy. */
+  /**
+   * Most slots per head: the context length for the full cache; Infinity when a policy bounds the
+   * cache (`setLayerLimits` then caps each layer at its budget plus a chunk).
+   */
   capacity: number;
   pageSize?: number;
   /**
-   * Slots per head the pools hold at creation; the pools grow from there on demand (up to
-   * `capacity`). Default: `capacity` (everything allocated up front, no growth ever).
+   * Slots per head the slot tables and pools hold at creation; both grow from there on demand (up
+   * to `capacity`). Default: `capacity` when finite (everything allocated up front), else 64.
    */
   initialSlots?: number;
   /** Hand out physical pages in a seeded pseudo-random order (tests). */
   pageSeed?: number;
+  /** Storage of K and V (default f32). */
+  dtype?: KvDtype;
 }
 
 export interface LayerKv {
@@ -62,7 +78,7 @@ export interface HeadState {
   /** Per slot (maxSlots of them), in slot order. */
   pos: Int32Array;
   score: Float32Array;
-  /** maxSlots * headDim, slot after slot (zeros for unmapped pages). */
+  /** maxSlots * headDim, slot after slot (zeros for unmapped pages), as float32. */
   keys: Float32Array;
   values: Float32Array;
   numSlots: number;
@@ -82,118 +98,394 @@ export interface HeadContents {
   score?: ArrayLike<number>;
 }
 
+/** A buffer laid out per slot (`rows` rows of slots) that grows with the slot tables. */
+export interface SlotBufferSpec {
+  label: string;
+  rows: number;
+  bytesPerSlot: number;
+  /** Slots a row holds for tables of `maxSlots` (default: maxSlots). */
+  rowSlots?: (maxSlots: number) => number;
+  /** Bytes after the rows (scratch that scales with the tables). */
+  tailBytes?: (maxSlots: number) => number;
+  /** Keep the rows' contents when the tables grow (else it is scratch). */
+  keep?: boolean;
+}
+
+export interface SlotBuffer {
+  /** The current buffer (replaced when the tables grow); null once released. */
+  readonly buffer: GPUBuffer | null;
+  /** Slots a row holds now (the row stride). */
+  readonly rowSlots: number;
+  /** Frees it for good (it is no longer grown or counted). */
+  release(): void;
+}
+
+interface SlotBufferEntry extends SlotBuffer {
+  spec: SlotBufferSpec;
+  buffer: GPUBuffer | null;
+}
+
+/** New buffers for a growth, allocated before anything changes. */
+interface Growth {
+  maxSlots: number;
+  /** Per layer: the high-water mark after the growth. */
+  hw: number[];
+  /** Per layer: logical pages to map and the pool's page limit per head. */
+  pages: number[];
+  limitPages: number[];
+  /** Per layer: new pools (when a layer's pool grows). */
+  pools: ({ k: GPUBuffer; v: GPUBuffer; poolPages: number } | null)[];
+  /** Per layer new index and score buffers, and new slot buffers (when the tables grow). */
+  tables: { index: GPUBuffer; score: GPUBuffer }[] | null;
+  slotBuffers: Map<SlotBufferEntry, GPUBuffer>;
+}
+
+// A function: GPUBufferUsage is not defined in Node until a device is acquired.
+const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const MiB = 2 ** 20;
+
 export class GpuKvCache {
   readonly pageSize: number;
-  readonly pagesPerHead: number;
-  readonly maxSlots: number;
-  readonly pageTableOffset: number;
-  readonly slotPosOffset: number;
-  readonly freeListOffset: number;
+  readonly dtype: KvDtype;
+  /** Bytes per stored K or V element. */
+  readonly elementBytes: number;
+  /** Slots per head the slot tables hold now (a multiple of pageSize). */
+  maxSlots: number;
   readonly layers: LayerKv[];
-  readonly allocator: PageAllocator;
-  /** Bumped every time the pools are reallocated (bind groups holding them are then stale). */
+  readonly allocators: PageAllocator[];
+  /** Bumped every time buffers are reallocated (bind groups holding them are then stale). */
   version = 0;
-  private hw = 0;
+  /** Most slots per head the tables may reach (see PagedCacheOptions.capacity). */
+  capacity: number;
+  private readonly limits: number[];
+  private readonly hw: number[];
   private readonly listeners = new Set<() => void>();
-  private readonly indexWords: number;
+  private readonly slotBuffers = new Set<SlotBufferEntry>();
 
   constructor(
     private readonly device: GPUDevice,
     readonly o: PagedCacheOptions,
   ) {
     if (!(o.capacity >= 1)) throw new RangeError(`a KV cache needs a capacity of at least 1 slot per head (got ${o.capacity})`);
-    const x = layoutOf(o);
-    this.pageSize = x.pageSize;
-    this.pagesPerHead = x.pagesPerHead;
-    this.maxSlots = x.maxSlots;
-    this.pageTableOffset = 2 * o.numKvHeads;
-    this.slotPosOffset = this.pageTableOffset + o.numKvHeads * this.pagesPerHead;
-    this.freeListOffset = this.slotPosOffset + o.numKvHeads * this.maxSlots;
-    this.indexWords = x.indexWords;
-    this.allocator = newAllocator(o, x, o.pageSeed);
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.pageSize = o.pageSize ?? 16;
+    if (!(this.pageSize >= 1 && Number.isInteger(this.pageSize))) throw new RangeError(`pageSize must be a positive integer (got ${this.pageSize})`);
+    this.dtype = o.dtype ?? 'f32';
+    this.elementBytes = kvDtypeBytes(this.dtype);
+    // Halves are read in pairs (u32) and K/V rows by four: a slot's row must start on 8 bytes.
+    if (this.dtype === 'f16' && o.headDim % 4 !== 0) throw new RangeError(`an f16 KV cache needs a head dim that is a multiple of 4 (got ${o.headDim})`);
+    this.capacity = o.capacity;
+    this.limits = Array(o.numLayers).fill(o.capacity);
+    this.hw = Array(o.numLayers).fill(0);
+    const initial = Math.min(o.initialSlots ?? (Number.isFinite(o.capacity) ? o.capacity : 64), o.capacity);
+    this.maxSlots = this.roundSlots(Math.max(1, initial));
+    const pages = this.pagesPerHead;
+    this.allocators = Array.from({ length: o.numLayers }, () => new PageAllocator({ numHeads: o.numKvHeads, pagesPerHead: pages, initialPoolPages: pages * o.numKvHeads, seed: o.pageSeed }));
     this.layers = Array.from({ length: o.numLayers }, (_, l) => ({
-      k: this.pool(`k pool ${l}`, this.allocator.poolPages),
-      v: this.pool(`v pool ${l}`, this.allocator.poolPages),
-      index: device.createBuffer({ label: `kv index ${l}`, size: this.indexWords * 4, usage }),
-      score: device.createBuffer({ label: `kv score ${l}`, size: o.numKvHeads * this.maxSlots * 4, usage }),
+      k: this.pool(`k pool ${l}`, this.allocators[l].poolPages),
+      v: this.pool(`v pool ${l}`, this.allocators[l].poolPages),
+      index: device.createBuffer({ label: `kv index ${l}`, size: this.indexWords * 4, usage: storage() }),
+      score: device.createBuffer({ label: `kv score ${l}`, size: o.numKvHeads * this.maxSlots * 4, usage: storage() }),
     }));
     this.reset();
   }
 
+  get pagesPerHead(): number {
+    return this.maxSlots / this.pageSize;
+  }
+
+  get pageTableOffset(): number {
+    return 2 * this.o.numKvHeads;
+  }
+
+  get slotPosOffset(): number {
+    return this.pageTableOffset + this.o.numKvHeads * this.pagesPerHead;
+  }
+
+  get freeListOffset(): number {
+    return this.slotPosOffset + this.o.numKvHeads * this.maxSlots;
+  }
+
+  private get indexWords(): number {
+    return this.freeListOffset + this.o.numKvHeads * this.maxSlots;
+  }
+
+  private roundSlots(slots: number): number {
+    return Math.ceil(slots / this.pageSize) * this.pageSize;
+  }
+
+  private poolBytes(pages: number): number {
+    return Math.max(16, pages * this.pageSize * this.o.headDim * this.elementBytes);
+  }
+
   private pool(label: string, pages: number): GPUBuffer {
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    return this.device.createBuffer({ label, size: poolBytes(this.o, pages), usage });
+    return this.device.createBuffer({ label, size: this.poolBytes(pages), usage: storage() });
   }
 
   /**
-   * Upper bound of every head's numSlots: the slots appended so far (capped by consumers at
-   * maxSlots for dispatch sizes). Raising it maps the pages those slots need, growing the pools
-   * when they are short.
+   * Upper bound of every head's numSlots over all layers: the slots appended so far. Raising it
+   * reserves that many slots in every layer (growing what is short).
    */
   get highWater(): number {
-    return this.hw;
+    return Math.max(...this.hw);
   }
 
   set highWater(slots: number) {
-    this.hw = slots;
-    this.reserve(slots);
+    this.reserve(this.hw.map(() => slots));
   }
 
-  /** Maps pages for `slots` slots per head (at most maxSlots), growing the pools if needed. */
-  reserve(slots: number): void {
-    const pages = this.allocator.pagesFor(Math.min(slots, this.maxSlots), this.pageSize);
-    if (pages <= this.allocator.mapped) return;
-    const r = this.allocator.map(pages);
-    if (r.grew) this.growPools(r.poolPages);
-    this.writePageTables();
+  /** Slots layer `l` has used at most (its kernels' dispatch bound). */
+  layerHighWater(layer: number): number {
+    return this.hw[layer];
   }
 
-  /** Registers a callback run after the pools are reallocated; returns its removal. */
+  /**
+   * Caps each layer at `slots[l]` slots per head (a policy's budget plus a chunk; Infinity: the
+   * capacity) and the tables at the largest; memory already allocated stays.
+   */
+  setLayerLimits(slots: number[]): void {
+    slots.forEach((s, l) => (this.limits[l] = Math.min(s, this.o.capacity)));
+    this.capacity = Math.min(this.o.capacity, Math.max(this.maxSlots, ...this.limits));
+  }
+
+  /** Slots per head layer `l` may reach. */
+  layerLimit(layer: number): number {
+    return Math.min(this.limits[layer], this.capacity);
+  }
+
+  /** Grows what `slots[l]` slots per head of each layer need (no error scopes: tests, benchmarks). */
+  reserve(slots: number[]): void {
+    const g = this.plan(slots);
+    if (g) this.commit(g);
+  }
+
+  /**
+   * Grows what `slots[l]` slots per head of each layer need, allocating inside error scopes: a
+   * refused allocation (or one over the adapter's limits) throws ContextOverflowError and leaves
+   * the cache as it was.
+   */
+  async ensure(slots: number[]): Promise<void> {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    let g: Growth | null = null;
+    let planError: unknown = null;
+    try {
+      g = this.plan(slots);
+    } catch (e) {
+      planError = e;
+    }
+    const invalid = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    if (planError) throw planError;
+    if (!g) return;
+    if (oom || invalid) {
+      for (const b of growthBuffers(g)) b.destroy();
+      const bytes = growthBuffers(g).reduce((s, b) => s + b.size, 0);
+      throw new ContextOverflowError(
+        `the KV cache needs ${(bytes / MiB).toFixed(1)} MiB more GPU memory to hold ${Math.max(...slots)} tokens and the device refused it (${(oom ?? invalid)!.message}); the conversation so far is kept. A compressing policy holds any length in a fixed budget, e.g. kv: { policy: 'd2o', budget: 256 }`,
+        Math.max(...slots),
+        this.highWater,
+      );
+    }
+    this.commit(g);
+  }
+
+  /** Registers a callback run after buffers are reallocated; returns its removal. */
   onGrow(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  private growPools(pages: number): void {
-    const enc = this.device.createCommandEncoder({ label: 'kv pool growth' });
+  /** A per-slot buffer that grows (and, with `keep`, keeps its rows) with the slot tables. */
+  slotBuffer(spec: SlotBufferSpec): SlotBuffer {
+    const cache = this;
+    const entry: SlotBufferEntry = {
+      spec,
+      buffer: this.device.createBuffer({ label: spec.label, size: this.slotBufferBytes(spec, this.maxSlots), usage: storage() }),
+      get rowSlots() {
+        return spec.rowSlots?.(cache.maxSlots) ?? cache.maxSlots;
+      },
+      release: () => {
+        entry.buffer?.destroy();
+        entry.buffer = null;
+        this.slotBuffers.delete(entry);
+      },
+    };
+    this.slotBuffers.add(entry);
+    return entry;
+  }
+
+  private slotBufferBytes(spec: SlotBufferSpec, maxSlots: number): number {
+    return Math.max(16, spec.rows * (spec.rowSlots?.(maxSlots) ?? maxSlots) * spec.bytesPerSlot + (spec.tailBytes?.(maxSlots) ?? 0));
+  }
+
+  /** What growing to `slots[l]` slots per layer takes; null when nothing is short. Allocates the new buffers. */
+  private plan(slots: number[]): Growth | null {
+    const want = Math.min(Math.max(...slots), this.capacity);
+    const hw = this.hw.map((x, l) => Math.max(x, Math.min(slots[l] ?? 0, this.layerLimit(l))));
+    const maxSlots = want > this.maxSlots ? this.roundSlots(Math.min(this.capacity, Math.max(want, 2 * this.maxSlots))) : this.maxSlots;
+    const tablePages = maxSlots / this.pageSize;
+    const limitPages = this.allocators.map((_, l) => Math.min(tablePages, Math.ceil(this.layerLimit(l) / this.pageSize)));
+    const pages = this.allocators.map((_, l) => Math.min(limitPages[l], Math.ceil(Math.min(hw[l], maxSlots) / this.pageSize)));
+    const poolPages = this.allocators.map((a, l) => a.poolPagesFor(pages[l], limitPages[l]));
+    const growsTables = maxSlots > this.maxSlots;
+    const growsPools = poolPages.map((p, l) => p > this.allocators[l].poolPages);
+    if (!growsTables && !growsPools.some(Boolean)) {
+      // Pages may still need mapping (pools already large enough).
+      this.hw.splice(0, hw.length, ...hw);
+      this.allocators.forEach((a, l) => {
+        if (pages[l] > a.mapped) {
+          a.setPagesPerHead(limitPages[l]);
+          a.map(pages[l]);
+          this.writePageTables(l);
+        }
+      });
+      return null;
+    }
+    this.checkLimits(maxSlots, poolPages);
+    const { numKvHeads } = this.o;
+    const g: Growth = {
+      maxSlots,
+      hw,
+      pages,
+      limitPages,
+      pools: poolPages.map((p, l) => (growsPools[l] ? { k: this.pool(`k pool ${l}`, p), v: this.pool(`v pool ${l}`, p), poolPages: p } : null)),
+      tables: null,
+      slotBuffers: new Map(),
+    };
+    if (growsTables) {
+      const words = this.indexWordsFor(maxSlots);
+      g.tables = this.layers.map((_, l) => ({
+        index: this.device.createBuffer({ label: `kv index ${l}`, size: words * 4, usage: storage() }),
+        score: this.device.createBuffer({ label: `kv score ${l}`, size: numKvHeads * maxSlots * 4, usage: storage() }),
+      }));
+      for (const e of this.slotBuffers) g.slotBuffers.set(e, this.device.createBuffer({ label: e.spec.label, size: this.slotBufferBytes(e.spec, maxSlots), usage: storage() }));
+    }
+    return g;
+  }
+
+  private indexWordsFor(maxSlots: number): number {
+    const H = this.o.numKvHeads;
+    return 2 * H + H * (maxSlots / this.pageSize) + 2 * H * maxSlots;
+  }
+
+  /** Throws before allocating when a buffer would pass the adapter's limits. */
+  private checkLimits(maxSlots: number, poolPages: number[]): void {
+    const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
+    const limit = Math.min(maxStorageBufferBindingSize, maxBufferSize);
+    const pool = this.poolBytes(Math.max(...poolPages));
+    const index = this.indexWordsFor(maxSlots) * 4;
+    const biggest = Math.max(pool, index, ...[...this.slotBuffers].map((e) => this.slotBufferBytes(e.spec, maxSlots)));
+    if (biggest > limit) {
+      const perToken = this.o.numKvHeads * this.o.headDim * this.elementBytes;
+      throw new ContextOverflowError(
+        `holding ${maxSlots} tokens needs a ${(biggest / MiB).toFixed(1)} MiB buffer, over this adapter's largest storage buffer of ${(limit / MiB).toFixed(1)} MiB (about ${Math.floor(limit / perToken)} tokens of K or V per layer${this.dtype === 'f32' ? "; kvDtype: 'f16' halves that" : ''}); the conversation so far is kept. A compressing policy holds any length in a fixed budget, e.g. kv: { policy: 'd2o', budget: 256 }`,
+        maxSlots,
+        this.maxSlots,
+      );
+    }
+  }
+
+  /** Copies, swaps and re-maps: the growth becomes the cache's state. */
+  private commit(g: Growth): void {
+    const { numKvHeads } = this.o;
+    const enc = this.device.createCommandEncoder({ label: 'kv growth' });
     const old: GPUBuffer[] = [];
-    this.layers.forEach((L, l) => {
-      const k = this.pool(`k pool ${l}`, pages);
-      const v = this.pool(`v pool ${l}`, pages);
-      enc.copyBufferToBuffer(L.k, 0, k, 0, L.k.size);
-      enc.copyBufferToBuffer(L.v, 0, v, 0, L.v.size);
+    g.pools.forEach((p, l) => {
+      if (!p) return;
+      const L = this.layers[l];
+      enc.copyBufferToBuffer(L.k, 0, p.k, 0, L.k.size);
+      enc.copyBufferToBuffer(L.v, 0, p.v, 0, L.v.size);
       old.push(L.k, L.v);
-      L.k = k;
-      L.v = v;
+      L.k = p.k;
+      L.v = p.v;
     });
+    if (g.tables) {
+      const from = { maxSlots: this.maxSlots, pos: this.slotPosOffset, free: this.freeListOffset };
+      this.maxSlots = g.maxSlots;
+      const to = { pos: this.slotPosOffset, free: this.freeListOffset };
+      // New tables start empty (free slots, unmapped pages); the copies below bring the rows over.
+      const empty = this.emptyIndex();
+      const rowBytes = from.maxSlots * 4;
+      g.tables.forEach((t, l) => {
+        const L = this.layers[l];
+        this.device.queue.writeBuffer(t.index, 0, empty);
+        enc.copyBufferToBuffer(L.index, 0, t.index, 0, this.pageTableOffset * 4);
+        for (let h = 0; h < numKvHeads; h++) {
+          enc.copyBufferToBuffer(L.index, (from.pos + h * from.maxSlots) * 4, t.index, (to.pos + h * this.maxSlots) * 4, rowBytes);
+          enc.copyBufferToBuffer(L.index, (from.free + h * from.maxSlots) * 4, t.index, (to.free + h * this.maxSlots) * 4, rowBytes);
+          enc.copyBufferToBuffer(L.score, h * rowBytes, t.score, h * this.maxSlots * 4, rowBytes);
+        }
+        old.push(L.index, L.score);
+        L.index = t.index;
+        L.score = t.score;
+      });
+      for (const [e, buffer] of g.slotBuffers) {
+        if (e.spec.keep && e.buffer) {
+          const before = (e.spec.rowSlots?.(from.maxSlots) ?? from.maxSlots) * e.spec.bytesPerSlot;
+          const after = (e.spec.rowSlots?.(this.maxSlots) ?? this.maxSlots) * e.spec.bytesPerSlot;
+          for (let r = 0; r < e.spec.rows; r++) enc.copyBufferToBuffer(e.buffer, r * before, buffer, r * after, before);
+        }
+        if (e.buffer) old.push(e.buffer);
+        e.buffer = buffer;
+      }
+    }
     this.device.queue.submit([enc.finish()]);
     // Submitted work that uses them still completes; nothing can be encoded with them any more.
     for (const b of old) b.destroy();
+    this.hw.splice(0, g.hw.length, ...g.hw);
+    this.allocators.forEach((a, l) => {
+      a.setPagesPerHead(g.limitPages[l]);
+      if (g.pages[l] > a.mapped) a.map(g.pages[l]);
+    });
+    this.layers.forEach((_, l) => this.writePageTables(l));
     this.version++;
     for (const f of this.listeners) f();
   }
 
-  private writePageTables(): void {
-    const words = new Uint32Array(this.o.numKvHeads * this.pagesPerHead);
-    this.allocator.tables.forEach((t, h) => words.set(t, h * this.pagesPerHead));
-    for (const L of this.layers) this.device.queue.writeBuffer(L.index, this.pageTableOffset * 4, words);
+  /** An index with every head empty: meta 0, pages unmapped, every slot free. */
+  private emptyIndex(): Uint32Array {
+    const index = new Uint32Array(this.indexWords);
+    index.fill(UNMAPPED, this.pageTableOffset, this.freeListOffset);
+    return index;
   }
 
-  /** Empties every head (slots free, scores 0, meta 0); the pools keep their size. */
+  private writePageTables(layer: number): void {
+    const words = new Uint32Array(this.o.numKvHeads * this.pagesPerHead).fill(UNMAPPED);
+    this.allocators[layer].tables.forEach((t, h) => words.set(t.subarray(0, Math.min(t.length, this.pagesPerHead)), h * this.pagesPerHead));
+    this.device.queue.writeBuffer(this.layers[layer].index, this.pageTableOffset * 4, words);
+  }
+
+  /** Empties every head (slots free, scores 0, meta 0); the pools and tables keep their size. */
   reset(): void {
     const { numKvHeads } = this.o;
-    this.allocator.reset();
-    // Map what the pools hold now, so a fresh cache needs no growth up to its initial size.
-    this.allocator.map(this.allocator.poolPages / numKvHeads);
-    const index = new Uint32Array(this.indexWords);
-    this.allocator.tables.forEach((t, h) => index.set(t, this.pageTableOffset + h * this.pagesPerHead));
-    index.fill(0xffffffff, this.slotPosOffset, this.freeListOffset);
-    for (const layer of this.layers) {
+    this.layers.forEach((layer, l) => {
+      const a = this.allocators[l];
+      a.reset();
+      // Map what the pool holds now, so a fresh cache needs no growth up to its size.
+      a.map(a.poolPages / numKvHeads);
+      const index = this.emptyIndex();
+      a.tables.forEach((t, h) => index.set(t.subarray(0, this.pagesPerHead), this.pageTableOffset + h * this.pagesPerHead));
       this.device.queue.writeBuffer(layer.index, 0, index);
       this.device.queue.writeBuffer(layer.score, 0, new Float32Array(numKvHeads * this.maxSlots));
-    }
-    this.hw = 0;
+    });
+    this.hw.fill(0);
+  }
+
+  /**
+   * Cuts every head back to positions < `length`, for the full cache only (no slot was ever freed,
+   * so slot s holds position s): numSlots becomes `length`, the slots past it free.
+   */
+  truncate(length: number): void {
+    const { numKvHeads } = this.o;
+    this.layers.forEach((layer, l) => {
+      const n = Math.min(length, this.maxSlots);
+      const upTo = Math.min(this.hw[l], this.maxSlots);
+      for (let h = 0; h < numKvHeads; h++) {
+        this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(n, 0));
+        if (upTo > n) this.device.queue.writeBuffer(layer.index, (this.slotPosOffset + h * this.maxSlots + n) * 4, new Int32Array(upTo - n).fill(-1));
+      }
+      this.hw[l] = Math.min(this.hw[l], n);
+    });
   }
 
   /**
@@ -203,8 +495,8 @@ export class GpuKvCache {
    */
   markFilled(tokens: number): void {
     const { numKvHeads } = this.o;
-    const n = Math.min(tokens, this.maxSlots);
     this.highWater = tokens;
+    const n = Math.min(tokens, this.maxSlots);
     for (const layer of this.layers)
       for (let h = 0; h < numKvHeads; h++) {
         this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(n, 0));
@@ -232,13 +524,13 @@ export class GpuKvCache {
 
   /**
    * Writes a head's slot table and K/V directly (tests and benchmarks: what a long history with
-   * evictions leaves behind, without running it). Raises highWater to cover the slots.
+   * evictions leaves behind, without running it). Raises the layer's high-water mark to cover the slots.
    */
   writeHead(layer: number, head: number, c: HeadContents): void {
     const { headDim } = this.o;
     const n = c.pos.length;
-    if (n > this.maxSlots) throw new RangeError(`${n} slots exceed the ${this.maxSlots} of this cache`);
-    if (this.highWater < n) this.highWater = n;
+    if (n > this.capacity) throw new RangeError(`${n} slots exceed the ${this.capacity} of this cache`);
+    if (this.hw[layer] < n) this.reserve(this.hw.map((x, l) => (l === layer ? n : x)));
     const L = this.layers[layer];
     const pos = Int32Array.from(c.pos);
     const free: number[] = [];
@@ -251,35 +543,61 @@ export class GpuKvCache {
     for (let s = 0; s < n; s++) if (pos[s] < 0) score[s] = 0;
     if (n > 0) this.device.queue.writeBuffer(L.score, head * this.maxSlots * 4, score);
     for (let s = 0; s < n; s++) {
-      const at = this.slotOffset(head, s) * 4;
-      this.device.queue.writeBuffer(L.k, at, c.keys, s * headDim, headDim);
-      this.device.queue.writeBuffer(L.v, at, c.values, s * headDim, headDim);
+      const at = this.slotOffset(head, s, layer) * this.elementBytes;
+      this.device.queue.writeBuffer(L.k, at, this.encode(c.keys.subarray(s * headDim, (s + 1) * headDim)));
+      this.device.queue.writeBuffer(L.v, at, this.encode(c.values.subarray(s * headDim, (s + 1) * headDim)));
     }
   }
 
-  /** Float offset of slot `s` of head `h` in the pools. */
-  slotOffset(head: number, slot: number): number {
-    const page = this.allocator.physical(head, Math.floor(slot / this.pageSize));
-    if (page === UNMAPPED) throw new RangeError(`slot ${slot} of head ${head} has no page`);
+  /** Floats as the pools store them. */
+  private encode(x: Float32Array): Float32Array | Uint16Array {
+    return this.dtype === 'f32' ? x : Uint16Array.from(x, f32ToF16Bits);
+  }
+
+  /** Pool elements as float32. */
+  private decode(raw: ArrayBuffer): Float32Array {
+    return this.dtype === 'f32' ? new Float32Array(raw) : Float32Array.from(new Uint16Array(raw), f16BitsToF32);
+  }
+
+  /** Element offset of slot `s` of head `h` of a layer in its pools. */
+  slotOffset(head: number, slot: number, layer = 0): number {
+    const page = this.allocators[layer].physical(head, Math.floor(slot / this.pageSize));
+    if (page === UNMAPPED || page === undefined) throw new RangeError(`slot ${slot} of head ${head} has no page`);
     return (page * this.pageSize + (slot % this.pageSize)) * this.o.headDim;
   }
 
-  /** KV bytes allocated on the GPU now (pools, index, scores). */
+  /** KV bytes allocated on the GPU now: pools, index, scores and every registered per-slot buffer. */
   bytes(): number {
-    return this.layers.reduce((s, l) => s + l.k.size + l.v.size + l.index.size + l.score.size, 0);
+    const own = this.layers.reduce((s, l) => s + l.k.size + l.v.size + l.index.size + l.score.size, 0);
+    return own + [...this.slotBuffers].reduce((s, e) => s + (e.buffer?.size ?? 0), 0);
+  }
+
+  /** Bytes of the K/V pools alone. */
+  poolBytesAllocated(): number {
+    return this.layers.reduce((s, l) => s + l.k.size + l.v.size, 0);
   }
 
   /**
    * What `bytes()` reads on a fresh cache with options `o` once `tokens` tokens were appended one
-   * by one with none freed: the full cache's own allocation for a context (pools grown
-   * geometrically, page tables and scores), to compare a compressed cache's allocation with.
+   * by one with none freed: the full cache's own allocation for a context (tables and pools grown
+   * geometrically), to compare a compressed cache's allocation with.
    */
   static allocatedBytesFor(o: PagedCacheOptions, tokens: number): number {
-    const x = layoutOf(o);
-    const a = newAllocator(o, x);
+    const pageSize = o.pageSize ?? 16;
+    const round = (n: number) => Math.ceil(n / pageSize) * pageSize;
+    let maxSlots = round(Math.max(1, Math.min(o.initialSlots ?? (Number.isFinite(o.capacity) ? o.capacity : 64), o.capacity)));
+    const a = new PageAllocator({ numHeads: o.numKvHeads, pagesPerHead: maxSlots / pageSize, initialPoolPages: (maxSlots / pageSize) * o.numKvHeads });
     a.map(a.poolPages / o.numKvHeads);
-    for (let p = a.mapped + 1; p <= a.pagesFor(Math.min(tokens, x.maxSlots), x.pageSize); p++) a.map(p);
-    return o.numLayers * (2 * poolBytes(o, a.poolPages) + x.indexWords * 4 + o.numKvHeads * x.maxSlots * 4);
+    const n = Math.min(tokens, o.capacity);
+    for (let t = 1; t <= n; t++) {
+      if (t > maxSlots) maxSlots = round(Math.min(o.capacity, Math.max(t, 2 * maxSlots)));
+      a.setPagesPerHead(maxSlots / pageSize);
+      a.map(Math.ceil(t / pageSize));
+    }
+    const H = o.numKvHeads;
+    const indexWords = 2 * H + H * (maxSlots / pageSize) + 2 * H * maxSlots;
+    const pool = Math.max(16, a.poolPages * pageSize * o.headDim * kvDtypeBytes(o.dtype ?? 'f32'));
+    return o.numLayers * (2 * pool + indexWords * 4 + H * maxSlots * 4);
   }
 
   /** Reads one head back in slot order. For tests and statistics only, never in the decode loop. */
@@ -288,8 +606,8 @@ export class GpuKvCache {
     const L = this.layers[layer];
     const index = new Int32Array(await readBuffer(this.device, L.index));
     const score = new Float32Array(await readBuffer(this.device, L.score, this.maxSlots * 4, head * this.maxSlots * 4));
-    const kPool = new Float32Array(await readBuffer(this.device, L.k));
-    const vPool = new Float32Array(await readBuffer(this.device, L.v));
+    const kPool = this.decode(await readBuffer(this.device, L.k));
+    const vPool = this.decode(await readBuffer(this.device, L.v));
     const keys = new Float32Array(this.maxSlots * headDim);
     const values = new Float32Array(this.maxSlots * headDim);
     for (let s = 0; s < this.maxSlots; s++) {
@@ -315,26 +633,11 @@ export class GpuKvCache {
 
   destroy(): void {
     for (const l of this.layers) for (const b of [l.k, l.v, l.index, l.score]) b.destroy();
+    for (const e of [...this.slotBuffers]) e.release();
     this.listeners.clear();
   }
 }
 
-/** Sizes that follow from the options (slots, pages, index words). */
-function layoutOf(o: PagedCacheOptions) {
-  const pageSize = o.pageSize ?? 16;
-  if (!(pageSize >= 1 && Number.isInteger(pageSize))) throw new RangeError(`pageSize must be a positive integer (got ${pageSize})`);
-  const pagesPerHead = Math.ceil(o.capacity / pageSize);
-  const maxSlots = pagesPerHead * pageSize;
-  const indexWords = 2 * o.numKvHeads + o.numKvHeads * pagesPerHead + 2 * o.numKvHeads * maxSlots;
-  const initialPages = Math.ceil(Math.min(o.initialSlots ?? o.capacity, o.capacity) / pageSize);
-  return { pageSize, pagesPerHead, maxSlots, indexWords, initialPages };
-}
-
-function newAllocator(o: PagedCacheOptions, x: ReturnType<typeof layoutOf>, seed?: number): PageAllocator {
-  return new PageAllocator({ numHeads: o.numKvHeads, pagesPerHead: x.pagesPerHead, initialPoolPages: x.initialPages * o.numKvHeads, seed });
-}
-
-/** Bytes of one K or V pool of `pages` pages. */
-function poolBytes(o: PagedCacheOptions, pages: number): number {
-  return Math.max(16, pages * (o.pageSize ?? 16) * o.headDim * 4);
+function growthBuffers(g: Growth): GPUBuffer[] {
+  return [...g.pools.flatMap((p) => (p ? [p.k, p.v] : [])), ...(g.tables?.flatMap((t) => [t.index, t.score]) ?? []), ...g.slotBuffers.values()];
 }

@@ -1,9 +1,9 @@
 /**
- * The KV policy on the GPU: per-layer state and buffers, budgets set once from the variances read
- * back after the first prefill, and statistics read lazily. The rules run in shaders/kv_policy.wgsl,
+ * The KV policy on the GPU: per-layer state and buffers, budgets set once from the variances of
+ * the prompt's first chunk, and statistics read lazily. The rules run in shaders/kv_policy.wgsl,
  * through its wrapper ./kv_policy.ts (snake_case files here wrap a shader of the same name).
  */
-import type { GpuKvCache } from './kv-cache';
+import type { GpuKvCache, SlotBuffer } from './kv-cache';
 import { SINKS, type ResolvedPolicy } from '../kv/policy';
 import { layerBudgets, layerVarianceValue, type LayerBudget } from '../kv/budgets';
 import { KvPolicyKernel, type KvPolicyBuffers } from './kv_policy';
@@ -21,44 +21,62 @@ export class GpuKvPolicy {
   readonly liveBound: number[];
   peak = 0;
 
+  /**
+   * `prefillChunk` bounds what one compression evicts (a chunk and the decoded token) and what the
+   * column sums cover (the prompt's first chunk), which sizes the per-step buffers.
+   */
   constructor(
     private readonly device: GPUDevice,
     readonly p: ResolvedPolicy,
     private readonly cache: GpuKvCache,
     private readonly numHeads: number,
     step: GPUBuffer,
+    readonly prefillChunk: number,
   ) {
     const { numLayers, numKvHeads } = cache.o;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     const kernel = new KvPolicyKernel(device);
-    this.buffers = Array.from({ length: numLayers }, () => ({
+    const maxVictims = (maxSlots: number) => Math.min(maxSlots, prefillChunk + SINKS + 1);
+    this.buffers = Array.from({ length: numLayers }, (_, l) => ({
       policy: device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
-      victims: device.createBuffer({ size: numKvHeads * (cache.maxSlots + 1) * 4, usage }),
-      sims: device.createBuffer({ size: numKvHeads * cache.maxSlots * 8, usage }),
+      victims: cache.slotBuffer({ label: `kv victims ${l}`, rows: numKvHeads, bytesPerSlot: 4, rowSlots: (m) => maxVictims(m) + 1 }),
+      sims: cache.slotBuffer({ label: `kv sims ${l}`, rows: numKvHeads, bytesPerSlot: 8, rowSlots: maxVictims }),
       state: device.createBuffer({ size: 16, usage }),
-      colsum: device.createBuffer({ size: numHeads * cache.maxSlots * 4, usage }),
+      colsum: cache.slotBuffer({ label: `kv colsum ${l}`, rows: p.varianceBudgets ? numHeads : 1, bytesPerSlot: 4, rowSlots: (m) => Math.min(m, prefillChunk), keep: true }),
       variances: device.createBuffer({ size: Math.max(16, numHeads * 4), usage }),
-      absorbed: device.createBuffer({ size: numKvHeads * cache.maxSlots * 4, usage }),
+      absorbed: cache.slotBuffer({ label: `kv absorbed ${l}`, rows: numKvHeads, bytesPerSlot: 4, keep: true }),
     }));
     this.layers = this.buffers.map((buffers, layer) => kernel.bind({ cache, layer, step, buffers }));
     this.liveBound = Array(numLayers).fill(0);
     this.reset();
   }
 
-  get colsumBuffers(): GPUBuffer[] | null {
+  get colsumBuffers(): SlotBuffer[] | null {
     return this.p.varianceBudgets ? this.buffers.map((b) => b.colsum) : null;
   }
 
   reset(): void {
     for (const b of this.buffers) {
       this.device.queue.writeBuffer(b.state, 0, new Uint32Array(4));
-      this.device.queue.writeBuffer(b.colsum, 0, new Float32Array(b.colsum.size / 4));
-      this.device.queue.writeBuffer(b.absorbed, 0, new Uint32Array(b.absorbed.size / 4));
+      for (const x of [b.colsum.buffer!, b.absorbed.buffer!]) this.device.queue.writeBuffer(x, 0, new Uint32Array(x.size / 4));
       this.writePolicy(b, { hh: 0, recent: 0, compress: false }, 0);
     }
     this.budgets = null;
     this.variances = null;
     this.liveBound.fill(0);
+    this.cache.setLayerLimits(this.liveBound.map(() => Infinity));
+  }
+
+  /**
+   * Slots per head layer `l` needs at most once budgets are set: its budget (the sinks' slack
+   * included) plus one chunk and the token decoded with the prompt's last chunk; Infinity for a
+   * layer that keeps everything or a one-shot prefill.
+   */
+  layerLimits(): number[] {
+    return this.liveBound.map((_, l) => {
+      const b = this.budgets?.[l];
+      return b?.compress ? b.hh + b.recent + SINKS + this.prefillChunk + 1 : Infinity;
+    });
   }
 
   private writePolicy(b: KvPolicyBuffers, budget: LayerBudget, promptLength: number): void {
@@ -69,13 +87,16 @@ export class GpuKvPolicy {
     this.device.queue.writeBuffer(b.policy, 0, raw);
   }
 
-  /** After the first prefill: variances (one readback, d2o only), then budgets for every layer. */
-  async setBudgets(nFirst: number, promptLength: number): Promise<void> {
+  /**
+   * Before the first compression: variances of the prompt's first chunk (`colsumLength` keys; one
+   * readback, d2o only), then budgets for every layer; `nFirst` is the prompt's length + 1.
+   */
+  async setBudgets(nFirst: number, colsumLength: number): Promise<void> {
     let values: number[] | null = null;
     if (this.p.varianceBudgets) {
       const enc = this.device.createCommandEncoder();
       const pass = enc.beginComputePass();
-      this.buffers.forEach((b) => this.writePolicy(b, { hh: 0, recent: 0, compress: false }, promptLength));
+      this.buffers.forEach((b) => this.writePolicy(b, { hh: 0, recent: 0, compress: false }, colsumLength));
       for (const l of this.layers) l.encodeVariance(pass);
       pass.end();
       this.device.queue.submit([enc.finish()]);
@@ -83,21 +104,25 @@ export class GpuKvPolicy {
       values = this.variances.map(layerVarianceValue);
     }
     this.budgets = layerBudgets(this.p, this.cache.o.numLayers, nFirst, values);
-    this.budgets.forEach((budget, l) => this.writePolicy(this.buffers[l], budget, promptLength));
+    this.budgets.forEach((budget, l) => this.writePolicy(this.buffers[l], budget, colsumLength));
+    // From here on each layer needs its budget plus a chunk: the cache is capped there.
+    this.cache.setLayerLimits(this.layerLimits());
   }
 
   /**
-   * Tracks live tokens for overflow checks and the cache's slot high-water: appended tokens, then
-   * at most hh + recent + sinks after compression. `peak` is the most live in any layer during the
-   * call (before its compression).
+   * Tracks live tokens per layer for overflow checks and the cache's slot high-water mark, without
+   * a readback: `appended` adds a forward pass's tokens (`peak` is then the most live in any
+   * layer), `compressed` caps each compressing layer at its budget.
    */
-  appended(tokens: number, compressAfter: boolean): void {
-    this.peak = 0;
+  appended(tokens: number): void {
+    this.liveBound.forEach((live, l) => (this.liveBound[l] = live + tokens));
+    this.peak = Math.max(...this.liveBound);
+  }
+
+  compressed(): void {
     this.liveBound.forEach((live, l) => {
       const b = this.budgets?.[l];
-      this.liveBound[l] = live + tokens;
-      this.peak = Math.max(this.peak, this.liveBound[l]);
-      if (b && compressAfter && b.compress) this.liveBound[l] = Math.min(this.liveBound[l], b.hh + b.recent + SINKS);
+      if (b?.compress) this.liveBound[l] = Math.min(live, b.hh + b.recent + SINKS);
     });
   }
 
@@ -112,7 +137,15 @@ export class GpuKvPolicy {
     );
   }
 
+  /** Bytes of the buffers not laid out per slot (the per-slot ones count in the cache's `bytes()`). */
+  bytes(): number {
+    return this.buffers.reduce((s, b) => s + b.policy.size + b.state.size + b.variances.size, 0);
+  }
+
   destroy(): void {
-    for (const b of this.buffers) for (const buf of Object.values(b)) buf.destroy();
+    for (const b of this.buffers) {
+      for (const buf of [b.policy, b.state, b.variances]) buf.destroy();
+      for (const sb of [b.victims, b.sims, b.colsum, b.absorbed]) sb.release();
+    }
   }
 }

@@ -34,6 +34,7 @@ export class KvAppendKernel {
   bind(b: KvAppendBuffers): BoundKernel {
     const { device } = this;
     const { cache } = b;
+    // The geometry changes when the cache's tables grow: rewritten at each bind.
     const params = uniformBuffer(device, new Uint32Array(kvCacheParams(cache)), 'kv append params');
     const append = computePipeline(device, ['kv_append'], 'append');
     const advance = computePipeline(device, ['kv_append'], 'advance');
@@ -42,6 +43,7 @@ export class KvAppendKernel {
     let advanceGroup: GPUBindGroup;
     // Re-bound when the cache's pools were reallocated (growth).
     const rebind = () => {
+      device.queue.writeBuffer(params, 0, new Uint32Array(kvCacheParams(cache)));
       const L = cache.layers[b.layer];
       appendGroup = bindGroup(device, append, { 0: params, 1: b.step, 2: b.k, 3: b.v, 4: L.k, 5: L.v, 6: L.index, 7: L.score }, `kv append ${b.layer}`);
       advanceGroup = bindGroup(device, advance, { 0: params, 1: b.step, 6: L.index }, `kv advance ${b.layer}`);

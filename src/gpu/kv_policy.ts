@@ -1,19 +1,22 @@
 /** Wrapper of shaders/kv_policy.wgsl for one layer: victim selection, similarity, tau, merge, release, variance. */
-import type { GpuKvCache } from './kv-cache';
+import type { GpuKvCache, SlotBuffer } from './kv-cache';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
 import { kvCacheParams } from './kv_append';
 
 export interface KvPolicyBuffers {
-  /** Policy uniform: hh, recent, flags, numHeads, alpha, beta, promptLength. */
+  /** Policy uniform: hh, recent, flags, numHeads, alpha, beta, colsumLength. */
   policy: GPUBuffer;
-  victims: GPUBuffer;
-  sims: GPUBuffer;
+  /** Per KV head: the step's victim count and victims (rows of maxVictims + 1). */
+  victims: SlotBuffer;
+  /** Per KV head and victim: (max cosine, most similar kept slot). */
+  sims: SlotBuffer;
   state: GPUBuffer;
-  colsum: GPUBuffer;
+  /** Per query head, the column sums of the prompt's first chunk, by slot. */
+  colsum: SlotBuffer;
   variances: GPUBuffer;
   /** Per slot, the evicted tokens merged into it. */
-  absorbed: GPUBuffer;
+  absorbed: SlotBuffer;
 }
 
 export class KvPolicyKernel {
@@ -21,8 +24,10 @@ export class KvPolicyKernel {
 
   bind(b: { cache: GpuKvCache; layer: number; step: GPUBuffer; buffers: KvPolicyBuffers }): BoundKernel & { encodeVariance(pass: GPUComputePassEncoder): void } {
     const { cache } = b;
-    const params = uniformBuffer(this.device, new Uint32Array(kvCacheParams(cache)));
     const B = b.buffers;
+    // The geometry changes when the cache's tables grow: rewritten at each bind.
+    const geometry = () => new Uint32Array([...kvCacheParams(cache), B.victims.rowSlots - 1, B.colsum.rowSlots, 0, 0]);
+    const params = uniformBuffer(this.device, geometry(), 'kv policy params');
     const uses: Record<string, number[]> = {
       select_victims: [0, 1, 2, 5, 6, 7],
       similarity: [0, 3, 5, 6, 7, 8],
@@ -35,8 +40,9 @@ export class KvPolicyKernel {
     // The pools are replaced when the cache grows: bind groups follow its version.
     let version = -1;
     const rebind = () => {
+      this.device.queue.writeBuffer(params, 0, geometry());
       const L = cache.layers[b.layer];
-      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims, 8: B.sims, 9: B.state, 10: B.colsum, 11: B.variances, 12: B.absorbed };
+      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims.buffer!, 8: B.sims.buffer!, 9: B.state, 10: B.colsum.buffer!, 11: B.variances, 12: B.absorbed.buffer! };
       for (const s of stages) s.group = bindGroup(this.device, s.pipeline, Object.fromEntries(uses[s.entry].map((i) => [i, all[i]])), `kv policy ${s.entry}`);
       version = cache.version;
     };

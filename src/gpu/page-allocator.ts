@@ -13,6 +13,8 @@
  * - When the pool has no free page left it grows to max(needed, 2 x its size) pages, capped at
  *   `numHeads * pagesPerHead` (the capacity): a capped cache never grows past its cap, and growth
  *   is geometric, so reallocations are rare (log2 of the capacity at most).
+ * - The limit can be changed later (`setPagesPerHead`): raised as the slot tables of a cache grow
+ *   with its context, lowered to a layer's budget plus a chunk once the policy knows it.
  */
 import { xorshift } from '../util/xorshift';
 export interface PageAllocatorOptions {
@@ -38,8 +40,10 @@ export const UNMAPPED = 0xffffffff;
 
 export class PageAllocator {
   /** tables[h][j]: physical page of logical page j of head h (UNMAPPED past `mapped`). */
-  readonly tables: Uint32Array[];
-  readonly maxPoolPages: number;
+  tables: Uint32Array[];
+  /** Logical pages per head at most, and the pool's cap (numHeads times that). */
+  pagesPerHead: number;
+  maxPoolPages: number;
   /** Logical pages mapped per head. */
   mapped = 0;
   /** Physical pages the pool holds. */
@@ -51,6 +55,7 @@ export class PageAllocator {
 
   constructor(readonly o: PageAllocatorOptions) {
     if (!(o.numHeads >= 1 && o.pagesPerHead >= 1)) throw new RangeError(`a page allocator needs heads and pages (got ${o.numHeads} heads, ${o.pagesPerHead} pages per head)`);
+    this.pagesPerHead = o.pagesPerHead;
     this.maxPoolPages = o.numHeads * o.pagesPerHead;
     this.initialPoolPages = Math.max(0, Math.min(this.maxPoolPages, Math.floor(o.initialPoolPages)));
     this.poolPages = this.initialPoolPages;
@@ -67,19 +72,42 @@ export class PageAllocator {
     this.addFree(0, this.poolPages);
   }
 
+  /**
+   * Sets the logical pages per head (never below those mapped) and with it the pool's cap (never
+   * below its size): raised as a cache's context grows, lowered to a layer's budget plus a chunk.
+   */
+  setPagesPerHead(pages: number): void {
+    const limit = Math.max(pages, this.mapped);
+    if (limit > this.tables[0].length)
+      this.tables = this.tables.map((t) => {
+        const grown = new Uint32Array(limit).fill(UNMAPPED);
+        grown.set(t);
+        return grown;
+      });
+    this.pagesPerHead = limit;
+    this.maxPoolPages = Math.max(this.poolPages, this.o.numHeads * limit);
+  }
+
   /** Logical pages per head needed for `slots` slots. */
   pagesFor(slots: number, pageSize: number): number {
-    return Math.min(this.o.pagesPerHead, Math.ceil(Math.max(0, slots) / pageSize));
+    return Math.min(this.pagesPerHead, Math.ceil(Math.max(0, slots) / pageSize));
+  }
+
+  /** The pool's size after `setPagesPerHead(limit)` then `map(pages)` (it grows only when short). */
+  poolPagesFor(pages: number, limit = this.pagesPerHead): number {
+    const perHead = Math.max(limit, this.mapped);
+    const maxPool = Math.max(this.poolPages, this.o.numHeads * perHead);
+    const needed = Math.min(perHead, Math.max(this.mapped, Math.floor(pages))) * this.o.numHeads;
+    return needed > this.poolPages ? Math.min(maxPool, Math.max(needed, 2 * this.poolPages)) : this.poolPages;
   }
 
   /** Maps logical pages [mapped, pages) of every head, growing the pool first when it is short. */
   map(pages: number): MapResult {
-    const to = Math.min(this.o.pagesPerHead, Math.max(this.mapped, Math.floor(pages)));
+    const to = Math.min(this.pagesPerHead, Math.max(this.mapped, Math.floor(pages)));
     const from = this.mapped;
     let grew = false;
-    const needed = to * this.o.numHeads;
-    if (needed > this.poolPages) {
-      const size = Math.min(this.maxPoolPages, Math.max(needed, 2 * this.poolPages));
+    const size = this.poolPagesFor(pages);
+    if (size > this.poolPages) {
       this.addFree(this.poolPages, size);
       this.poolPages = size;
       grew = true;

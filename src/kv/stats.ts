@@ -1,4 +1,5 @@
 /** What a KV policy reports after any step, built the same way by both backends. */
+import { kvDtypeBytes, type KvDtype } from './dtype';
 import type { PolicyName } from './policy';
 import type { LayerBudget } from './budgets';
 
@@ -50,9 +51,9 @@ export function layerStats(budget: LayerBudget | undefined, occupancy: number, c
   };
 }
 
-/** What a full float32 cache of `tokens` tokens takes (K and V only): what compression is measured against. */
-export function fullCacheBytes(shape: { numLayers: number; numKvHeads: number; headDim: number }, tokens: number): number {
-  return shape.numLayers * shape.numKvHeads * tokens * shape.headDim * 2 * 4;
+/** What a full cache of `tokens` tokens takes (K and V only, f32 unless said): what compression is measured against. */
+export function fullCacheBytes(shape: { numLayers: number; numKvHeads: number; headDim: number }, tokens: number, dtype: KvDtype = 'f32'): number {
+  return shape.numLayers * shape.numKvHeads * tokens * shape.headDim * 2 * kvDtypeBytes(dtype);
 }
 
 /** Which positions the cache still holds, per layer (the demo's KV map). */

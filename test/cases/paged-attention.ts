@@ -209,7 +209,7 @@ export async function pagedAttentionCase(ctx: GpuContext, c: PagedAttentionCase)
   const otherLayerEmpty = other.numSlots === 0 && other.freeSlots.length === 0 && other.pos.every((p) => p === -1);
   const result: PagedAttentionResult = { variant: c.variant, outOk, worstOut, tablesEqual, kvEqual, worstScore, worstColsum, bytes, growths, otherLayerEmpty, maxSlots: cache.maxSlots };
   cache.destroy();
-  for (const b of [kb, vb, qb, out, scratch.logits, scratch.stats, colsumBuf]) b?.destroy();
+  for (const b of [kb, vb, qb, out, scratch, colsumBuf]) b?.destroy();
   step.destroy();
   return result;
 }

@@ -1,7 +1,7 @@
 /**
- * A KV policy on the GPU vs its CPU reference, step by step: after every decode step the kept
- * slots, positions, scores, merged K/V and thresholds must agree. Both are fed the same ids (the
- * CPU's greedy choice), so one flipped argmax cannot desynchronise the comparison.
+ * A KV policy on the GPU vs its CPU reference, step by step: after every prefill chunk and every
+ * decode step the kept slots, positions, scores, merged K/V and thresholds must agree. Both are fed
+ * the same ids (the CPU's greedy choice), so one flipped argmax cannot desynchronise the comparison.
  */
 import type { GpuContext } from '../../src/gpu/device';
 import type { KernelVariant } from '../../src/gpu/variant';
@@ -24,10 +24,15 @@ export interface PolicyCase {
   turn?: number[];
   /** Kernel variant of the GPU forward pass (default: the adapter's). */
   variant?: KernelVariant;
+  /** Ids per prefill chunk (default 512), and per GPU forward pass (default 32). */
+  prefillChunk?: number;
+  maxChunk?: number;
 }
 
 export interface PolicyResult {
   compared: number;
+  /** Prefill chunks compared (the prompt's, before the decode steps). */
+  chunks: number;
   mismatch: string | null;
   worstScore: number;
   worstKv: number;
@@ -42,19 +47,25 @@ export interface PolicyResult {
 
 export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<PolicyResult> {
   const model = await loadModel(c.model);
-  const cpu = new CpuBackend(model, { policy: resolvePolicy(c.kv) });
-  const gpu = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy(c.kv), variant: c.variant });
+  const cpu = new CpuBackend(model, { policy: resolvePolicy(c.kv), prefillChunk: c.prefillChunk });
+  const gpu = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy(c.kv), variant: c.variant, prefillChunk: c.prefillChunk, maxChunk: c.maxChunk });
   const greedy = resolveSampling({ greedy: true });
-  const r: PolicyResult = { compared: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [], mergedPositions: 0 };
+  const r: PolicyResult = { compared: 0, chunks: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [], mergedPositions: 0 };
   try {
-    await gpu.append(c.prompt, greedy, 0);
-    let next = await cpu.append(c.prompt, greedy, 0);
+    // The CPU runs the prompt first, leaving a snapshot after each chunk for the GPU to meet.
+    const snapshots: CpuSnapshot[] = [];
+    let next = await cpu.append(c.prompt, greedy, 0, undefined, () => void snapshots.push(snapshot(cpu)));
+    await gpu.append(c.prompt, greedy, 0, undefined, async (done) => {
+      if (!r.mismatch) await compareState(gpu, snapshots[r.chunks], `prefill chunk ending at ${done}`, r);
+      r.chunks++;
+    });
     for (let step = 1; step <= c.steps && !r.mismatch; step++) {
       const ids = step === c.turnAt && c.turn ? c.turn : [next];
       await gpu.append(ids, greedy, step);
       next = await cpu.append(ids, greedy, step);
       if (step % (c.every ?? 1) !== 0 && step !== c.steps) continue;
-      await compareState(gpu, cpu, step, r);
+      r.compared++;
+      await compareState(gpu, snapshot(cpu), `step ${step}`, r);
       r.bytes.push(gpu.forward.kv.bytes());
     }
     const [gMap, cMap] = [await gpu.kvMap(), await cpu.kvMap()];
@@ -77,31 +88,43 @@ export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<Policy
   return r;
 }
 
-async function compareState(gpu: WebGpuBackend, cpu: CpuBackend, step: number, r: PolicyResult): Promise<void> {
+interface CpuSnapshot {
+  /** Per layer and KV head: the slot tables as they are. */
+  heads: { pos: Int32Array; score: Float32Array; keys: Float32Array; values: Float32Array; absorbed: Uint32Array; capacity: number }[][];
+  tau: (number | null)[];
+}
+
+function snapshot(cpu: CpuBackend): CpuSnapshot {
+  return {
+    heads: cpu.cache.heads.map((hs) => hs.map((h) => ({ pos: h.pos.slice(), score: h.score.slice(), keys: h.keys.slice(), values: h.values.slice(), absorbed: h.absorbed.slice(), capacity: h.capacity }))),
+    tau: cpu.policy.stats.map((s) => s.tau),
+  };
+}
+
+async function compareState(gpu: WebGpuBackend, cpu: CpuSnapshot, at: string, r: PolicyResult): Promise<void> {
   const c = gpu.config;
   const hd = c.headDim;
-  r.compared++;
   const gStates = await gpu.forward.policy?.readState();
   for (let l = 0; l < c.numLayers && !r.mismatch; l++) {
-    const tauCpu = cpu.policy.stats[l].tau;
+    const tauCpu = cpu.tau[l];
     const tauGpu = gStates?.[l].tau ?? null;
-    if ((tauCpu === null) !== (tauGpu === null)) r.mismatch = `step ${step} layer ${l}: tau ${tauGpu} vs ${tauCpu}`;
+    if ((tauCpu === null) !== (tauGpu === null)) r.mismatch = `${at} layer ${l}: tau ${tauGpu} vs ${tauCpu}`;
     else if (tauCpu !== null && tauGpu !== null) r.worstTau = Math.max(r.worstTau, Math.abs(tauCpu - tauGpu));
-    const absorbed = gpu.forward.policy ? new Uint32Array(await readBuffer(gpu.ctx.device, gpu.forward.policy.buffers[l].absorbed)) : null;
+    const absorbed = gpu.forward.policy ? new Uint32Array(await readBuffer(gpu.ctx.device, gpu.forward.policy.buffers[l].absorbed.buffer!)) : null;
     for (let h = 0; h < c.numKvHeads && !r.mismatch; h++) {
       const g = await gpu.forward.kv.readHead(l, h);
-      const s = cpu.cache.heads[l][h];
+      const s = cpu.heads[l][h];
       const n = Math.max(g.numSlots, s.capacity);
       for (let slot = 0; slot < n; slot++) {
         const gp = slot < g.numSlots ? g.pos[slot] : -1;
         const cp = slot < s.capacity ? s.pos[slot] : -1;
         if (gp !== cp) {
-          r.mismatch = `step ${step} layer ${l} head ${h} slot ${slot}: position ${gp} on the GPU, ${cp} on the CPU`;
+          r.mismatch = `${at} layer ${l} head ${h} slot ${slot}: position ${gp} on the GPU, ${cp} on the CPU`;
           return;
         }
         if (cp < 0) continue;
         if (absorbed && absorbed[h * gpu.forward.kv.maxSlots + slot] !== s.absorbed[slot]) {
-          r.mismatch = `step ${step} layer ${l} head ${h} slot ${slot}: ${absorbed[h * gpu.forward.kv.maxSlots + slot]} merged in on the GPU, ${s.absorbed[slot]} on the CPU`;
+          r.mismatch = `${at} layer ${l} head ${h} slot ${slot}: ${absorbed[h * gpu.forward.kv.maxSlots + slot]} merged in on the GPU, ${s.absorbed[slot]} on the CPU`;
           return;
         }
         r.worstScore = Math.max(r.worstScore, Math.abs(g.score[slot] - s.score[slot]) / Math.max(1, Math.abs(s.score[slot])));

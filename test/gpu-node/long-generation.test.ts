@@ -1,10 +1,12 @@
 /**
- * A long generation under a small absolute budget: once every layer has reached its budget, the KV
- * memory and the number of live GPU buffers must not change however many tokens pass through.
+ * A long generation, and a long input, under a small absolute budget: once every layer has reached
+ * its budget (plus one chunk for an input), the KV memory and the number of live GPU buffers must
+ * not change however many tokens pass through.
  */
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
-import { golden, tinystories656k } from '../helpers/models';
+import { golden, stories260K, tinystories656k } from '../helpers/models';
+import { resolveSampling } from '../../src/backend/sampling';
 import { loadModel } from '../../src/model/load';
 import { WebGpuBackend } from '../../src/gpu/backend';
 import { CpuBackend } from '../../src/cpu/backend';
@@ -83,5 +85,40 @@ describe('2,000 tokens under a 64-token budget (TinyStories-656K, d2o)', () => {
     expect(new Set(capacities).size).toBe(1);
     const stats = await cpu.kvStats();
     for (const l of stats.layers) expect(l.occupancy).toBeLessThanOrEqual(l.budget!);
+  });
+});
+
+describe('a 20,000-token input under a 64-token budget (stories260K, d2o, chunks of 512)', () => {
+  it('is prefilled in chunks; KV bytes and live buffers are constant from the first compression on', async () => {
+    const ctx = await getTestDevice();
+    const model = await loadModel(stories260K.bin);
+    const story = golden.stories260K.greedy_ids;
+    const input = Array.from({ length: 20_000 }, (_, i) => story[i % story.length]);
+    await countingBuffers(ctx.device, async (live) => {
+      const gpu = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy({ policy: 'd2o', budget: { kind: 'tokens', tokens: 64 } }), maxChunk: 64 });
+      try {
+        const seen: { done: number; bytes: number; buffers: number }[] = [];
+        await gpu.append(input, resolveSampling({ greedy: true }), 0, undefined, (done) => void seen.push({ done, bytes: gpu.forward.kv.bytes(), buffers: live() }));
+        expect(seen.length).toBe(40);
+        expect(seen.at(-1)!.done).toBe(20_000);
+        expect(new Set(seen.map((s) => s.bytes)).size, JSON.stringify(seen.slice(0, 3))).toBe(1);
+        expect(new Set(seen.map((s) => s.buffers)).size).toBe(1);
+        const stats = await gpu.kvStats();
+        expect(stats.sequenceLength).toBe(20_000);
+        for (const l of stats.layers) {
+          // The prompt's last chunk waits for the first decoded token to be compressed with it.
+          expect(l.occupancy).toBeLessThanOrEqual(l.budget! + 512);
+          expect(l.evictions).toBeGreaterThan(19_000 * model.config.numKvHeads);
+        }
+        // The K/V pools hold each layer's budget plus a chunk (and the sinks' slack), in pages of 16.
+        const c = model.config;
+        const perSlot = c.numKvHeads * c.headDim * 2 * 4;
+        const expected = stats.layers.reduce((s, l) => s + Math.ceil((l.budget! + 4 + 512 + 1) / 16) * 16 * perSlot, 0);
+        expect(gpu.forward.kv.poolBytesAllocated()).toBe(expected);
+        expect(stats.bytesAllocated).toBeLessThan(stats.bytesFull / 20);
+      } finally {
+        gpu.dispose();
+      }
+    });
   });
 });

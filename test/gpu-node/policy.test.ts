@@ -19,6 +19,7 @@ const models = [
 
 describe.each(models)('GPU KV policies equal the CPU reference step by step on %s', (_, model, ids) => {
   const prompt = ids.slice(0, 40);
+  const long = ids.slice(0, 150);
   const cases: [string, PolicyCase][] = [
     ['d2o 20%', { model, prompt, steps: 300, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 } } }],
     ['d2o 24 tokens', { model, prompt, steps: 300, kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
@@ -30,6 +31,13 @@ describe.each(models)('GPU KV policies equal the CPU reference step by step on %
     ['d2o 24 tokens, tiled kernels', { model, prompt, steps: 150, variant: 'tiled', kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
     ['d2o 20% with layer 0 protected', { model, prompt, steps: 100, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 }, protectedLayers: [0] } }],
     ['d2o with a second turn on the compressed cache', { model, prompt, steps: 60, turnAt: 30, turn: ids.slice(100, 117), kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
+    // Chunked prefill: a 150-token prompt, compressed after every chunk; compared after each.
+    ['d2o 20%, prompt in chunks of 32', { model, prompt: long, steps: 40, prefillChunk: 32, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 } } }],
+    ['d2o 24 tokens, chunks of 40 in passes of 16', { model, prompt: long, steps: 40, prefillChunk: 40, maxChunk: 16, kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
+    ['h2o 16 tokens, chunks of 25', { model, prompt: long, steps: 30, prefillChunk: 25, kv: { policy: 'h2o', budget: { kind: 'tokens', tokens: 16 } } }],
+    ['streaming 12 tokens, chunks of 20', { model, prompt: long, steps: 30, prefillChunk: 20, kv: { policy: 'streaming', budget: { kind: 'tokens', tokens: 12 } } }],
+    ['d2o 24 tokens, chunks of 48, tiled kernels', { model, prompt: long, steps: 30, prefillChunk: 48, variant: 'tiled', kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
+    ['d2o 24 tokens, a second turn of 60 in chunks of 25', { model, prompt, steps: 40, turnAt: 20, turn: ids.slice(100, 160), prefillChunk: 25, kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
   ];
   it.each(cases)('%s', async (_, c) => {
     const r = await policyCase(await getTestDevice(), c);
@@ -39,6 +47,7 @@ describe.each(models)('GPU KV policies equal the CPU reference step by step on %
     else expect(r.merges).toBe(0);
     expect(r.mergedPositions > 0).toBe(r.merges > 0);
     expect(r.compared).toBe(c.steps);
+    expect(r.chunks).toBe(Math.ceil(c.prompt.length / (c.prefillChunk ?? 512)));
     // A protected layer keeps every token, so only a fully compressed cache stops growing.
     if (!c.kv.protectedLayers) expect(new Set(r.bytes.slice(10)).size).toBe(1);
     else expect(r.bytes.at(-1)).toBeGreaterThan(r.bytes[0]);

@@ -87,6 +87,12 @@ describe('cli (cpu backend)', () => {
     expect(streaming.meanNll).toBeGreaterThan(full.meanNll);
     // The prompt is scored before any compression, so its tokens score alike.
     expect(ratio.nll.slice(0, 19)).toEqual(full.nll.slice(0, 19));
+    // A prompt in chunks of 8 is compressed after each: its later tokens see less than in one shot.
+    const chunked = score('--policy', 'h2o', '--budget', '8', '--prefill-chunk', '8');
+    const whole = score('--policy', 'h2o', '--budget', '8', '--prefill-chunk', 'whole');
+    expect(chunked.nll.slice(0, 8)).toEqual(whole.nll.slice(0, 8));
+    expect(chunked.nll.slice(8, 19)).not.toEqual(whole.nll.slice(8, 19));
+    expect(chunked.kv.layers[0].budget).toBe(whole.kv.layers[0].budget);
   });
 
   it('rejects unknown policies and impossible budgets with a usage error', () => {
@@ -99,6 +105,12 @@ describe('cli (cpu backend)', () => {
     expect(small.stderr).toMatch(/--budget: a token budget must be an integer above 4/);
     const pct = cli('generate', '--model', model, '--prompt-ids', '1', '--policy', 'd2o', '--budget', '150%');
     expect(pct.status).toBe(2);
+    const chunk = cli('generate', '--model', model, '--prompt-ids', '1', '--prefill-chunk', '0');
+    expect(chunk.status).toBe(2);
+    expect(chunk.stderr).toMatch(/--prefill-chunk: prefillChunk must be a positive integer/);
+    const dtype = cli('generate', '--model', model, '--prompt-ids', '1', '--kv-dtype', 'f8');
+    expect(dtype.status).toBe(2);
+    expect(dtype.stderr).toMatch(/--kv-dtype: kvDtype must be one of f16, f32/);
   });
 });
 
