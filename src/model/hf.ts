@@ -115,6 +115,11 @@ async function readJson(source: FileSource, file: string, required: boolean, sig
   }
 }
 
+/** generation_config.json when the folder has one (sampling defaults and stop ids); GGUF folders use it too. */
+export function readGenerationConfig(source: FileSource, signal?: AbortSignal): Promise<Json | null> {
+  return readJson(source, 'generation_config.json', false, signal);
+}
+
 /** tokenizer.json (+ tokenizer_config.json) when the folder has one; GGUF folders use it too. */
 export async function readHfTokenizer(source: FileSource, signal?: AbortSignal, tokenizerJson?: Json): Promise<TokenizerSource> {
   const json = tokenizerJson ?? (await readJson(source, 'tokenizer.json', false, signal));
@@ -125,7 +130,7 @@ export async function readHfTokenizer(source: FileSource, signal?: AbortSignal, 
 export async function loadHf(source: FileSource, opts: { onProgress?: ProgressCallback; signal?: AbortSignal } = {}): Promise<ModelDescription> {
   const { signal } = opts;
   const config = (await readJson(source, 'config.json', true, signal))!;
-  const generationConfig = await readJson(source, 'generation_config.json', false, signal);
+  const generationConfig = await readGenerationConfig(source, signal);
   const cfg = parseHfConfig(config, generationConfig);
 
   // A URL folder cannot list: there the index of a sharded checkpoint is asked for only when there is

@@ -3,7 +3,7 @@
  * `from_pretrained`: a Hugging Face repo id, a URL, browser `File`s, a FileSource, or (Node) a path.
  */
 import { ModelFormatError } from '../errors';
-import { loadHf, readHfTokenizer } from './hf';
+import { loadHf, readGenerationConfig, readHfTokenizer } from './hf';
 import { parseGguf, type GgufFile } from './gguf';
 import { parseLlama2c } from './llama2c';
 import { isNode, nodeDirSource, readFiles, resolveSource, type FileSource, type SourceOptions, type SourceSpec } from './sources';
@@ -73,7 +73,11 @@ export async function loadModel(spec: ModelSpec, opts: LoadOptions = {}): Promis
 
   const [bytes] = await readFiles(source, [file], opts);
   const magic = new TextDecoder().decode(bytes.subarray(0, 4));
-  if (magic === 'GGUF') return parseGguf(bytes, await readHfTokenizer(source, opts.signal), file);
+  if (magic === 'GGUF') {
+    // A generation_config.json beside the file gives its sampling defaults (GGUF metadata has none).
+    const generationConfig = await readGenerationConfig(source, opts.signal);
+    return { ...parseGguf(bytes, await readHfTokenizer(source, opts.signal), file), generationConfig };
+  }
   if (/\.gguf$/i.test(file)) throw new ModelFormatError('bad-header', 'not a GGUF file (magic bytes differ)', file);
   return parseLlama2c(bytes, await readLlama2cTokenizer(source, bytes, opts), file);
 }

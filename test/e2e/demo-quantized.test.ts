@@ -1,7 +1,8 @@
 /**
  * A Q4_K_M file made from TinyStories-656K (npm run quantize's path: src/model/gguf-quantize.ts,
  * written into a scratch local-models folder the demo server lists beside the shared models) runs
- * in the demo: listed, loaded on WebGPU in the worker, and a greedy story streamed that matches the
+ * in the demo: listed, loaded on WebGPU in the worker, its sampling defaults shown (it ships
+ * Llama-3.2-1B-Instruct's generation_config.json here), and a greedy story streamed that matches the
  * CPU reference on the same file.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { loadModel } from '../../src/model/load';
 import { quantizedGguf } from '../../src/model/gguf-quantize';
 import { createEngine } from '../../src/engine/engine';
 import { tinystories656k } from '../helpers/models';
+import { HF_REAL, hfRealJson } from '../fixtures/hf-real';
 
 const scratch = mkdtempSync(join(tmpdir(), 'd2o-local-models-'));
 const NAME = 'tinystories-656k-q4_k_m';
@@ -31,6 +33,8 @@ describe('the demo runs a Q4_K_M TinyStories-656K', () => {
     expect(new Set(types.values())).toEqual(new Set(['f32', 'q5_0', 'q8_0']));
     writeFileSync(join(dir, `${NAME}.gguf`), bytes);
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(tinystories656k.dir, f), join(dir, f));
+    const { eos_token_id: _e, bos_token_id: _b, ...sampling } = hfRealJson(HF_REAL.llama32, 'generation_config.json')!;
+    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(sampling));
     process.env.D2O_LOCAL_MODELS_DIR = scratch;
 
     const opening = 'Once upon a time';
@@ -47,6 +51,9 @@ describe('the demo runs a Q4_K_M TinyStories-656K', () => {
     await page.click('#load');
     await page.waitForFunction(() => document.body.dataset.state !== 'loading', undefined, { timeout: 120_000 });
     expect(await page.evaluate(() => document.body.dataset.state), (await page.locator('#load-status').textContent()) ?? '').toBe('ready');
+    expect(await page.locator('#sampling-defaults').textContent()).toContain('temperature 0.6, top-p 0.9, top-k 50');
+    expect(await page.inputValue('#temperature')).toBe('0.6');
+    expect(await page.inputValue('#top-p')).toBe('0.9');
     await page.fill('#temperature', '0');
     await page.fill('#max-tokens', '24');
     await page.fill('#prompt', opening);
