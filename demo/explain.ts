@@ -59,6 +59,12 @@ export function explainError(e: unknown, during: 'load' | 'generate', setting?: 
   if (e instanceof AbortError) return x('Stopped', '');
   if (/no tokenizer|needs a model with a tokenizer/i.test(detail))
     return x('This model has no tokenizer', 'Put its tokenizer beside the weights: tokenizer.json for a Hugging Face folder or a GGUF file, the tokenizer .bin (e.g. tok512.bin) for a llama2.c checkpoint.');
+  const context = /^kv\.budget must be at most the model's context of (\d+) tokens/.exec(detail);
+  if (e instanceof RangeError && context)
+    return x(
+      'The budget is larger than this model’s whole context',
+      `This model reads at most ${context[1]} tokens, so a larger budget could never evict anything. Choose fewer tokens per layer under “KV cache”, or the full cache.`,
+    );
   if (e instanceof RangeError) return x('That setting is out of range', 'Check the KV budget (tokens per layer must be above 4; a percentage between 1 and 100) and the sampling fields.');
   return x(during === 'load' ? 'The model could not be loaded' : 'Generation failed', 'This looks like a bug. Reload the page and try again; if it persists, please report the message below.');
 }

@@ -551,7 +551,7 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     expectNoPageErrors();
   });
 
-  it('?worker=0 runs the engine in the page; a budget in percent says what it became', async () => {
+  it('?worker=0 runs the engine in the page; a budget in percent says what it became; a budget past the context is explained', async () => {
     const page = await (await demo()).context.newPage();
     try {
       await page.goto(`${s.baseUrl}/?worker=0`);
@@ -572,11 +572,18 @@ describe('chat demo in Chromium (SwiftShader)', () => {
       expect(await page.locator('#messages .msg.assistant').last().getAttribute('data-outcome')).toMatch(/done|ended/);
       expect(await page.locator('[data-stat=budget]').textContent()).toMatch(/^20% of the \d+-token first prompt = \d+ tokens per layer — a short opening makes a tiny cache; choose tokens per layer for short chats$/);
 
-      // A budget past the model's whole context is accepted, and said to change nothing.
+      // A budget past the model's context is refused, in words that name it; the model in use stays.
       await page.selectOption('#budget-unit', 'tokens');
       await page.fill('#budget', '100000');
       await load(page);
-      expect(await page.locator('#load-status').textContent()).toContain('The budget (100000) is not below the model’s whole context (512 tokens): nothing will ever be evicted.');
+      const refused = (await page.locator('#load-status').textContent())!;
+      expect(refused).toContain('The budget is larger than this model’s whole context');
+      expect(refused).toContain('This model reads at most 512 tokens, so a larger budget could never evict anything.');
+      expect(refused).toContain('tinystories-656k (D2O, 20% of the first prompt) is still loaded: your chat goes on.');
+      // The whole context as budget loads, and is said to change nothing.
+      await page.fill('#budget', '512');
+      await load(page);
+      expect(await page.locator('#load-status').textContent()).toContain('The budget (512) is not below the model’s whole context (512 tokens): nothing will ever be evicted.');
       await page.fill('#max-tokens', '10');
       await page.fill('#prompt', 'Once upon a time');
       await page.click('#send');
