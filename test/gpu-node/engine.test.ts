@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
 import { golden, tinystories656k } from '../helpers/models';
 import { abortCase, continueCase, overflowCase, streamCase } from '../cases/engine';
+import { editedTurnCase, tinyllamaChat } from '../cases/chat-reuse';
 import { createEngine } from '../../src/engine/engine';
 import { DeviceLostError } from '../../src/errors';
 import { acquireDevice } from '../../src/gpu/device';
@@ -36,6 +37,14 @@ describe('engine on WebGPU (Node)', () => {
     // The full cache holds the model's context; a compressing policy takes a prompt of any length.
     expect((await overflowCase(ctx, o, 600)).error).toBe('ContextOverflowError');
     expect((await overflowCase(ctx, { ...o, kv: { policy: 'h2o', budget: 16 }, prefillChunk: 64 }, 700)).error).toBeNull();
+  });
+
+  it('chat under d2o in chunks of 64: an edited earlier message recomputes the conversation instead of failing', async () => {
+    const r = await editedTurnCase({ model: tinyllamaChat(), backend: 'webgpu', kv: { policy: 'd2o', budget: 16 }, prefillChunk: 64 }, await getTestDevice());
+    expect(r.cached).toBe(0);
+    expect(r.heldBefore).toBeGreaterThan(64);
+    expect(r.reply).toBe(r.freshReply);
+    expect(r.withinBudget).toBe(true);
   });
 
   it('a lost device is reported as DeviceLostError, and a new engine works', async () => {
