@@ -22,6 +22,7 @@ export type ModelFormatProblem =
   | 'missing-tensor'
   | 'missing-file'
   | 'not-a-file'
+  | 'non-finite'
   | 'bad-config';
 
 /** The model files are corrupt, truncated or inconsistent. `problem` says which check failed. */

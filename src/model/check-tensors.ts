@@ -5,6 +5,7 @@
  * dropped), so it is refused by name rather than ignored.
  */
 import { ModelFormatError, UnsupportedModelError } from '../errors';
+import { checkFinite } from './check-finite';
 import { hasQkvBias, tensorNames, type ModelConfig, type Tensor } from './types';
 
 /** Tensors some checkpoints carry that change nothing: Transformers' cached RoPE frequencies. */
@@ -65,4 +66,5 @@ export function checkTensors(c: ModelConfig, tensors: Map<string, Tensor>, file?
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
       throw new ModelFormatError('size-mismatch', `tensor ${name} has shape ${JSON.stringify(t.shape)}, the config implies ${JSON.stringify(shape)}`, file);
   }
+  checkFinite(tensors, file);
 }

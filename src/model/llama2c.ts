@@ -1,6 +1,7 @@
 /** llama2.c checkpoints: the legacy 28-byte header followed by float32 weights, and tokenizer.bin. */
 import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { checkConfig } from './check-config';
+import { checkTensors } from './check-tensors';
 import { tensorNames, type ModelConfig, type ModelDescription, type Tensor, type TokenizerSource } from './types';
 
 const HEADER_BYTES = 28;
@@ -78,6 +79,7 @@ export function parseLlama2c(file: Uint8Array, tokenizer: TokenizerSource, fileN
     eosTokenIds: [2],
   };
   checkConfig(config, fileName);
+  checkTensors(config, tensors, fileName);
   return {
     format: 'llama2c',
     config,

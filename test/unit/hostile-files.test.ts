@@ -14,6 +14,7 @@ import { loadHf } from '../../src/model/hf';
 import { parseLlama2c } from '../../src/model/llama2c';
 import { loadModel } from '../../src/model/load';
 import { parseSafetensors } from '../../src/model/safetensors';
+import { checkFinite } from '../../src/model/check-finite';
 import type { TokenizerSource } from '../../src/model/types';
 import { createTokenizer } from '../../src/tokenizer';
 import { mergeByScore } from '../../src/tokenizer/llama2c';
@@ -271,5 +272,37 @@ describe('paths (Node)', () => {
   it('a path to another kind of file says what to pass', async () => {
     writeFileSync(join(dir, 'notes.txt'), 'hello');
     await expectFormatErrorAsync(loadModel(join(dir, 'notes.txt')), 'not-a-file');
+  });
+});
+
+describe('non-finite weights', () => {
+  const nan32 = new Uint8Array(new Float32Array([NaN]).buffer);
+  it('a NaN in an f32 safetensors tensor is non-finite, naming the tensor', async () => {
+    const f = hfFiles();
+    const st = f['model.safetensors'].slice();
+    st.set(nan32, st.length - 4);
+    const e = await loadHf(memoryFolder({ ...f, 'model.safetensors': st })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ModelFormatError);
+    expect(e).toMatchObject({ problem: 'non-finite' });
+    expect((e as Error).message).toMatch(/tensor model\./);
+  });
+  it.each([
+    ['f16', 0x7c00],
+    ['bf16', 0xff80],
+  ] as const)('an infinite %s value is non-finite', (dtype, bits) => {
+    const x = new Uint8Array(64);
+    new DataView(x.buffer).setUint16(10, bits, true);
+    const m = parseSafetensors(safetensorsOf({ a: { dtype: dtype.toUpperCase(), shape: [32], data: x } }));
+    expect(() => checkFinite(m)).toThrow(expect.objectContaining({ problem: 'non-finite' }));
+  });
+  it('a NaN block scale in a Q8_0 GGUF is non-finite; a NaN in llama2.c weights too', () => {
+    const bytes = syntheticGguf(tiny, 'q8_0').bytes;
+    const g = parseGguf(bytes, none).gguf;
+    const at = g.dataOffset + g.tensorInfos.find((t) => t.name === 'blk.1.ffn_up.weight')!.offset + 34 * 3;
+    new DataView(bytes.buffer).setUint16(at, 0x7e00, true);
+    expectFormatError(() => parseGguf(bytes, none), 'non-finite');
+    const model = read(stories260K.bin);
+    model.set(nan32, 28 + 4 * 1000);
+    expectFormatError(() => parseLlama2c(model, none), 'non-finite');
   });
 });

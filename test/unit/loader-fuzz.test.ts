@@ -1,10 +1,11 @@
 /**
  * A seeded, bounded fuzz of the three loaders (llama2.c, Hugging Face safetensors, GGUF) on the
- * shared models: truncations, byte flips in headers and metadata, absurd counts and sizes, malformed
- * JSON, mismatched shapes. Each case must end in a typed error (ModelFormatError or
+ * shared models: truncations, byte flips in headers, metadata and weights, absurd counts and sizes,
+ * malformed JSON, mismatched shapes. Each case must end in a typed error (ModelFormatError or
  * UnsupportedModelError, with a short message) or in a verified-correct load: the same tensors as
- * the pristine file, a config that differs only in settings a file may legitimately change (each
- * then in range), a tokenizer whose ids stay in the vocabulary, and finite NLL on the CPU reference.
+ * the pristine file (other but finite values where weight bytes were flipped), a config that
+ * differs only in settings a file may legitimately change (each then in range), a tokenizer whose
+ * ids stay in the vocabulary, and finite NLL on the CPU reference.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ interface Case {
   label: string;
   files: Files;
   main?: string;
+  /** Bytes of tensor data were changed: a load may hold other values (still finite). */
+  data?: boolean;
 }
 
 const read = (path: string) => new Uint8Array(readFileSync(path));
@@ -74,7 +77,7 @@ async function verify(c: Case, base: LoadedModel): Promise<string> {
   if (model.tensors.size !== base.tensors.size) return `loaded ${model.tensors.size} tensors, not ${base.tensors.size}`;
   for (const [name, t] of base.tensors) {
     const u = model.tensors.get(name);
-    if (!u || u.dtype !== t.dtype || JSON.stringify(u.shape) !== JSON.stringify(t.shape) || Buffer.compare(u.data, t.data) !== 0) return `tensor ${name} differs`;
+    if (!u || u.dtype !== t.dtype || JSON.stringify(u.shape) !== JSON.stringify(t.shape) || (!c.data && Buffer.compare(u.data, t.data) !== 0)) return `tensor ${name} differs`;
   }
   const ids = tokenizer ? tokenizer.encode('Once upon a time, a cat sat.') : [1, 5, 9, 3];
   if (ids.some((id) => !Number.isInteger(id) || id < 0 || id >= cfg.vocabSize)) return 'the tokenizer gave an id past the vocabulary';
@@ -135,6 +138,7 @@ describe('llama2.c loader fuzz (stories260K)', () => {
     }
     if (kind === 2) return c('header flips', { 'stories260K.bin': flip(model, r, 0, 28, 1 + Math.floor(r() * 3)) });
     if (kind === 3) {
+      if (r() < 0.5) return { ...c('weight flips', { 'stories260K.bin': flip(model, r, 28, model.length, 1 + Math.floor(r() * 8)) }), data: true };
       const m = new Uint8Array(model.length + 1 + Math.floor(r() * 64));
       m.set(model);
       return c('trailing bytes', { 'stories260K.bin': m });
@@ -169,7 +173,10 @@ describe('Hugging Face loader fuzz (TinyStories-656K safetensors)', () => {
   const mutate = (r: () => number): Case => {
     const kind = Math.floor(r() * 9);
     const c = (label: string, f: Files): Case => ({ label, files: { ...files, ...f } });
-    if (kind === 0) return c('truncated weights', { 'model.safetensors': truncate(st, r, 8 + headerLen) });
+    if (kind === 0)
+      return r() < 0.5
+        ? c('truncated weights', { 'model.safetensors': truncate(st, r, 8 + headerLen) })
+        : { ...c('weight flips', { 'model.safetensors': flip(st, r, 8 + headerLen, st.length, 1 + Math.floor(r() * 8)) }), data: true };
     if (kind === 1) {
       const m = st.slice();
       const len = r() < 0.5 ? BigInt(headerLen + Math.floor(r() * 17) - 8) : pick(r, ABSURD_U64);
@@ -274,6 +281,7 @@ describe('GGUF loader fuzz (TinyStories-656K Q8_0)', () => {
       const [value, type] = pick(r, [[NaN, 'f32'], [0, 'u32'], [-1, 'i32'], [1.5, 'f32'], [2n ** 40n, 'u64'], ['abc', undefined], [[1], 'u32'], [1e-30, 'f32'], [3, 'u32']] as [GgufValue, GgufMetadataEntry[2]][]);
       return c(`${key} = ${String(value)}`, rewrite(key, value, type));
     }
+    if (r() < 0.5) return { ...c('weight flips', flip(gguf, r, g.dataOffset, gguf.length, 1 + Math.floor(r() * 8))), data: true };
     const m = new Uint8Array(gguf.length + 1 + Math.floor(r() * 64));
     m.set(gguf);
     return c('trailing bytes', m);
