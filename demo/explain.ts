@@ -25,6 +25,8 @@ const FORMAT_HINTS: Partial<Record<ModelFormatError['problem'], string>> = {
   'missing-file': 'A Hugging Face folder needs config.json, tokenizer.json and the .safetensors weights; a .gguf file needs the tokenizer.json of its model; a llama2.c .bin needs its tokenizer .bin.',
   'bad-config': 'config.json is not a model configuration this runtime can read.',
   'unknown-dtype': 'The weights use a number format this runtime does not read (supported: f32, f16, bf16, Q8_0, Q4_0).',
+  'non-finite': 'A weight is NaN or infinite, so every output would be NaN: the file is damaged (or was exported wrongly). Download it again.',
+  'size-mismatch': 'The file and its header (or config.json) disagree on sizes: a damaged or mismatched file. Download it again, or check you picked the files of one model.',
 };
 
 export function explainError(e: unknown, during: 'load' | 'generate', setting?: Setting): Explanation {
