@@ -18,6 +18,7 @@ import { loadModel } from '../model/load';
 import { createTokenizer } from '../tokenizer';
 import { createBackend } from '../engine/create-backend';
 import { Conversation } from '../engine/conversation';
+import { generationDefaults } from '../engine/generation-defaults';
 import type { BackendName } from '../backend/backend';
 import { POLICIES, resolvePolicy, type PolicyName, type ResolvedPolicy } from '../kv/policy';
 import { D2OError } from '../errors';
@@ -117,8 +118,9 @@ async function main(argv: string[]): Promise<void> {
   if (promptIds.length === 0) throw new UsageError('the prompt is empty');
 
   const maxTokens = num(a['max-tokens'], 'max-tokens')!;
+  // Flags left out take the model's generation_config.json defaults (as the engine does).
   const sampling = {
-    greedy: a.greedy,
+    greedy: a.greedy || undefined,
     temperature: num(a.temperature, 'temperature'),
     topK: num(a['top-k'], 'top-k'),
     topP: num(a['top-p'], 'top-p'),
@@ -133,7 +135,7 @@ async function main(argv: string[]): Promise<void> {
   });
   const backend = await createBackend(model, a.backend as BackendName, { policy, ...cache });
   try {
-    const conversation = new Conversation(backend, tokenizer, model.config.eosTokenIds);
+    const conversation = new Conversation(backend, tokenizer, model.config.eosTokenIds, generationDefaults(model.generationConfig));
     const t0 = performance.now();
     // The text streams as it is decoded (a stop token is in the ids but not printed).
     const print = !a.json && tokenizer;
@@ -144,7 +146,7 @@ async function main(argv: string[]): Promise<void> {
     if (a.json) {
       // The continuation only, as golden.json's `text`.
       const text = tokenizer ? tokenizer.decode(generated, promptIds[promptIds.length - 1]) : '';
-      process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds, kv: r.stats.kv }) + '\n');
+      process.stdout.write(JSON.stringify({ ids, promptIds, generatedIds: generated, text, backend: backend.name, seconds, sampling: r.sampling, kv: r.stats.kv }) + '\n');
     } else {
       process.stdout.write((print ? '' : generated.join(' ')) + '\n');
     }
