@@ -110,9 +110,13 @@ export class Conversation {
     return next;
   }
 
-  /** After this, every call fails with EngineDisposedError (those already queued included). */
-  dispose(): void {
+  /**
+   * After this, every call fails with EngineDisposedError (those already queued included, and a
+   * turn in flight at its next token). Resolves once no turn runs, when the backend may be freed.
+   */
+  dispose(): Promise<void> {
     this.disposed = true;
+    return this.queue.then(() => {});
   }
 
   get isDisposed(): boolean {
@@ -189,6 +193,7 @@ export class Conversation {
     };
     try {
       for await (const id of generateIds(b, ids, { maxTokens, sampling, signal: o.signal })) {
+        this.assertLive();
         if (out.length === 0) t1 = performance.now();
         out.push(id);
         // The last id is sampled but not fed back: a later turn starts with it.
@@ -207,6 +212,8 @@ export class Conversation {
         }
       }
     } catch (e) {
+      // Disposed mid-turn: whatever the freed buffers made the backend throw, the cause is this.
+      if (this.disposed) throw new EngineDisposedError('the engine was disposed during this generation', { cause: e });
       // What the turn wrote is taken back where the cache can (the full cache: the conversation
       // held is kept, e.g. when the device has no memory for a longer context); then the held
       // token is still due.

@@ -159,7 +159,7 @@ export class Engine implements EngineLike {
   /** Frees the weights and the cache; every later call fails with EngineDisposedError. */
   dispose(): void {
     if (this.conversation.isDisposed) return;
-    this.conversation.dispose();
-    this.backend.dispose();
+    // A step in flight finishes before its buffers are freed.
+    void this.conversation.dispose().then(() => this.backend.dispose());
   }
 }

@@ -152,6 +152,13 @@ export async function disposedCase(ctx: GpuContext | null, o: Options) {
   ];
   const out: Record<string, ReturnType<typeof describeError>> = {};
   for (const [name, f] of calls) out[name] = await outcome(f);
+  // Disposed while a generation streams: that generation ends with the same error.
+  const busy = await createEngine({ ...o, kv: { policy: 'streaming', budget: 16 }, gpu: ctx ?? undefined });
+  const g = busy.generate(PROMPT, { greedy: true, maxTokens: 1_000_000, stopAtEos: false });
+  out.midGeneration = await outcome(async () => {
+    let n = 0;
+    for await (const _ of g) if (++n === 3) busy.dispose();
+  });
   return out;
 }
 

@@ -25,10 +25,10 @@ describe('API misuse (webgpu backend)', () => {
     }
   });
 
-  it('after dispose() every call fails with EngineDisposedError; dispose() again is harmless', async () => {
+  it('after dispose() every call fails with EngineDisposedError, a generation in flight too; dispose() again is harmless', async () => {
     const r = await disposedCase(await getTestDevice(), o);
     expect(r.dispose).toBeNull();
-    for (const k of ['generate', 'chat', 'kvStats', 'kvMap', 'reset'] as const) expect(r[k]?.name, k).toBe('EngineDisposedError');
+    for (const k of ['generate', 'chat', 'kvStats', 'kvMap', 'reset', 'midGeneration'] as const) expect(r[k]?.name, k).toBe('EngineDisposedError');
   });
 
   it('a timer AbortSignal stops a generation', async () => {

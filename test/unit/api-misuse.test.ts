@@ -23,10 +23,10 @@ describe('API misuse (cpu backend)', () => {
     }
   });
 
-  it('after dispose() every call fails with EngineDisposedError; dispose() again is harmless', async () => {
+  it('after dispose() every call fails with EngineDisposedError, a generation in flight too; dispose() again is harmless', async () => {
     const r = await disposedCase(null, o);
     expect(r.dispose).toBeNull();
-    for (const k of ['generate', 'chat', 'kvStats', 'kvMap', 'reset'] as const) expect(r[k]?.name, k).toBe('EngineDisposedError');
+    for (const k of ['generate', 'chat', 'kvStats', 'kvMap', 'reset', 'midGeneration'] as const) expect(r[k]?.name, k).toBe('EngineDisposedError');
   });
 
   it('a timer AbortSignal stops a generation: the decode loop yields to the event loop', async () => {
