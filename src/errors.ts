@@ -35,9 +35,13 @@ export class ModelFormatError extends D2OError {
     message: string,
     readonly file?: string,
   ) {
-    super(file ? `${file}: ${message}` : message);
+    // Names in messages come from the file: a hostile one could be megabytes long.
+    const text = file ? `${file}: ${message}` : message;
+    super(text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}...` : text);
   }
 }
+
+const MAX_MESSAGE = 400;
 
 /** The files are well formed but describe something we do not run (architecture, dtype, feature). */
 export class UnsupportedModelError extends D2OError {

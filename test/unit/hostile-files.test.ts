@@ -141,6 +141,18 @@ describe('safetensors layout', () => {
     new DataView(f.buffer).setBigUint64(0, 100_000_001n, true);
     expectFormatError(() => parseSafetensors(f), 'header-out-of-range');
   });
+  it('a 100 KB tensor name makes a short message', () => {
+    const f = safetensorsOf({ ['w'.repeat(100_000)]: { dtype: 'Q9', shape: [4], data: new Uint8Array(16) } });
+    const e = (() => {
+      try {
+        parseSafetensors(f);
+      } catch (x) {
+        return x as ModelFormatError;
+      }
+    })();
+    expect(e).toMatchObject({ problem: 'unknown-dtype' });
+    expect(e!.message.length).toBeLessThanOrEqual(403);
+  });
   it('a JSON error does not quote the file', () => {
     const f = Uint8Array.from([...new Uint8Array([22, 0, 0, 0, 0, 0, 0, 0]), ...new TextEncoder().encode('{"SECRET-BYTES": oops}')]);
     expect(() => parseSafetensors(f)).toThrow(ModelFormatError);
