@@ -12,7 +12,7 @@ struct MatmulParams {
   cols: u32,
   // Float offset of token 0's input in x (token t at xOffset + t * cols).
   xOffset: u32,
-  // Float offset in y of token 0, row 0 (token t, row r at yOffset + t * yStride + r).
+  // Output rows: see product_out.wgsl (token t, row r of y at yOffset + t * yStride + r).
   yOffset: u32,
   yStride: u32,
   accumulate: u32,
@@ -20,12 +20,15 @@ struct MatmulParams {
   fixedTokens: u32,
   // Row groups along x (more than 65535 wrap into z).
   groupsX: u32,
+  rowStart: u32,
+  split1: u32,
+  split2: u32,
+  totalRows: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 fn token_count() -> u32 {
   return select(step.nTokens, p.fixedTokens, p.fixedTokens != 0u);
@@ -41,12 +44,7 @@ fn x1(t: u32, c: u32) -> f32 {
 }
 
 fn store(t: u32, row: u32, v: f32) {
-  let i = p.yOffset + t * p.yStride + row;
-  if (p.accumulate != 0u) {
-    y[i] += v;
-  } else {
-    y[i] = v;
-  }
+  store_out(t, row, v);
 }
 
 // ---- simple -------------------------------------------------------------------------------------

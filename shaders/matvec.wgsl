@@ -1,7 +1,7 @@
-// y[yOffset + r] (+)= sum_c W[r, c] * x[xOffset + c]: the matrix-vector product of decoding, for
-// every weight format (prepended by a weights_<format>.wgsl; src/gpu/matvec.ts composes it, one
-// dispatch per row slice of the weight, yOffset including the slice's first row).
-// Entry points: `simple` (4 rows per invocation, no barriers: software adapters) and `tiled`
+// y[yOffset + r] (+)= sum_c W[r, c] * x[xOffset + c] (+ b[r]): the matrix-vector product of
+// decoding, for every weight format (prepended by a weights_<format>.wgsl; src/gpu/matvec.ts
+// composes it, one dispatch per row slice of the weight; outputs as product_out.wgsl says).
+// Entry points: `simple` (SIMPLE_ROWS rows per invocation, no barriers: software adapters) and `tiled`
 // (a workgroup per row; `row_sum`, the workgroup reduction, is supplied by the wrapper: subgroupAdd
 // when the device has subgroups, else a workgroup-memory tree).
 
@@ -13,13 +13,17 @@ struct MatvecParams {
   accumulate: u32,
   // Workgroups along x of a 2-D dispatch (more than 65535 groups wrap into y).
   groupsX: u32,
-  _pad0: u32,
-  _pad1: u32,
+  // Output rows: see product_out.wgsl (yStride is unused: one token).
+  rowStart: u32,
+  split1: u32,
+  split2: u32,
+  totalRows: u32,
+  yStride: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatvecParams;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 fn x4(c: u32) -> vec4<f32> {
   let i = p.xOffset + c;
@@ -44,12 +48,7 @@ fn row_partial(row: u32, lane: u32, lanes: u32) -> f32 {
 }
 
 fn store(row: u32, v: f32) {
-  let i = p.yOffset + row;
-  if (p.accumulate != 0u) {
-    y[i] += v;
-  } else {
-    y[i] = v;
-  }
+  store_out(0u, row, v);
 }
 
 // Barrier-free: each invocation computes SIMPLE_ROWS consecutive rows, so every x chunk it loads

@@ -8,12 +8,12 @@ import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
 import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
+import { firstPartRows, outputBindings, outputPrelude, outputWords, type ProductOutput } from './product_out';
 import { grid2d, MatvecKernel, resolveWeightKernel, type WeightKernelOptions } from './matvec';
 
-export interface MatmulBuffers {
+export interface MatmulBuffers extends ProductOutput {
   weight: GpuTensor;
   x: GPUBuffer;
-  y: GPUBuffer;
   /** The shared StepParams uniform (its nTokens is T). */
   step: GPUBuffer;
 }
@@ -45,9 +45,9 @@ export class MatmulKernel {
     this.matvec = new MatvecKernel(this.device, { variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups });
   }
 
-  pipeline(weight: GpuTensor): GPUComputePipeline {
+  pipeline(weight: GpuTensor, out: Pick<ProductOutput, 'bias' | 'parts'> = {}): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
-    return computePipeline(this.device, [...w.shaders, 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join(''));
+    return computePipeline(this.device, [...w.shaders, 'product_out', 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join('') + outputPrelude(out));
   }
 
   /**
@@ -57,26 +57,26 @@ export class MatmulKernel {
    */
   bind(b: MatmulBuffers, o: MatmulOptions = {}): BoundKernel & { destroy(): void } {
     const { weight } = b;
-    const pipeline = this.pipeline(weight);
+    const pipeline = this.pipeline(weight, b);
     const simple = this.variant === 'simple';
     // simple: 64 invocations x 4 rows x 4 tokens; tiled: 32 rows x 32 tokens.
     const rowsPerGroup = simple ? 256 : 32;
     const tokensPerGroup = simple ? 4 : 32;
-    const yStride = o.yStride ?? weight.rows;
+    const yStride = o.yStride ?? firstPartRows(weight, b);
     const uniforms: GPUBuffer[] = [];
     const dispatches = weight.slices.map((slice) => {
       // Row groups along x, wrapping into z (y counts token groups).
       const [gx, gz] = grid2d(Math.ceil(slice.rows / rowsPerGroup), this.maxGroups);
       const params = uniformBuffer(
         this.device,
-        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, (o.yOffset ?? 0) + slice.rowStart, yStride, o.accumulate ? 1 : 0, o.fixedTokens ?? 0, gx]),
+        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, o.yOffset ?? 0, yStride, o.accumulate ? 1 : 0, o.fixedTokens ?? 0, gx, ...outputWords(weight, slice, b)]),
         `matmul ${weight.name}`,
       );
       uniforms.push(params);
-      const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.x, 3: b.y, ...sliceBindings(slice) }, `matmul ${weight.name}`);
+      const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.x, ...outputBindings(b), ...sliceBindings(slice) }, `matmul ${weight.name}`);
       return { group, gx, gz };
     });
-    const single = this.matvec.bind({ weight, x: b.x, y: b.y }, { accumulate: o.accumulate, xOffset: o.xOffset, rowOffset: o.yOffset });
+    const single = this.matvec.bind({ weight, x: b.x, y: b.y, parts: b.parts, bias: b.bias }, { accumulate: o.accumulate, xOffset: o.xOffset, rowOffset: o.yOffset });
     const fixed = o.fixedTokens;
     const maxGroups = this.maxGroups;
     return {

@@ -7,6 +7,7 @@ import type { KernelVariant } from './variant';
 import { chooseVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { shaderSource } from './shaders';
+import { outputBindings, outputPrelude, outputWords, type ProductOutput } from './product_out';
 import { uniformBuffer } from './buffers';
 import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
 
@@ -28,10 +29,9 @@ export interface SimpleShape {
   workgroup: number;
 }
 
-export interface MatvecBuffers {
+export interface MatvecBuffers extends ProductOutput {
   weight: GpuTensor;
   x: GPUBuffer;
-  y: GPUBuffer;
 }
 
 export interface MatvecOptions {
@@ -141,15 +141,15 @@ export class MatvecKernel {
   }
 
   /** The pipeline for a weight format (compiled once per device and shared). */
-  pipeline(weight: GpuTensor, shape: SimpleShape = this.simpleShape()): GPUComputePipeline {
+  pipeline(weight: GpuTensor, shape: SimpleShape = this.simpleShape(), out: Pick<ProductOutput, 'bias' | 'parts'> = {}): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
     const enables = [...w.enables];
     // Both entry points share the module, so `row_sum` is always defined (unused by `simple`).
     const sg = this.variant === 'tiled' && this.subgroups;
     if (sg) enables.push('subgroups');
     const reduce = sg ? REDUCE_SUBGROUP : REDUCE_WORKGROUP;
-    const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce;
-    return computePipeline(this.device, [...w.shaders, 'matvec'], this.variant, prelude);
+    const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce + outputPrelude(out);
+    return computePipeline(this.device, [...w.shaders, 'product_out', 'matvec'], this.variant, prelude);
   }
 
   /** The simple variant's shape: the option when given, else SIMPLE_SHAPE. */
@@ -161,7 +161,7 @@ export class MatvecKernel {
   bind(b: MatvecBuffers, o: MatvecOptions = {}): BoundKernel & { destroy(): void } {
     const { weight } = b;
     const shape = this.simpleShape();
-    const pipeline = this.pipeline(weight, shape);
+    const pipeline = this.pipeline(weight, shape, b);
     // simple: rows x workgroup rows per workgroup; tiled: a workgroup per row.
     const perRow = this.variant === 'simple' ? shape.rows * shape.workgroup : 1;
     const uniforms: GPUBuffer[] = [];
@@ -169,11 +169,11 @@ export class MatvecKernel {
       const [gx, gy] = grid2d(Math.ceil(slice.rows / perRow), this.maxGroups);
       const params = uniformBuffer(
         this.device,
-        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, (o.rowOffset ?? 0) + slice.rowStart, o.accumulate ? 1 : 0, gx, 0, 0]),
+        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, o.rowOffset ?? 0, o.accumulate ? 1 : 0, gx, ...outputWords(weight, slice, b), 0, 0]),
         `matvec ${weight.name}`,
       );
       uniforms.push(params);
-      const group = bindGroup(this.device, pipeline, { 0: params, 2: b.x, 3: b.y, ...sliceBindings(slice) }, `matvec ${weight.name}`);
+      const group = bindGroup(this.device, pipeline, { 0: params, 2: b.x, ...outputBindings(b), ...sliceBindings(slice) }, `matvec ${weight.name}`);
       return { group, gx, gy };
     });
     return {

@@ -122,6 +122,10 @@ export interface ProductCase {
   /** Floats of x before the input (and of y before the output), to test the offsets. */
   xOffset?: number;
   rowOffset?: number;
+  /** Rows where the 2nd (and 3rd) output part starts (a fused weight's outputs in their own buffers). */
+  parts?: number[];
+  /** Adds a random bias per row. */
+  bias?: boolean;
   seed?: number;
 }
 
@@ -131,36 +135,45 @@ export interface ProductResult extends Check {
   subgroups: boolean;
 }
 
-/** Runs matvec (tokens undefined) or matmul on a given weight and inputs; returns y as read back. */
-async function runProduct(ctx: GpuContext, c: ProductCase, weight: GpuTensor, x: Float32Array, yInit: Float32Array, matvec: boolean): Promise<{ y: Float32Array; subgroups: boolean }> {
+/** The parts of [tokens, rows] outputs: row ranges [from, to), each read back as its own [tokens, to - from]. */
+function partRanges(c: ProductCase, rows: number): [number, number][] {
+  const starts = [0, ...(c.parts ?? [])];
+  return starts.map((from, i) => [from, starts[i + 1] ?? rows]);
+}
+
+/** Runs matvec (tokens undefined) or matmul on a given weight and inputs; returns y (part 1) and the other parts as read back. */
+async function runProduct(ctx: GpuContext, c: ProductCase, weight: GpuTensor, x: Float32Array, yInit: Float32Array, partInit: Float32Array[], bias: Float32Array | undefined, matvec: boolean): Promise<{ y: Float32Array; parts: Float32Array[]; subgroups: boolean }> {
   const { device } = ctx;
   const xb = storageBuffer(device, x);
   const yb = storageBuffer(device, yInit);
+  const pb = partInit.map((p) => storageBuffer(device, p));
+  const bb = bias && storageBuffer(device, bias);
   const step = new StepParams(device);
   const tokens = c.tokens ?? 1;
   step.write({ pos0: 0, nTokens: tokens, step: 0, seed: 0 });
+  const out = { y: yb, parts: c.parts?.map((from, i) => ({ from, y: pb[i] })), bias: bb };
   try {
     return await validated(device, async () => {
       let subgroups: boolean;
       if (matvec) {
         const k = new MatvecKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups });
         subgroups = k.variant === 'tiled' && k.subgroups;
-        const bound = k.bind({ weight, x: xb, y: yb }, { accumulate: c.accumulate, xOffset: c.xOffset, rowOffset: c.rowOffset });
+        const bound = k.bind({ weight, x: xb, ...out }, { accumulate: c.accumulate, xOffset: c.xOffset, rowOffset: c.rowOffset });
         await submit(device, (p) => bound.encode(p));
         bound.destroy();
       } else {
         const k = new MatmulKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups });
         subgroups = tokens === 1 && k.variant === 'tiled' && k.subgroups;
-        const bound = k.bind({ weight, x: xb, y: yb, step: step.buffer }, { accumulate: c.accumulate, xOffset: c.xOffset, yOffset: c.rowOffset });
+        const bound = k.bind({ weight, x: xb, step: step.buffer, ...out }, { accumulate: c.accumulate, xOffset: c.xOffset, yOffset: c.rowOffset });
         await submit(device, (p) => bound.encode(p, { tokens }));
         bound.destroy();
       }
-      return { y: await readF32(device, yb, yInit.length), subgroups };
+      const parts = await Promise.all(pb.map((b, i) => readF32(device, b, partInit[i].length)));
+      return { y: await readF32(device, yb, yInit.length), parts, subgroups };
     });
   } finally {
-    xb.destroy();
-    yb.destroy();
-    step.destroy();
+    for (const b of [xb, yb, ...pb, step]) b.destroy();
+    bb?.destroy();
   }
 }
 
@@ -174,19 +187,36 @@ export async function productOnTensor(ctx: GpuContext, c: ProductCase, t: Tensor
   const yOff = c.rowOffset ?? 0;
   const w = dequantize(t);
   const x = randomFloats(tokens * cols, seed + 1);
-  const y0 = c.accumulate ? randomFloats(tokens * rows, seed + 2) : undefined;
+  if (c.accumulate && c.parts) throw new RangeError('only the first output part accumulates');
+  const bias = c.bias ? randomFloats(rows, seed + 3) : undefined;
+  const acc0 = c.accumulate ? randomFloats(tokens * rows, seed + 2) : undefined;
+  const y0 = bias ? Float32Array.from({ length: tokens * rows }, (_, i) => (acc0?.[i] ?? 0) + bias[i % rows]) : acc0;
   const { expected, allowance } = referenceMatmul(w, rows, cols, x, tokens, y0);
-  // Offsets: x after xOff floats; y after yOff floats, then 3 guard floats that must stay untouched.
+  // The bias is added to the dot product before the accumulate: one more rounding.
+  if (bias) allowance.forEach((a, i) => (allowance[i] = a + U * Math.abs(bias[i % rows])));
+  // Part 1 (all of y when not split): after yOff floats, then 3 guard floats that must stay untouched; other parts likewise, without the offset.
+  const ranges = partRanges(c, rows);
+  const [p1From, p1To] = ranges[0];
+  const p1Rows = p1To - p1From;
   const xAll = new Float32Array(xOff + x.length);
   xAll.set(x, xOff);
   const guard = 12345.5;
-  const yInit = new Float32Array(yOff + tokens * rows + 3).fill(guard);
-  if (y0) yInit.set(y0, yOff);
+  const yInit = new Float32Array(yOff + tokens * p1Rows + 3).fill(guard);
+  if (acc0) yInit.set(acc0, yOff);
+  const partInit = ranges.slice(1).map(([a, b]) => new Float32Array(tokens * (b - a) + 3).fill(guard));
   const weight = uploadTensor(device, t, { maxBinding: c.maxBinding });
   try {
-    const { y, subgroups } = await runProduct(ctx, c, weight, xAll, yInit, matvec);
-    const r = check(y.subarray(yOff, yOff + tokens * rows), expected, allowance);
-    const guardsOk = [...y.subarray(0, yOff), ...y.subarray(yOff + tokens * rows)].every((v) => v === guard);
+    const { y, parts, subgroups } = await runProduct(ctx, c, weight, xAll, yInit, partInit, bias, matvec);
+    // Reassemble [tokens, rows] from the parts.
+    const actual = new Float32Array(tokens * rows);
+    const outs = [y.subarray(yOff), ...parts];
+    let guardsOk = [...y.subarray(0, yOff)].every((v) => v === guard);
+    ranges.forEach(([a, b], i) => {
+      const n = b - a;
+      for (let tk = 0; tk < tokens; tk++) actual.set(outs[i].subarray(tk * n, (tk + 1) * n), tk * rows + a);
+      guardsOk &&= [...outs[i].subarray(tokens * n)].every((v) => v === guard);
+    });
+    const r = check(actual, expected, allowance);
     return { ...r, ok: r.ok && guardsOk, slices: weight.slices.length, subgroups };
   } finally {
     weight.destroy();

@@ -35,6 +35,15 @@ describe.each(['simple', 'tiled'] as const)('matmul %s vs the float64 reference 
     ok(r);
   });
 
+  it.each([
+    { dtype: 'f32', cols: 37, parts: [5, 11], bias: true, tokens: 7 },
+    { dtype: 'f16', cols: 64, parts: [9, 18], bias: false, tokens: 33 },
+    { dtype: 'q8_0', cols: 96, parts: [33], bias: true, tokens: 5 },
+  ] as { dtype: DType; cols: number; parts: number[]; bias: boolean; tokens: number }[])('$dtype fused weight: parts $parts in their own buffers [T, part rows], bias $bias, T $tokens', async ({ dtype, cols, parts, bias, tokens }) => {
+    ok(await matmulCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias, tokens }));
+    ok(await matmulCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias, tokens, maxBinding: 1000 }));
+  });
+
   it('a full prefill chunk of 64 tokens (two token tiles)', async () => {
     ok(await matmulCase(await getTestDevice(), { dtype: 'q4_0', variant, rows: 100, cols: 288, tokens: 64 }));
   });

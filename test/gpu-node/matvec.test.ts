@@ -40,6 +40,20 @@ describe.each(['simple', 'tiled'] as const)('matvec %s vs the float64 reference 
     ok(await matvecCase(ctx, { dtype: 'q8_0', variant, rows: 700, cols: 64, maxGroups: variant === 'simple' ? 4 : 27 }));
   });
 
+  it.each([
+    { dtype: 'f32', cols: 37, parts: [5, 11], bias: true },
+    { dtype: 'f16', cols: 64, parts: [9, 18], bias: false },
+    { dtype: 'q8_0', cols: 96, parts: [33], bias: true },
+    { dtype: 'q4_k', cols: 256, parts: [64, 80], bias: true },
+  ] as { dtype: DType; cols: number; parts: number[]; bias: boolean }[])('$dtype fused weight: parts $parts in their own buffers, bias $bias', async ({ dtype, cols, parts, bias }) => {
+    ok(await matvecCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias }));
+    ok(await matvecCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias, maxBinding: 1000 }));
+  });
+
+  it('adds a bias while accumulating', async () => {
+    ok(await matvecCase(await getTestDevice(), { dtype: 'q8_0', variant, rows: 65, cols: 96, accumulate: true, bias: true, rowOffset: 3 }));
+  });
+
   it('rejects q8_0 / q4_0 widths that are not whole blocks', async () => {
     await expect(matvecCase(await getTestDevice(), { dtype: 'q8_0', variant, rows: 2, cols: 48 })).rejects.toThrow(/multiple of 32 columns/);
   });
