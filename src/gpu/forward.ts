@@ -19,7 +19,7 @@ import { RopeKernel, RopeTable } from './rope';
 import { KvAppendKernel } from './kv_append';
 import { AttentionKernel, attentionScratch, type AttentionScratch } from './attention';
 import { SwigluKernel } from './swiglu';
-import { BiasAddKernel } from './bias_add';
+import { concatRows, concatVectors, partStarts } from './fused';
 import type { BoundKernel } from './pipelines';
 import { GpuKvPolicy } from './kv-policy';
 import { resolvePolicy, type ResolvedPolicy } from '../kv/policy';
@@ -142,30 +142,39 @@ export class GpuForward {
     const append = new KvAppendKernel(device);
     const attention = new AttentionKernel(device, this.variant);
     const swiglu = new SwigluKernel(device);
-    const biasAdd = new BiasAddKernel(device);
+
+    // A fused weight when the parts share a format and width (GGUF files may mix formats); else one per part.
+    const fused = (names: string[], label: string) => {
+      const ts = names.map((name) => model.tensors.get(name)!);
+      const t = concatRows(ts, label);
+      if (!t) return null;
+      const g = uploadMatrix(device, t);
+      uploaded.set(t, g);
+      return { weight: g, starts: partStarts(ts) };
+    };
+    const product = (names: string[], ys: GPUBuffer[], label: string, biases?: string[]): BoundKernel[] => {
+      const f = fused(names, label);
+      const bias = (ns: string[]) => {
+        const b = uploadVector(device, concatVectors(ns.map((name) => model.tensors.get(name)!), `${label} bias`));
+        this.owned.push(b);
+        return b;
+      };
+      if (f) return [mm.bind({ weight: f.weight, x: xb, y: ys[0], parts: f.starts.map((from, i) => ({ from, y: ys[i + 1] })), bias: biases && bias(biases), step })];
+      return names.map((name, i) => mm.bind({ weight: matrix(name), x: xb, y: ys[i], bias: biases && bias([biases[i]]), step }));
+    };
 
     this.body = [new EmbeddingKernel(device).bind({ weight: matrix(tensorNames.embed), ids: this.ids, out: x, step })];
     for (let l = 0; l < c.numLayers; l++) {
       const n = tensorNames.layer(l);
       this.body.push(
         norm.bind({ x, weight: vector(n.attnNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
-        mm.bind({ weight: matrix(n.q), x: xb, y: q, step }),
-        mm.bind({ weight: matrix(n.k), x: xb, y: k, step }),
-        mm.bind({ weight: matrix(n.v), x: xb, y: v, step }),
-        ...(hasQkvBias(c)
-          ? [
-              biasAdd.bind({ y: q, bias: vector(n.qBias), step }, { width: qDim }),
-              biasAdd.bind({ y: k, bias: vector(n.kBias), step }, { width: kvDim }),
-              biasAdd.bind({ y: v, bias: vector(n.vBias), step }, { width: kvDim }),
-            ]
-          : []),
+        ...product([n.q, n.k, n.v], [q, k, v], `layer ${l} qkv`, hasQkvBias(c) ? [n.qBias, n.kBias, n.vBias] : undefined),
         ropeK.bind({ q, k, table: this.rope, step }, { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, layout: c.rope.layout }),
         append.bind({ k, v, cache: this.kv, layer: l, step }),
         attention.bind({ q, out: att, cache: this.kv, layer: l, scratch: this.scratch, step, colsum: colsums?.[l] }, { numHeads: c.numHeads, slidingWindow: c.slidingWindow }),
         mm.bind({ weight: matrix(n.o), x: att, y: x, step }, { accumulate: true }),
         norm.bind({ x, weight: vector(n.mlpNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
-        mm.bind({ weight: matrix(n.gate), x: xb, y: gate, step }),
-        mm.bind({ weight: matrix(n.up), x: xb, y: up, step }),
+        ...product([n.gate, n.up], [gate, up], `layer ${l} gate_up`),
         swiglu.bind({ gate, up, step }, { width: c.intermediateSize }),
         mm.bind({ weight: matrix(n.down), x: gate, y: x, step }, { accumulate: true }),
       );

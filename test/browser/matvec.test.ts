@@ -31,6 +31,12 @@ describe('weight kernels in Chromium (SwiftShader) vs the float64 reference', ()
   it.each(products)('matvec %o', async (c) => ok(await run('matvecCase', c)));
   it.each(products)('matmul T=5 %o', async (c) => ok(await run('matmulCase', { ...c, tokens: 5 })));
 
+  it.each(VARIANTS)('%s: fused weights (parts in their own buffers) with a bias, and a bias while accumulating', async (variant) => {
+    ok(await run('matvecCase', { dtype: 'q8_0', variant, rows: 41, cols: 64, parts: [9, 25], bias: true, maxBinding: 600 }));
+    ok(await run('matmulCase', { dtype: 'f16', variant, rows: 41, cols: 37, tokens: 6, parts: [17], bias: true }));
+    ok(await run('matvecCase', { dtype: 'f32', variant, rows: 19, cols: 37, accumulate: true, bias: true, rowOffset: 2 }));
+  });
+
   it.each(VARIANTS)('%s: accumulate with offsets, row slices, odd f16 widths, native f16 falling back to packed', async (variant) => {
     ok(await run('matvecCase', { dtype: 'q4_0', variant, rows: 20, cols: 96, accumulate: true, xOffset: 3, rowOffset: 2, maxBinding: 256 }));
     ok(await run('matmulCase', { dtype: 'q8_0', variant, rows: 20, cols: 64, tokens: 3, accumulate: true, maxBinding: 256 }));

@@ -7,7 +7,6 @@ import { readF32, readU32, storageBuffer } from '../../src/gpu/buffers';
 import { RmsNormKernel } from '../../src/gpu/rmsnorm';
 import { RopeKernel, RopeTable } from '../../src/gpu/rope';
 import { SwigluKernel } from '../../src/gpu/swiglu';
-import { BiasAddKernel } from '../../src/gpu/bias_add';
 import { EmbeddingKernel } from '../../src/gpu/embedding';
 import { SampleKernel } from '../../src/gpu/sample';
 import { uploadMatrix } from '../../src/gpu/weights';
@@ -85,20 +84,6 @@ export async function swigluCase(ctx: GpuContext, c: { tokens: number; width: nu
   submitPass(ctx, (p) => k.encode(p, { tokens: c.tokens }));
   // exp in f32 (WGSL: 3 + 2|x| ulp): a few 1e-6 relative.
   return compare(await readF32(device, gb, g.length), expected, 1e-6, 1e-5);
-}
-
-/** y += b on each of T rows (Qwen2's q/k/v biases): one f32 add per element, so exact. */
-export async function biasAddCase(ctx: GpuContext, c: { tokens: number; width: number }): Promise<Comparison> {
-  const { device } = ctx;
-  const y = randomFloats(c.tokens * c.width, 7, 3);
-  const b = randomFloats(c.width, 8, 1);
-  const expected = y.map((v, i) => Math.fround(v + b[i % c.width]));
-  // One row past the step's T must stay untouched.
-  const yb = storageBuffer(device, Float32Array.from([...y, ...b]));
-  const step = stepParams(ctx, 0, c.tokens);
-  const k = new BiasAddKernel(device).bind({ y: yb, bias: storageBuffer(device, b), step: step.buffer }, { width: c.width });
-  submitPass(ctx, (p) => k.encode(p, { tokens: c.tokens + 1 }));
-  return compare(await readF32(device, yb, y.length + b.length), [...expected, ...b], 0, 0);
 }
 
 export async function embeddingCase(ctx: GpuContext, c: { dtype: DType; vocab: number; cols: number; ids: number[]; maxBinding?: number }): Promise<Comparison> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
-import { biasAddCase, embeddingCase, rmsnormCase, ropeCase, sampleCase, swigluCase } from '../cases/kernels';
+import { embeddingCase, rmsnormCase, ropeCase, sampleCase, swigluCase } from '../cases/kernels';
 import type { DType } from '../../src/model/types';
 
 const ok = (r: { ok: boolean }) => expect(r.ok, JSON.stringify(r)).toBe(true);
@@ -24,10 +24,6 @@ describe('rope', () => {
 
 describe('swiglu', () => {
   it.each([[1, 1], [3, 7], [17, 384], [2, 1536]])('T=%i width=%i', async (tokens, width) => ok(await swigluCase(await getTestDevice(), { tokens, width })));
-});
-
-describe('bias add (Qwen2 q/k/v)', () => {
-  it.each([[1, 1], [3, 7], [17, 128], [5, 896]])('T=%i width=%i', async (tokens, width) => ok(await biasAddCase(await getTestDevice(), { tokens, width })));
 });
 
 describe('embedding gather', () => {
