@@ -100,8 +100,8 @@ export async function profileDecode(ctx: GpuContext, name: string, dtype: string
       const times = minProfile(runs);
       const groups = Object.fromEntries([...groupTimes(times, kernelGroup)].map(([k, v]) => [k, v.ns / 1e6]));
       const gpuMs = times.reduce((s, d) => s + d.ns, 0) / 1e6;
-      // f32 K and V of every kept token, every layer and kv head.
-      const kvBytes = c.numLayers * c.numKvHeads * (context + 1) * c.headDim * 2 * 4;
+      // K and V of every kept token, every layer and kv head.
+      const kvBytes = c.numLayers * c.numKvHeads * (context + 1) * c.headDim * 2 * f.kv.elementBytes;
       const row: ProfileRow = {
         model: name,
         dtype,
