@@ -155,7 +155,8 @@ export function checkEngineOptions(o: unknown): void {
   if (e.sampling !== undefined) checkSampling(e.sampling as SamplingOptions, NATIVE, 'sampling.');
   if (e.onProgress !== undefined && typeof e.onProgress !== 'function') throw argumentError('onProgress', 'a function', e.onProgress);
   checkSignal(e.signal, 'signal');
-  if (e.tokenizerPath !== undefined && (typeof e.tokenizerPath !== 'string' || e.tokenizerPath === '')) throw argumentError('tokenizerPath', 'a non-empty string', e.tokenizerPath);
+  for (const key of ['tokenizerPath', 'baseUrl', 'hfToken', 'hfEndpoint', 'revision'])
+    if (e[key] !== undefined && (typeof e[key] !== 'string' || e[key] === '')) throw argumentError(key, 'a non-empty string', e[key]);
   checkBoolean(e.cache, 'cache');
 }
 

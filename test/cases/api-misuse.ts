@@ -86,6 +86,8 @@ export const ENGINE_MISUSES: { name: string; patch: Record<string, unknown>; nam
   { name: "model ''", patch: { model: '' }, names: 'model' },
   { name: 'model []', patch: { model: [] }, names: 'model' },
   { name: "backend 'tpu'", patch: { backend: 'tpu' }, names: 'backend' },
+  { name: 'revision 42', patch: { revision: 42 }, names: 'revision' },
+  { name: 'onProgress true', patch: { onProgress: true }, names: 'onProgress' },
   { name: 'prefillChunk NaN', patch: { prefillChunk: NaN }, names: 'prefillChunk' },
   { name: 'prefillChunk 0', patch: { prefillChunk: 0 }, names: 'prefillChunk' },
   { name: "kvDtype 'f8'", patch: { kvDtype: 'f8' }, names: 'kvDtype' },
