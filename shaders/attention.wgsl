@@ -48,8 +48,9 @@ struct Params {
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> kPool: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> vPool: array<vec4<f32>>;
+// The pools' storage (f32 or f16) comes from the kv_<dtype>.wgsl the wrapper puts first.
+@group(0) @binding(4) var<storage, read> kPool: array<KvVec4>;
+@group(0) @binding(5) var<storage, read> vPool: array<KvVec4>;
 @group(0) @binding(6) var<storage, read> index: array<u32>;
 @group(0) @binding(7) var<storage, read_write> score: array<f32>;
 // [numHeads][maxSlots] decode logits, then from partialOffset the tiled partials
@@ -87,7 +88,7 @@ fn visible(pos: i32, qp: i32) -> bool {
 // (scale q).k: the same operations in every entry point, so recomputed logits match.
 fn dot_qk(qb: u32, kb: u32) -> f32 {
   var acc = 0.0;
-  for (var i = 0u; i < p.hd4; i++) { acc += dot(q[qb + i] * p.scale, kPool[kb + i]); }
+  for (var i = 0u; i < p.hd4; i++) { acc += dot(q[qb + i] * p.scale, kv_vec4(kPool[kb + i])); }
   return acc;
 }
 
@@ -133,7 +134,7 @@ fn decode_values_impl(i: u32, h: u32) -> GroupSoftmax {
   var acc: array<vec4<f32>, GROUP>;
   for (var s = 0u; s < n; s++) {
     if (slot_pos(h, s) < 0) { continue; }
-    let v = vPool[slot_base(h, s) + i];
+    let v = kv_vec4(vPool[slot_base(h, s) + i]);
     for (var g = 0u; g < GROUP; g++) {
       let x = scratch[logit_at(head0 + g, s)];
       let e = select(0.0, exp(x - sm.m[g]), x > NEG_INF);
@@ -250,7 +251,7 @@ fn prefill_flash(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (!visible(slot_pos(h, s), qp)) { continue; }
     let kb = slot_base(h, s);
     var x = 0.0;
-    for (var i = 0u; i < HD4; i++) { x += dot(qv[i], kPool[kb + i]); }
+    for (var i = 0u; i < HD4; i++) { x += dot(qv[i], kv_vec4(kPool[kb + i])); }
     if (x > m) {
       // A new running max: rescale what was accumulated (exp(NEG_INF - x) is 0).
       let c = exp(m - x);
@@ -260,7 +261,7 @@ fn prefill_flash(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let e = exp(x - m);
     l += e;
-    for (var i = 0u; i < HD4; i++) { acc[i] += e * vPool[kb + i]; }
+    for (var i = 0u; i < HD4; i++) { acc[i] += e * kv_vec4(vPool[kb + i]); }
   }
   let inv = select(0.0, 1.0 / l, l > 0.0);
   for (var i = 0u; i < HD4; i++) { out[qb + i] = acc[i] * inv; }
@@ -274,7 +275,7 @@ fn prefill_probs(h: u32, slot: u32, pos: i32) -> array<f32, GROUP> {
   var r: array<f32, GROUP>;
   let kb = slot_base(h, slot);
   var kv: array<vec4<f32>, HD4>;
-  for (var i = 0u; i < HD4; i++) { kv[i] = kPool[kb + i]; }
+  for (var i = 0u; i < HD4; i++) { kv[i] = kv_vec4(kPool[kb + i]); }
   // Causal: tokens before the key's position cannot see it.
   let first = u32(max(pos - i32(step.pos0), 0));
   for (var t = first; t < step.nTokens; t++) {
@@ -358,7 +359,7 @@ fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
       var x = NEG_INF;
       if (kb != NONE) {
         x = 0.0;
-        for (var i = 0u; i < p.hd4; i++) { x += dot(qs[g * p.hd4 + i], kPool[kb + i]); }
+        for (var i = 0u; i < p.hd4; i++) { x += dot(qs[g * p.hd4 + i], kv_vec4(kPool[kb + i])); }
       }
       tileP[g * TILE + lid] = x;
       if (keepLogits && s < end) { scratch[logit_at(h * p.group + g, s)] = x; }
@@ -390,7 +391,7 @@ fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
       for (var j = 0u; j < count; j++) {
         let vb = tileBase[j];
         if (vb == NONE) { continue; }
-        let v = vPool[vb + d / 4u][d % 4u];
+        let v = kv_vec4(vPool[vb + d / 4u])[d % 4u];
         for (var g = 0u; g < p.group; g++) { acc[g * dpt + i] += tileP[g * TILE + j] * v; }
       }
     }

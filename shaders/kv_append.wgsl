@@ -13,8 +13,10 @@ struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32,
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> kPool: array<f32>;
-@group(0) @binding(5) var<storage, read_write> vPool: array<f32>;
+// The pools' storage (f32 or f16) comes from the kv_<dtype>.wgsl the wrapper puts first: pairs of
+// elements, so that packed halves are written whole.
+@group(0) @binding(4) var<storage, read_write> kPool: array<KvPair>;
+@group(0) @binding(5) var<storage, read_write> vPool: array<KvPair>;
 @group(0) @binding(6) var<storage, read_write> index: array<u32>;
 @group(0) @binding(7) var<storage, read_write> score: array<f32>;
 
@@ -23,11 +25,11 @@ fn slot_base(h: u32, slot: u32) -> u32 {
   return (page * p.pageSize + slot % p.pageSize) * p.headDim;
 }
 
-// One invocation per (kv head, dim) and token.
+// One invocation per (kv head, pair of dims) and token.
 @compute @workgroup_size(64)
 fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let d = gid.x % p.headDim;
-  let h = gid.x / p.headDim;
+  let d = 2u * (gid.x % (p.headDim / 2u));
+  let h = gid.x / (p.headDim / 2u);
   let t = gid.y;
   if (h >= p.numKvHeads || t >= step.nTokens) { return; }
   let numSlots = index[2u * h];
@@ -37,9 +39,9 @@ fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
   // Past the capacity the token is dropped (the engine checks room on the CPU before this).
   if (slot >= p.maxSlots) { return; }
   let src = (t * p.numKvHeads + h) * p.headDim + d;
-  let dst = slot_base(h, slot) + d;
-  kPool[dst] = k[src];
-  vPool[dst] = v[src];
+  let dst = (slot_base(h, slot) + d) / 2u;
+  kPool[dst] = kv_pack(vec2<f32>(k[src], k[src + 1u]));
+  vPool[dst] = kv_pack(vec2<f32>(v[src], v[src + 1u]));
   if (d == 0u) {
     index[p.slotPosOffset + h * p.maxSlots + slot] = step.pos0 + t;
     score[h * p.maxSlots + slot] = 0.0;

@@ -21,8 +21,10 @@ struct State { tau: f32, tauSet: u32, evictions: u32, merges: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<uniform> policy: Policy;
-@group(0) @binding(3) var<storage, read_write> kPool: array<f32>;
-@group(0) @binding(4) var<storage, read_write> vPool: array<f32>;
+// The pools' storage (f32 or f16) comes from the kv_<dtype>.wgsl the wrapper puts first: pairs of
+// elements (head dims are even); a merge computes in f32 and stores rounded to the storage.
+@group(0) @binding(3) var<storage, read_write> kPool: array<KvPair>;
+@group(0) @binding(4) var<storage, read_write> vPool: array<KvPair>;
 @group(0) @binding(5) var<storage, read_write> index: array<u32>;
 @group(0) @binding(6) var<storage, read_write> score: array<f32>;
 @group(0) @binding(7) var<storage, read_write> victims: array<u32>;
@@ -99,7 +101,11 @@ fn similarity(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = victim(h, k);
   let eb = slot_base(h, e);
   var ne = 0.0;
-  for (var d = 0u; d < p.headDim; d++) { ne += kPool[eb + d] * kPool[eb + d]; }
+  for (var d = 0u; d < p.headDim; d += 2u) {
+    let ke = kv_pair(kPool[(eb + d) / 2u]);
+    ne += ke.x * ke.x;
+    ne += ke.y * ke.y;
+  }
   var best = -3.0e38;
   var bestSlot = 0xffffffffu;
   for (var c = 0u; c < index[2u * h]; c++) {
@@ -107,9 +113,13 @@ fn similarity(@builtin(global_invocation_id) gid: vec3<u32>) {
     let cb = slot_base(h, c);
     var dot = 0.0;
     var nc = 0.0;
-    for (var d = 0u; d < p.headDim; d++) {
-      dot += kPool[eb + d] * kPool[cb + d];
-      nc += kPool[cb + d] * kPool[cb + d];
+    for (var d = 0u; d < p.headDim; d += 2u) {
+      let ke = kv_pair(kPool[(eb + d) / 2u]);
+      let kc = kv_pair(kPool[(cb + d) / 2u]);
+      dot += ke.x * kc.x;
+      nc += kc.x * kc.x;
+      dot += ke.y * kc.y;
+      nc += kc.y * kc.y;
     }
     let u = dot / max(sqrt(ne) * sqrt(nc), 1e-12);
     if (u > best) { best = u; bestSlot = c; }
@@ -151,19 +161,19 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   if (members == 0u) { return; }
   absorbed[h * p.maxSlots + c] += members;
-  for (var d = 0u; d < p.headDim; d++) {
-    var ka = kPool[cb + d];
-    var va = vPool[cb + d];
+  for (var d = 0u; d < p.headDim; d += 2u) {
+    var ka = kv_pair(kPool[(cb + d) / 2u]);
+    var va = kv_pair(vPool[(cb + d) / 2u]);
     for (var k = 0u; k < victim_count(h); k++) {
       let s = sims[h * p.maxVictims + k];
       if (bitcast<u32>(s.y) == c && s.x >= state.tau) {
         let eb = slot_base(h, victim(h, k));
-        ka += s.x * kPool[eb + d];
-        va += s.x * vPool[eb + d];
+        ka += s.x * kv_pair(kPool[(eb + d) / 2u]);
+        va += s.x * kv_pair(vPool[(eb + d) / 2u]);
       }
     }
-    kPool[cb + d] = ka / f32(1u + members);
-    vPool[cb + d] = va / f32(1u + members);
+    kPool[(cb + d) / 2u] = kv_pack(ka / f32(1u + members));
+    vPool[(cb + d) / 2u] = kv_pack(va / f32(1u + members));
   }
 }
 

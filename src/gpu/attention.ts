@@ -10,6 +10,7 @@ import type { GpuContext } from './device';
 import type { GpuKvCache, SlotBuffer } from './kv-cache';
 import { chooseVariant, type KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { kvStorage } from './kv_append';
 
 /** Slots per tiled workgroup (split-K chunk) and threads per workgroup; as in the WGSL. */
 const CHUNK = 256;
@@ -169,7 +170,8 @@ export class AttentionKernel {
       ? ['decode_logits', 'decode_values', 'prefill_flash', 'accumulate_prefill']
       : ['tiled_partial', 'tiled_combine', 'accumulate_decode', 'accumulate_prefill'];
     if (b.colsum) wanted.push(variant === 'simple' ? 'decode_values_colsum' : 'accumulate_decode_colsum', 'accumulate_prefill_colsum');
-    const pipelines = new Map(wanted.map((e) => [e, computePipeline(device, ['attention'], e, prelude)]));
+    const storage = kvStorage(cache, 'attention', prelude);
+    const pipelines = new Map(wanted.map((e) => [e, computePipeline(device, storage.shaders, e, storage.prelude)]));
     let groups = new Map<string, GPUBindGroup>();
     let version = -1;
     const rebind = () => {

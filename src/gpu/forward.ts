@@ -38,6 +38,8 @@ export interface GpuForwardOptions {
   kvCapacity?: number;
   /** Storage of K and V. Default 'f32'. */
   kvDtype?: KvDtype;
+  /** f16 K/V as native `f16` where the device has shader-f16 (default), or packed in u32 (tests). */
+  kvF16?: 'native' | 'packed';
   variant?: KernelVariant;
   /** Default: the full cache. */
   policy?: ResolvedPolicy;
@@ -50,7 +52,7 @@ const INITIAL_KV_SLOTS = 64;
 export function kvCacheOptions(model: ModelDescription, o: GpuForwardOptions): PagedCacheOptions {
   const c = model.config;
   const capacity = o.kvCapacity ?? ((o.policy ?? resolvePolicy()).evicts ? Infinity : c.maxPositionEmbeddings);
-  return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS), dtype: o.kvDtype };
+  return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, capacity, initialSlots: Math.min(capacity, INITIAL_KV_SLOTS), dtype: o.kvDtype, f16: o.kvF16 };
 }
 
 export class GpuForward {

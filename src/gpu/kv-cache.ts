@@ -65,6 +65,8 @@ export interface PagedCacheOptions {
   pageSeed?: number;
   /** Storage of K and V (default f32). */
   dtype?: KvDtype;
+  /** f16 as native `f16` where the device has shader-f16 (default), or packed in u32 everywhere. */
+  f16?: 'native' | 'packed';
 }
 
 export interface LayerKv {
@@ -149,6 +151,8 @@ export class GpuKvCache {
   readonly dtype: KvDtype;
   /** Bytes per stored K or V element. */
   readonly elementBytes: number;
+  /** The WGSL that reads and writes the pools (shaders/kv_<storage>.wgsl) and the `enable` directives it needs. */
+  readonly kvShader: { shader: string; enables: string[] };
   /** Slots per head the slot tables hold now (a multiple of pageSize). */
   maxSlots: number;
   readonly layers: LayerKv[];
@@ -171,8 +175,10 @@ export class GpuKvCache {
     if (!(this.pageSize >= 1 && Number.isInteger(this.pageSize))) throw new RangeError(`pageSize must be a positive integer (got ${this.pageSize})`);
     this.dtype = o.dtype ?? 'f32';
     this.elementBytes = kvDtypeBytes(this.dtype);
-    // Halves are read in pairs (u32) and K/V rows by four: a slot's row must start on 8 bytes.
-    if (this.dtype === 'f16' && o.headDim % 4 !== 0) throw new RangeError(`an f16 KV cache needs a head dim that is a multiple of 4 (got ${o.headDim})`);
+    const native = this.dtype === 'f16' && (o.f16 ?? 'native') === 'native' && device.features.has('shader-f16');
+    this.kvShader = this.dtype === 'f32' ? { shader: 'kv_f32', enables: [] } : native ? { shader: 'kv_f16_native', enables: ['f16'] } : { shader: 'kv_f16', enables: [] };
+    // Kernels read and write K/V rows in pairs (packed halves) and by four (attention).
+    if (o.headDim % 2 !== 0) throw new RangeError(`the GPU KV cache needs an even head dim (got ${o.headDim})`);
     this.capacity = o.capacity;
     this.limits = Array(o.numLayers).fill(o.capacity);
     this.hw = Array(o.numLayers).fill(0);

@@ -13,6 +13,15 @@ export function kvCacheParams(cache: GpuKvCache): number[] {
   return [cache.o.numKvHeads, cache.o.headDim, cache.pageSize, cache.pagesPerHead, cache.maxSlots, cache.pageTableOffset, cache.slotPosOffset, cache.freeListOffset];
 }
 
+/**
+ * A kernel that touches the pools, with the cache's storage in front of it (shaders/kv_<storage>.wgsl)
+ * and the `enable` directives that storage needs opening the module.
+ */
+export function kvStorage(cache: GpuKvCache, kernel: string, consts = ''): { shaders: string[]; prelude: string } {
+  const { shader, enables } = cache.kvShader;
+  return { shaders: [shader, kernel], prelude: enables.map((e) => `enable ${e};\n`).join('') + consts };
+}
+
 export interface KvAppendBuffers {
   /** This step's keys and values, [T, numKvHeads, headDim] f32. */
   k: GPUBuffer;
@@ -36,8 +45,9 @@ export class KvAppendKernel {
     const { cache } = b;
     // The geometry changes when the cache's tables grow: rewritten at each bind.
     const params = uniformBuffer(device, new Uint32Array(kvCacheParams(cache)), 'kv append params');
-    const append = computePipeline(device, ['kv_append'], 'append');
-    const advance = computePipeline(device, ['kv_append'], 'advance');
+    const { shaders, prelude } = kvStorage(cache, 'kv_append');
+    const append = computePipeline(device, shaders, 'append', prelude);
+    const advance = computePipeline(device, shaders, 'advance', prelude);
     let version = -1;
     let appendGroup: GPUBindGroup;
     let advanceGroup: GPUBindGroup;
@@ -56,7 +66,7 @@ export class KvAppendKernel {
         if (version !== cache.version) rebind();
         pass.setPipeline(append);
         pass.setBindGroup(0, appendGroup);
-        pass.dispatchWorkgroups(Math.ceil((numKvHeads * headDim) / 64), Math.max(1, dynamic.tokens ?? 1));
+        pass.dispatchWorkgroups(Math.ceil((numKvHeads * headDim) / 2 / 64), Math.max(1, dynamic.tokens ?? 1));
         pass.setPipeline(advance);
         pass.setBindGroup(0, advanceGroup);
         pass.dispatchWorkgroups(Math.ceil(numKvHeads / 64));

@@ -2,7 +2,7 @@
 import type { GpuKvCache, SlotBuffer } from './kv-cache';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { uniformBuffer } from './buffers';
-import { kvCacheParams } from './kv_append';
+import { kvCacheParams, kvStorage } from './kv_append';
 
 export interface KvPolicyBuffers {
   /** Policy uniform: hh, recent, flags, numHeads, alpha, beta, colsumLength. */
@@ -36,7 +36,8 @@ export class KvPolicyKernel {
       release: [0, 5, 6, 7, 12],
       variance: [0, 2, 10, 11],
     };
-    const stages = Object.keys(uses).map((entry) => ({ entry, pipeline: computePipeline(this.device, ['kv_policy'], entry), group: null as unknown as GPUBindGroup }));
+    const { shaders, prelude } = kvStorage(cache, 'kv_policy');
+    const stages = Object.keys(uses).map((entry) => ({ entry, pipeline: computePipeline(this.device, shaders, entry, prelude), group: null as unknown as GPUBindGroup }));
     // The pools are replaced when the cache grows: bind groups follow its version.
     let version = -1;
     const rebind = () => {

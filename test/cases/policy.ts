@@ -11,6 +11,7 @@ import { CpuBackend } from '../../src/cpu/backend';
 import { resolveSampling } from '../../src/backend/sampling';
 import { resolvePolicy, type KvOptions } from '../../src/kv/policy';
 import { readBuffer } from '../../src/gpu/buffers';
+import type { KvDtype } from '../../src/kv/dtype';
 
 export interface PolicyCase {
   model: string;
@@ -27,6 +28,9 @@ export interface PolicyCase {
   /** Ids per prefill chunk (default 512), and per GPU forward pass (default 32). */
   prefillChunk?: number;
   maxChunk?: number;
+  /** K/V storage on both (default f32), and how the GPU stores f16 (default: native where it can). */
+  kvDtype?: KvDtype;
+  kvF16?: 'native' | 'packed';
 }
 
 export interface PolicyResult {
@@ -36,6 +40,13 @@ export interface PolicyResult {
   mismatch: string | null;
   worstScore: number;
   worstKv: number;
+  /**
+   * The worst K/V difference in units of the f16 spacing at the largest value of its row (a slot's
+   * key or value): a merge can cancel large values, so the row's scale is what rounding errs by.
+   */
+  worstKvUlp: number;
+  /** The GPU stored f16 as native f16 (else packed in u32, or f32). */
+  nativeF16: boolean;
   worstTau: number;
   evictions: number;
   merges: number;
@@ -47,10 +58,10 @@ export interface PolicyResult {
 
 export async function policyCase(ctx: GpuContext, c: PolicyCase): Promise<PolicyResult> {
   const model = await loadModel(c.model);
-  const cpu = new CpuBackend(model, { policy: resolvePolicy(c.kv), prefillChunk: c.prefillChunk });
-  const gpu = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy(c.kv), variant: c.variant, prefillChunk: c.prefillChunk, maxChunk: c.maxChunk });
+  const cpu = new CpuBackend(model, { policy: resolvePolicy(c.kv), prefillChunk: c.prefillChunk, kvDtype: c.kvDtype });
+  const gpu = await WebGpuBackend.create(model, { ctx, policy: resolvePolicy(c.kv), variant: c.variant, prefillChunk: c.prefillChunk, maxChunk: c.maxChunk, kvDtype: c.kvDtype, kvF16: c.kvF16 });
   const greedy = resolveSampling({ greedy: true });
-  const r: PolicyResult = { compared: 0, chunks: 0, mismatch: null, worstScore: 0, worstKv: 0, worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [], mergedPositions: 0 };
+  const r: PolicyResult = { compared: 0, chunks: 0, mismatch: null, worstScore: 0, worstKv: 0, worstKvUlp: 0, nativeF16: gpu.forward.kv.kvShader.shader === 'kv_f16_native', worstTau: 0, evictions: 0, merges: 0, budgets: [], bytes: [], mergedPositions: 0 };
   try {
     // The CPU runs the prompt first, leaving a snapshot after each chunk for the GPU to meet.
     const snapshots: CpuSnapshot[] = [];
@@ -128,10 +139,23 @@ async function compareState(gpu: WebGpuBackend, cpu: CpuSnapshot, at: string, r:
           return;
         }
         r.worstScore = Math.max(r.worstScore, Math.abs(g.score[slot] - s.score[slot]) / Math.max(1, Math.abs(s.score[slot])));
-        for (let i = 0; i < hd; i++) {
-          r.worstKv = Math.max(r.worstKv, Math.abs(g.keys[slot * hd + i] - s.keys[slot * hd + i]), Math.abs(g.values[slot * hd + i] - s.values[slot * hd + i]));
+        for (const [gRow, cRow] of [[g.keys, s.keys], [g.values, s.values]]) {
+          let diff = 0;
+          let scale = 0;
+          for (let i = slot * hd; i < (slot + 1) * hd; i++) {
+            diff = Math.max(diff, Math.abs(gRow[i] - cRow[i]));
+            scale = Math.max(scale, Math.abs(cRow[i]));
+          }
+          r.worstKv = Math.max(r.worstKv, diff);
+          r.worstKvUlp = Math.max(r.worstKvUlp, diff / f16Spacing(scale));
         }
       }
     }
   }
+}
+
+/** The distance between consecutive halves around `x`. */
+function f16Spacing(x: number): number {
+  const a = Math.abs(x);
+  return a < 2 ** -14 ? 2 ** -24 : 2 ** (Math.floor(Math.log2(a)) - 10);
 }

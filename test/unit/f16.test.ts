@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { f16round } from '../../src/kv/dtype';
 import { CpuKvCache } from '../../src/cpu/kv-cache';
+import { CpuBackend } from '../../src/cpu/backend';
+import { loadModel } from '../../src/model/load';
+import { golden, stories260K, tinystories656k } from '../helpers/models';
 
 describe('f16round: float32 to the nearest half, ties to even (the f16 KV cache)', () => {
   it('keeps halves, rounds to 11 significant bits', () => {
@@ -50,5 +53,18 @@ describe('an f16 CPU cache', () => {
       expect(stored).toEqual(Array.from(key, (x) => (dtype === 'f16' ? f16round(x) : x)));
       expect(cache.bytesAllocated()).toBe(16 * 3 * 2 * (dtype === 'f16' ? 2 : 4));
     }
+  });
+});
+
+describe('f16 against f32 on the CPU reference', () => {
+  it.each([
+    ['stories260K', stories260K.bin, golden.stories260K.greedy_ids],
+    ['TinyStories-656K', tinystories656k.dir, golden['tinystories-656k'].greedy_ids],
+  ] as const)('%s: mean |dNLL| per token below 0.01', async (_, path, ids) => {
+    const model = await loadModel(path);
+    const [f32, f16] = await Promise.all((['f32', 'f16'] as const).map((kvDtype) => new CpuBackend(model, { kvDtype }).nll(ids)));
+    const mean = f32.reduce((s, x, i) => s + Math.abs(x - f16[i]), 0) / f32.length;
+    expect(mean).toBeLessThan(0.01);
+    expect(mean).toBeGreaterThan(0);
   });
 });
