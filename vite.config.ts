@@ -90,7 +90,8 @@ function listModels(modelsDir: string): LocalModel[] {
 
 /**
  * The route's handler, for a server that strips the mount point from `req.url` (connect's
- * `use('/models', ...)`, which Vite uses). Answers: 200 with the file, 400 for a path that cannot be
+ * `use('/models', ...)`, which Vite uses). Answers: 200 with the file (and an ETag; 304 when the
+ * request has it), 400 for a path that cannot be
  * decoded, 404 for anything that is not a regular file inside the folder (a real 404, not Vite's
  * index.html fallback: loaders probe for optional files), 405 for methods other than GET and HEAD.
  */
@@ -124,6 +125,14 @@ function modelsRoute(modelsDirs: string[]): (req: IncomingMessage, res: ServerRe
       if (size !== null) break;
     }
     if (real === null || size === null) return answer(res, 404, 'not found');
+    // A validator, so the page's Cache API copy is revalidated (304) and a file rewritten in place
+    // (npm run quantize into models-local/) is fetched again instead of served stale.
+    const etag = `W/"${size}-${Math.floor(statSync(real).mtimeMs)}"`;
+    res.setHeader('ETag', etag);
+    if (req.headers['if-none-match'] === etag) {
+      res.statusCode = 304;
+      return res.end();
+    }
     res.setHeader('Content-Length', size);
     res.setHeader('Content-Type', 'application/octet-stream');
     if (req.method === 'HEAD') return res.end();
