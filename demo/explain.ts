@@ -24,7 +24,7 @@ const FORMAT_HINTS: Partial<Record<ModelFormatError['problem'], string>> = {
   truncated: 'A file ends early: the download was cut short or the copy is incomplete. Download it again.',
   'missing-file': 'A Hugging Face folder needs config.json, tokenizer.json and the .safetensors weights; a .gguf file needs the tokenizer.json of its model; a llama2.c .bin needs its tokenizer .bin.',
   'bad-config': 'config.json is not a model configuration this runtime can read.',
-  'unknown-dtype': 'The weights use a number format this runtime does not read (supported: f32, f16, bf16, Q8_0, Q4_0).',
+  'unknown-dtype': 'The weights use a number format this runtime does not read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K).',
   'non-finite': 'A weight is NaN or infinite, so every output would be NaN: the file is damaged (or was exported wrongly). Download it again.',
   'size-mismatch': 'The file and its header (or config.json) disagree on sizes: a damaged or mismatched file. Download it again, or check you picked the files of one model.',
 };
@@ -41,7 +41,7 @@ export function explainError(e: unknown, during: 'load' | 'generate', setting?: 
   if (e instanceof ModelFormatError)
     return x('The model files are damaged or incomplete', FORMAT_HINTS[e.problem] ?? 'The files do not form a valid checkpoint. Check that you picked the right files, or download them again.');
   if (e instanceof UnsupportedModelError)
-    return x('This model is not supported', 'The files are valid but describe something this runtime does not run yet. Llama and Mistral style models in safetensors, GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or llama2.c format work.');
+    return x('This model is not supported', 'The files are valid but describe something this runtime does not run yet. Llama, Mistral and Qwen2 style models in safetensors, GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or llama2.c format work.');
   if (e instanceof LoadError)
     return x('The model could not be downloaded', 'Check the repository id and your connection. Gated repositories (e.g. Meta Llama) need you to accept their licence on huggingface.co and cannot be fetched anonymously.');
   if (e instanceof ContextOverflowError) {
