@@ -115,6 +115,16 @@ export interface ChatRequestFields {
   stop?: unknown;
   seed?: unknown;
   n?: unknown;
+  frequency_penalty?: unknown;
+  presence_penalty?: unknown;
+  tools?: unknown;
+  tool_choice?: unknown;
+  functions?: unknown;
+  function_call?: unknown;
+  logit_bias?: unknown;
+  logprobs?: unknown;
+  top_logprobs?: unknown;
+  response_format?: unknown;
 }
 
 /** Checks a chat-completions request as OpenAI documents it; returns its messages normalised. */
@@ -129,6 +139,17 @@ export function checkChatRequest(req: unknown): ChatMessage[] {
   checkNumber(given(r.max_completion_tokens), 'max_completion_tokens', { min: 1, max: 2 ** 31 - 1, integer: true });
   checkSampling({ temperature: given(r.temperature), topP: given(r.top_p), topK: given(r.top_k), repetitionPenalty: given(r.repetition_penalty), seed: given(r.seed) } as SamplingOptions, OPENAI);
   checkStop(given(r.stop), 'stop');
+  // OpenAI parameters this engine cannot honour fail rather than being ignored (a reply that
+  // silently lacks them would look like the model's doing).
+  for (const key of ['frequency_penalty', 'presence_penalty'] as const) {
+    checkNumber(given(r[key]), key, { min: -2, max: 2 });
+    if (given(r[key]) !== undefined && r[key] !== 0) throw argumentError(key, '0 (not supported: use repetition_penalty)', r[key]);
+  }
+  for (const key of ['tools', 'tool_choice', 'functions', 'function_call', 'logit_bias', 'top_logprobs'] as const)
+    if (given(r[key]) !== undefined) throw argumentError(key, 'absent (not supported by this engine)', r[key]);
+  if (given(r.logprobs) !== undefined && r.logprobs !== false) throw argumentError('logprobs', 'false (not supported by this engine)', r.logprobs);
+  const format = given(r.response_format) as { type?: unknown } | undefined;
+  if (format !== undefined && format?.type !== 'text') throw argumentError('response_format', "{ type: 'text' } (structured output is not supported)", format?.type ?? format);
   return chatMessages(r.messages);
 }
 

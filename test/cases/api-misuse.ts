@@ -77,6 +77,9 @@ export const MISUSES: Misuse[] = [
   chat('stop [5]', { ...user('hi'), stop: [5] }, 'stop[0]'),
   chat('seed "x"', { ...user('hi'), seed: 'x' }, 'seed'),
   chat('a request that is not an object', null, 'request'),
+  chat('frequency_penalty 1 (not supported)', { ...user('hi'), frequency_penalty: 1 }, 'frequency_penalty'),
+  chat('tools (not supported)', { ...user('hi'), tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'),
+  chat("response_format json_object (not supported)", { ...user('hi'), response_format: { type: 'json_object' } }, 'response_format'),
 ];
 
 /** createEngine options, each failing before anything loads (or, for the budget, before a backend is made). */
