@@ -65,9 +65,11 @@ export function checkGenerateOptions(o: unknown): asserts o is GenerateOptions |
 /** A prompt is text, or a non-empty list of integer token ids below the vocabulary size. */
 export function checkPrompt(prompt: unknown, vocabSize: number): asserts prompt is string | readonly number[] {
   if (typeof prompt === 'string') return;
-  if (!Array.isArray(prompt)) throw argumentError('prompt', 'a string or an array of token ids', prompt);
-  if (prompt.length === 0) throw argumentError('prompt', 'a string or a non-empty array of token ids', prompt);
-  prompt.forEach((id, i) => {
+  // Typed arrays of ids (Int32Array, Uint32Array...) are lists of ids too.
+  const ids = ArrayBuffer.isView(prompt) && !(prompt instanceof DataView) ? Array.from(prompt as unknown as ArrayLike<number>) : prompt;
+  if (!Array.isArray(ids)) throw argumentError('prompt', 'a string or an array of token ids', prompt);
+  if (ids.length === 0) throw argumentError('prompt', 'a string or a non-empty array of token ids', prompt);
+  ids.forEach((id, i) => {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= vocabSize) throw argumentError(`prompt[${i}]`, `a token id from 0 to ${vocabSize - 1}`, id);
   });
 }

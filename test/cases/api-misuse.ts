@@ -124,7 +124,10 @@ export async function misuseCase(ctx: GpuContext | null, o: Options) {
       const b = await second();
       results.push({ name: m.name, expected: m.error, names: m.names, error, reproduces: JSON.stringify([...a, ...b]) === JSON.stringify(baseline) });
     }
-    return { baseline, results };
+    // Not a misuse: ids as a typed array are the same prompt.
+    await first();
+    const typed = (await engine.generate(Int32Array.from(NEXT) as Loose, { greedy: true, maxTokens: 6, continue: true }).result).ids;
+    return { baseline, results, typedArrayReproduces: JSON.stringify(typed) === JSON.stringify(baseline.slice(6)) };
   } finally {
     engine.dispose();
   }

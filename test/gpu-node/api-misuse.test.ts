@@ -16,6 +16,7 @@ describe('API misuse (webgpu backend)', () => {
       expect(m.error!.message, m.name).toContain(m.names);
       expect(m.reproduces, m.name).toBe(true);
     }
+    expect(r.typedArrayReproduces).toBe(true);
   });
 
   it('createEngine: bad options are RangeErrors naming them', async () => {

@@ -14,6 +14,7 @@ describe('API misuse (cpu backend)', () => {
       expect(m.error!.message, m.name).toContain(m.names);
       expect(m.reproduces, m.name).toBe(true);
     }
+    expect(r.typedArrayReproduces).toBe(true);
   });
 
   it('createEngine: bad options are RangeErrors naming them', async () => {
