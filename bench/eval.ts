@@ -6,6 +6,9 @@
  *   EVAL_BACKEND=cpu|webgpu  perplexity also through CpuBackend.nll or WebGpuBackend.nll, checked against the
  *                        reference step by step (default: from the CPU reference pass that measures agreement,
  *                        which feeds the cache exactly as CpuBackend.nll; the smoke test checks that, and it halves the time)
+ *   EVAL_ONLY=chunking   only the chunked-prefill section (src/eval/chunking.ts): d2o at 20 % and 64 tokens,
+ *                        a 384-token prompt prefilled in chunks of 64/128/256 against one-shot, 512 tokens in all;
+ *                        written to eval-chunking.json and eval-chunking.md
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -14,8 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/model/load';
 import type { ModelDescription } from '../src/model/types';
 import { CpuBackend } from '../src/cpu/backend';
-import { runSuite, suiteSettings } from '../src/eval/suite';
-import { parseStories } from '../src/eval/story-ids';
+import { runSuite, suiteSettings, SUITE_MODELS } from '../src/eval/suite';
+import { parseStories, storyIds } from '../src/eval/story-ids';
+import { chunkingMarkdown, evalChunking, type ChunkingRow } from '../src/eval/chunking';
+import { createTokenizer } from '../src/tokenizer';
 import { evalCharts, evalMarkdown, type EvalReport } from '../src/eval/eval-report';
 import type { BackendFactory } from '../src/eval/perplexity';
 
@@ -36,6 +41,22 @@ async function backends(): Promise<((model: ModelDescription) => BackendFactory)
 }
 
 const t0 = performance.now();
+const chunking = quick ? { promptTokens: 32, tokens: 64, budgets: ['50%'], chunks: [16] } : { promptTokens: 384, tokens: 512, budgets: ['20%', '64'], chunks: [64, 128, 256] };
+const chunkRows: ChunkingRow[] = [];
+for (const m of SUITE_MODELS) {
+  const model = await loadModel(resolve(modelsDir, m.dir, m.file ?? ''));
+  const tokenizer = createTokenizer(model.tokenizer, model.config.eosTokenIds, model.config.vocabSize);
+  const ids = storyIds(tokenizer, stories, chunking.tokens, m.endsStories ? model.config.eosTokenIds[0] : null);
+  for (const row of await evalChunking(m.name, model, ids, chunking.promptTokens, chunking.budgets, chunking.chunks)) {
+    console.log(JSON.stringify(row));
+    chunkRows.push(row);
+  }
+}
+mkdirSync(outDir, { recursive: true });
+writeFileSync(resolve(outDir, 'eval-chunking.json'), JSON.stringify({ date: new Date().toISOString(), quick, rows: chunkRows }, null, 1) + '\n');
+writeFileSync(resolve(outDir, 'eval-chunking.md'), chunkingMarkdown(chunkRows));
+if (process.env.EVAL_ONLY === 'chunking') process.exit(0);
+
 const { models, text } = await runSuite({
   quick,
   stories,

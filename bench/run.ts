@@ -10,6 +10,11 @@
  *             8,192 tokens: tok/s, CPU-ms per token, dispatches, GPU time per kernel group
  *             (timestamp queries), the matvecs' GB/s against the adapter's read roofline measured
  *             in the same run (docs/results/bench-profile.json, .md);
+ * - long:     long inputs (1k to 32k tokens) at the SmolLM2-135M and Llama-3.2-1B shapes for the full
+ *             cache and d2o at 20 % and 256 tokens: prefill and decode speed, KV memory, ratios to the
+ *             full cache (docs/results/bench-long.json, .md, bench-long-*.svg; bench/long-input.ts).
+ *             BENCH_LONG_PREFILL_S: the longest prefill timed per point (default 600 s; beyond, the
+ *             cache is filled directly); BENCH_LONG_MAX: the longest input (default 32768)
  * - peers:    llama.cpp beside us on the same GGUF files (docs/results/bench-peers.json, .md); needs
  *             node-llama-cpp, which `npm run bench:peers` installs and runs this section with.
  *   BENCH_QUICK=1   smallest settings (used by the smoke test)
@@ -34,12 +39,13 @@ import { peerMarkdown, policyCharts, policyMarkdown } from './bench-report';
 import { profileDecode, profileMarkdown, profilePrefill, type PrefillRow, type ProfileRow } from './decode-profile';
 import { measureRoofline } from './roofline';
 import { cpuMs } from './gpu-profile';
+import { benchLongInput, longCharts, longMarkdown, LONG_POLICIES, type LongRow } from './long-input';
 
 const quick = process.env.BENCH_QUICK === '1';
 const modelsDir = resolve(process.env.D2O_MODELS_DIR ?? '../shared/models');
 const outDir = resolve(process.env.BENCH_OUT ?? 'docs');
 const resultsDir = join(outDir, 'results');
-const sections = process.env.BENCH_ONLY?.split(',') ?? ['table', 'profile', 'policies', 'peers'];
+const sections = process.env.BENCH_ONLY?.split(',') ?? ['table', 'profile', 'policies', 'long', 'peers'];
 const greedy = resolveSampling({ greedy: true });
 
 interface Row {
@@ -175,6 +181,32 @@ if (sections.includes('policies')) {
   writeFileSync(resolve(resultsDir, 'bench-policies.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, budget, rows: policyRows }, null, 1) + '\n');
   writeFileSync(resolve(resultsDir, 'bench-policies.md'), policyMarkdown(policyRows, machine, budget));
   for (const c of policyCharts(policyRows, budget)) writeFileSync(resolve(resultsDir, c.file), c.svg);
+}
+
+if (sections.includes('long')) {
+  const max = Number(process.env.BENCH_LONG_MAX ?? 32768);
+  const inputs = (quick ? [64, 200] : [1024, 4096, 8192, 16384, 32768]).filter((n) => n <= max);
+  const prefillLimitS = Number(process.env.BENCH_LONG_PREFILL_S ?? 600);
+  const [c0, w0, load0] = [cpuMs(), performance.now(), loadavg()[0]];
+  const longRows: LongRow[] = [];
+  const models: [string, string, () => Promise<ModelDescription>, number][] = quick
+    ? [['TinyStories-656K', 'f32', () => loadModel(`${modelsDir}/tinystories-656k`), 2]]
+    : [
+        ['SmolLM2-135M', 'q8_0', async () => syntheticModel('SmolLM2-135M', 'q8_0'), 3],
+        ['Llama-3.2-1B', 'q8_0', async () => syntheticModel('Llama-3.2-1B', 'q8_0'), 2],
+      ];
+  const budgets = quick ? [LONG_POLICIES[0], { name: 'd2o 20%', policy: 'd2o' as const, budget: '20%' }, { name: 'd2o 16', policy: 'd2o' as const, budget: '16' }] : LONG_POLICIES;
+  for (const [name, dtype, load, decodeTokens] of models)
+    longRows.push(...(await benchLongInput(ctx, name, dtype, await load(), inputs, { decodeTokens, prefillLimitS, prefillChunk: quick ? 32 : undefined, budgets }, (r) => console.log(JSON.stringify(r)))));
+  const conditions =
+    `Synthetic weights (Q8_0) at the real shapes, f32 KV cache (kvDtype 'f16' halves the KV figures), prefill in chunks of ${quick ? 32 : 512} (each compressed after under d2o), then ` +
+    `greedy decode steps (one submit and one 4-byte readback each). KV MiB: everything the cache and the policy allocate (pools, slot tables, scores, per-slot policy buffers). ` +
+    `Prefill is timed where it takes at most ${prefillLimitS} s per point, estimated from the first input's speed; beyond, the cache is filled directly as a prefill leaves it. ` +
+    `The run used ${((cpuMs() - c0) / (performance.now() - w0)).toFixed(2)} cores on average (load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end, ${cpus().length} cores).`;
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(resolve(resultsDir, 'bench-long.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, prefillLimitS, rows: longRows }, null, 1) + '\n');
+  writeFileSync(resolve(resultsDir, 'bench-long.md'), longMarkdown(longRows, machine, conditions));
+  for (const c of longCharts(longRows)) writeFileSync(resolve(resultsDir, c.file), c.svg);
 }
 
 if (sections.includes('peers')) {

@@ -337,6 +337,7 @@ async function send(): Promise<void> {
   const setting = loaded.setting;
   closeConfirm();
   prompt.value = '';
+  $('attached').hidden = true;
   autoGrow();
   history.push({ role: 'user', content: text });
   chat.addUser(text);
@@ -481,6 +482,33 @@ prompt.addEventListener('keydown', (ev) => {
   }
 });
 prompt.addEventListener('input', autoGrow);
+// A long document, attached or dropped, goes into the message box (sent as the user chooses).
+async function attachText(files: FileList | null): Promise<void> {
+  const file = files?.[0];
+  if (!file) return;
+  const text = await file.text();
+  prompt.value = prompt.value.trim() ? `${prompt.value.trimEnd()}\n\n${text}` : text;
+  autoGrow();
+  const note = $('attached');
+  note.textContent = `${file.name}: ${text.length.toLocaleString('en')} characters in the message box. Under a compressing policy a text of any length is read in chunks of 512 tokens, each compressed into the budget, so KV memory stays flat.`;
+  note.hidden = false;
+  prompt.focus({ preventScroll: true });
+}
+const attach = $<HTMLInputElement>('attach');
+attach.addEventListener('change', () => void attachText(attach.files).finally(() => (attach.value = '')));
+const composer = $('composer');
+composer.addEventListener('dragover', (ev) => {
+  if (!ev.dataTransfer?.types.includes('Files')) return;
+  ev.preventDefault();
+  composer.classList.add('dropping');
+});
+composer.addEventListener('dragleave', () => composer.classList.remove('dropping'));
+composer.addEventListener('drop', (ev) => {
+  if (!ev.dataTransfer?.files.length) return;
+  ev.preventDefault();
+  composer.classList.remove('dropping');
+  void attachText(ev.dataTransfer.files);
+});
 policy.addEventListener('change', () => {
   refreshPolicyHint();
   refreshLoadButton();

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PolicyRow } from '../../bench/policies';
 import type { ProfileRow } from '../../bench/decode-profile';
+import type { LongRow } from '../../bench/long-input';
 import type { EvalReport } from '../../src/eval/eval-report';
 import { POLICIES } from '../../src/kv/policy';
 
@@ -86,5 +87,29 @@ describe('npm run eval on the WebGPU backend (EVAL_QUICK=1)', () => {
       expect(m.rows).toHaveLength(1 + 2 * (POLICIES.length - 1));
       for (const r of m.rows) expect(r.referenceNllDiff, `${m.model} ${r.policy} ${r.budget}`).toBeLessThan(1e-3);
     }
+  });
+});
+
+describe('npm run bench, long-input section (BENCH_QUICK=1)', () => {
+  it('every policy at each input: prefill and decode speed with CPU time, KV memory, ratios to the full cache, a chart', () => {
+    const out = mkdtempSync(join(tmpdir(), 'd2o-bench-long-'));
+    run('bench/run.ts', { BENCH_QUICK: '1', BENCH_OUT: out, BENCH_ONLY: 'long' });
+    const { rows } = json<{ rows: LongRow[] }>(join(out, 'results', 'bench-long.json'));
+    expect(rows.map((r) => `${r.policy} ${r.input}`)).toEqual(['full 64', 'full 200', 'd2o 20% 64', 'd2o 20% 200', 'd2o 16 64', 'd2o 16 200']);
+    for (const r of rows) {
+      expect(r.measured).toBe('prefill');
+      expect(r.prefillTokS).toBeGreaterThan(0);
+      expect(r.prefillCpuMsPerToken).toBeGreaterThan(0);
+      expect(r.decodeTokS).toBeGreaterThan(0);
+      const full = rows.find((x) => x.policy === 'full' && x.input === r.input)!;
+      expect(r.memoryVsFull).toBeCloseTo(r.kvMiB! / full.kvMiB!, 9);
+      expect(r.speedVsFull).toBeCloseTo(r.decodeTokS! / full.decodeTokS!, 9);
+    }
+    // A fixed budget holds the same memory however long the input; the full cache grows with it.
+    const at = (p: string, n: number) => rows.find((r) => r.policy === p && r.input === n)!.kvMiB!;
+    expect(at('d2o 16', 200)).toBe(at('d2o 16', 64));
+    expect(at('full', 200)).toBeGreaterThan(at('full', 64));
+    expect(readFileSync(join(out, 'results', 'bench-long.md'), 'utf8')).toContain('| model | weights | policy | input tokens | measured | prefill tok/s | prefill CPU ms/token |');
+    expect(readdirSync(join(out, 'results')).filter((f) => f.startsWith('bench-long-') && f.endsWith('.svg'))).toEqual(['bench-long-tinystories-656k-f32.svg']);
   });
 });
