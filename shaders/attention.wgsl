@@ -36,15 +36,10 @@
 //   tiled_combine   one per (4 dims, query head, token): merges the chunks, writes out and stats
 //   then accumulate_decode (T == 1, from the kept logits) or accumulate_prefill (T > 1)
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params {
-  numHeads: u32, numKvHeads: u32, pageSize: u32, pagesPerHead: u32,
-  maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, window: u32,
-  scale: f32, numChunks: u32, partialOffset: u32, _a: u32,
-  group: u32, headDim: u32, hd4: u32, colsumStride: u32,
-}
+// StepParams, KvLayout and AttentionParams are prepended by the wrapper (src/gpu/uniforms.ts), the
+// addressing by paged_kv.wgsl.
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: AttentionParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
@@ -59,6 +54,7 @@ struct Params {
 // [T][numHeads]: (row max, 1 / row sum)
 @group(0) @binding(9) var<storage, read_write> stats: array<vec2<f32>>;
 @group(0) @binding(10) var<storage, read_write> colsums: array<f32>;
+@group(0) @binding(11) var<uniform> kv: KvLayout;
 
 const NEG_INF: f32 = -3.0e38;
 const NONE: u32 = 0xffffffffu;
@@ -68,17 +64,12 @@ const DPT_CAP: u32 = (HEAD_DIM_CAP + TILE - 1u) / TILE;
 const HD4_CAP: u32 = HEAD_DIM_CAP / 4u;
 
 fn num_slots(h: u32) -> u32 {
-  return min(index[2u * h], p.maxSlots);
-}
-
-fn slot_pos(h: u32, slot: u32) -> i32 {
-  return bitcast<i32>(index[p.slotPosOffset + h * p.maxSlots + slot]);
+  return min(index[2u * h], kv.maxSlots);
 }
 
 // In vec4s: q, out and the pools are read 4 floats at a time (headDim % 4 == 0).
 fn slot_base(h: u32, slot: u32) -> u32 {
-  let page = index[p.pageTableOffset + h * p.pagesPerHead + slot / p.pageSize];
-  return (page * p.pageSize + slot % p.pageSize) * p.hd4;
+  return kv_pool_slot(h, slot) * p.hd4;
 }
 
 fn visible(pos: i32, qp: i32) -> bool {
@@ -93,7 +84,7 @@ fn dot_qk(qb: u32, kb: u32) -> f32 {
 }
 
 fn logit_at(head: u32, slot: u32) -> u32 {
-  return head * p.maxSlots + slot;
+  return head * kv.maxSlots + slot;
 }
 
 // ---- simple decode -------------------------------------------------------------------------
@@ -102,8 +93,8 @@ fn logit_at(head: u32, slot: u32) -> u32 {
 fn decode_logits(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
   let h = gid.y;
-  if (h >= p.numKvHeads || slot >= num_slots(h)) { return; }
-  let live = visible(slot_pos(h, slot), i32(step.pos0));
+  if (h >= kv.numKvHeads || slot >= num_slots(h)) { return; }
+  let live = visible(kv_slot_pos(h, slot), i32(step.pos0));
   var kb = 0u;
   if (live) { kb = slot_base(h, slot); }
   for (var g = 0u; g < p.group; g++) {
@@ -133,7 +124,7 @@ fn decode_values_impl(i: u32, h: u32) -> GroupSoftmax {
   var l: array<f32, GROUP>;
   var acc: array<vec4<f32>, GROUP>;
   for (var s = 0u; s < n; s++) {
-    if (slot_pos(h, s) < 0) { continue; }
+    if (kv_slot_pos(h, s) < 0) { continue; }
     let v = kv_vec4(vPool[slot_base(h, s) + i]);
     for (var g = 0u; g < GROUP; g++) {
       let x = scratch[logit_at(head0 + g, s)];
@@ -164,10 +155,10 @@ fn slot_probs(h: u32, s: u32, sm: GroupSoftmax) -> array<f32, GROUP> {
 fn decode_values(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   let h = gid.y;
-  if (i >= p.hd4 || h >= p.numKvHeads) { return; }
+  if (i >= p.hd4 || h >= kv.numKvHeads) { return; }
   let sm = decode_values_impl(i, h);
   for (var s = i; s < num_slots(h); s += p.hd4) {
-    if (slot_pos(h, s) >= 0) { add_score(h, s, slot_probs(h, s, sm)); }
+    if (kv_slot_pos(h, s) >= 0) { add_score(h, s, slot_probs(h, s, sm)); }
   }
 }
 
@@ -175,10 +166,10 @@ fn decode_values(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn decode_values_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   let h = gid.y;
-  if (i >= p.hd4 || h >= p.numKvHeads) { return; }
+  if (i >= p.hd4 || h >= kv.numKvHeads) { return; }
   let sm = decode_values_impl(i, h);
   for (var s = i; s < num_slots(h); s += p.hd4) {
-    if (slot_pos(h, s) < 0) { continue; }
+    if (kv_slot_pos(h, s) < 0) { continue; }
     let pr = slot_probs(h, s, sm);
     add_score(h, s, pr);
     add_colsum(h, s, pr);
@@ -201,7 +192,7 @@ fn decode_probs(h: u32, slot: u32) -> array<f32, GROUP> {
 fn add_score(h: u32, slot: u32, pr: array<f32, GROUP>) {
   var total = 0.0;
   for (var g = 0u; g < GROUP; g++) { total += pr[g]; }
-  score[h * p.maxSlots + slot] += total;
+  score[h * kv.maxSlots + slot] += total;
 }
 
 fn add_colsum(h: u32, slot: u32, pr: array<f32, GROUP>) {
@@ -214,7 +205,7 @@ fn add_colsum(h: u32, slot: u32, pr: array<f32, GROUP>) {
 fn accumulate_decode(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
   let h = gid.y;
-  if (h >= p.numKvHeads || slot >= num_slots(h) || slot_pos(h, slot) < 0) { return; }
+  if (h >= kv.numKvHeads || slot >= num_slots(h) || kv_slot_pos(h, slot) < 0) { return; }
   add_score(h, slot, decode_probs(h, slot));
 }
 
@@ -222,7 +213,7 @@ fn accumulate_decode(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn accumulate_decode_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
   let h = gid.y;
-  if (h >= p.numKvHeads || slot >= num_slots(h) || slot_pos(h, slot) < 0) { return; }
+  if (h >= kv.numKvHeads || slot >= num_slots(h) || kv_slot_pos(h, slot) < 0) { return; }
   let pr = decode_probs(h, slot);
   add_score(h, slot, pr);
   add_colsum(h, slot, pr);
@@ -237,7 +228,7 @@ fn prefill_flash(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.y;
   let t = gid.x / p.group;
   let head = h * p.group + gid.x % p.group;
-  if (t >= step.nTokens || h >= p.numKvHeads) { return; }
+  if (t >= step.nTokens || h >= kv.numKvHeads) { return; }
   let qb = (t * p.numHeads + head) * HD4;
   let qp = i32(step.pos0 + t);
   let n = num_slots(h);
@@ -248,7 +239,7 @@ fn prefill_flash(@builtin(global_invocation_id) gid: vec3<u32>) {
   var l = 0.0;
   var acc: array<vec4<f32>, HD4>;
   for (var s = 0u; s < n; s++) {
-    if (!visible(slot_pos(h, s), qp)) { continue; }
+    if (!visible(kv_slot_pos(h, s), qp)) { continue; }
     let kb = slot_base(h, s);
     var x = 0.0;
     for (var i = 0u; i < HD4; i++) { x += dot(qv[i], kv_vec4(kPool[kb + i])); }
@@ -296,8 +287,8 @@ fn prefill_probs(h: u32, slot: u32, pos: i32) -> array<f32, GROUP> {
 fn accumulate_prefill(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
   let h = gid.y;
-  if (h >= p.numKvHeads || slot >= num_slots(h)) { return; }
-  let pos = slot_pos(h, slot);
+  if (h >= kv.numKvHeads || slot >= num_slots(h)) { return; }
+  let pos = kv_slot_pos(h, slot);
   if (pos < 0) { return; }
   add_score(h, slot, prefill_probs(h, slot, pos));
 }
@@ -306,8 +297,8 @@ fn accumulate_prefill(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn accumulate_prefill_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
   let h = gid.y;
-  if (h >= p.numKvHeads || slot >= num_slots(h)) { return; }
-  let pos = slot_pos(h, slot);
+  if (h >= kv.numKvHeads || slot >= num_slots(h)) { return; }
+  let pos = kv_slot_pos(h, slot);
   if (pos < 0) { return; }
   let pr = prefill_probs(h, slot, pos);
   add_score(h, slot, pr);
@@ -324,7 +315,7 @@ var<workgroup> runSum: array<f32, GROUP_CAP>;
 var<workgroup> corr: array<f32, GROUP_CAP>;
 
 fn partial_at(t: u32, head: u32, chunk: u32) -> u32 {
-  return p.partialOffset + ((t * p.numHeads + head) * p.numChunks + chunk) * (p.headDim + 2u);
+  return p.partialOffset + ((t * p.numHeads + head) * p.numChunks + chunk) * (kv.headDim + 2u);
 }
 
 @compute @workgroup_size(64)
@@ -333,13 +324,13 @@ fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   let h = wid.y;
   let t = wid.z;
   // Workgroup-uniform exits (before any barrier).
-  if (t >= step.nTokens || h >= p.numKvHeads) { return; }
+  if (t >= step.nTokens || h >= kv.numKvHeads) { return; }
   let start = chunk * CHUNK;
   let end = min(start + CHUNK, num_slots(h));
   if (start >= end) { return; }
   let qp = i32(step.pos0 + t);
   let keepLogits = step.nTokens == 1u;
-  let dpt = (p.headDim + TILE - 1u) / TILE;
+  let dpt = (kv.headDim + TILE - 1u) / TILE;
   let q0 = (t * p.numHeads + h * p.group) * p.hd4;
   for (var i = lid; i < p.group * p.hd4; i += TILE) { qs[i] = q[q0 + i] * p.scale; }
   if (lid < p.group) {
@@ -353,7 +344,7 @@ fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     let s = base + lid;
     let count = min(TILE, end - base);
     var kb = NONE;
-    if (s < end && visible(slot_pos(h, s), qp)) { kb = slot_base(h, s); }
+    if (s < end && visible(kv_slot_pos(h, s), qp)) { kb = slot_base(h, s); }
     tileBase[lid] = kb;
     for (var g = 0u; g < p.group; g++) {
       var x = NEG_INF;
@@ -386,7 +377,7 @@ fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     // P.V: one thread per dim, V read once for the group.
     for (var i = 0u; i < dpt; i++) {
       let d = lid + i * TILE;
-      if (d >= p.headDim) { break; }
+      if (d >= kv.headDim) { break; }
       for (var g = 0u; g < p.group; g++) { acc[g * dpt + i] *= corr[g]; }
       for (var j = 0u; j < count; j++) {
         let vb = tileBase[j];
@@ -401,11 +392,11 @@ fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     let at = partial_at(t, h * p.group + g, chunk);
     for (var i = 0u; i < dpt; i++) {
       let d = lid + i * TILE;
-      if (d < p.headDim) { scratch[at + d] = acc[g * dpt + i]; }
+      if (d < kv.headDim) { scratch[at + d] = acc[g * dpt + i]; }
     }
     if (lid == 0u) {
-      scratch[at + p.headDim] = runMax[g];
-      scratch[at + p.headDim + 1u] = runSum[g];
+      scratch[at + kv.headDim] = runMax[g];
+      scratch[at + kv.headDim + 1u] = runSum[g];
     }
   }
 }
@@ -418,15 +409,15 @@ fn tiled_combine(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= p.hd4 || head >= p.numHeads || t >= step.nTokens) { return; }
   let chunks = (num_slots(head / p.group) + CHUNK - 1u) / CHUNK;
   var m = NEG_INF;
-  for (var c = 0u; c < chunks; c++) { m = max(m, scratch[partial_at(t, head, c) + p.headDim]); }
+  for (var c = 0u; c < chunks; c++) { m = max(m, scratch[partial_at(t, head, c) + kv.headDim]); }
   var l = 0.0;
   var o = vec4<f32>(0.0);
   for (var c = 0u; c < chunks; c++) {
     let at = partial_at(t, head, c);
-    let mc = scratch[at + p.headDim];
+    let mc = scratch[at + kv.headDim];
     if (mc > NEG_INF) {
       let w = exp(mc - m);
-      l += scratch[at + p.headDim + 1u] * w;
+      l += scratch[at + kv.headDim + 1u] * w;
       let d = at + 4u * i;
       o += vec4<f32>(scratch[d], scratch[d + 1u], scratch[d + 2u], scratch[d + 3u]) * w;
     }

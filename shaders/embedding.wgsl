@@ -2,8 +2,7 @@
 // weights_<format>.wgsl). Ids are read on the GPU, so a sampled id needs no round trip. A row-sliced
 // embedding is one dispatch per slice; each fills the tokens whose row it holds.
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct EmbeddingParams { cols: u32, vocab: u32, rowStart: u32, rows: u32 }
+// StepParams and this kernel's uniform structs are prepended by its wrapper (src/gpu/uniforms.ts).
 
 @group(0) @binding(0) var<uniform> p: EmbeddingParams;
 @group(0) @binding(1) var<uniform> step: StepParams;

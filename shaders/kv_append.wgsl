@@ -6,10 +6,9 @@
 // gets its position pos0 + t and a zero score; `advance` then updates meta (a second dispatch, so
 // every `append` invocation has read the old meta first).
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, freeListOffset: u32 }
+// StepParams and KvLayout are prepended by the wrapper (src/gpu/uniforms.ts), the addressing by paged_kv.wgsl.
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> kv: KvLayout;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
@@ -20,31 +19,26 @@ struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32,
 @group(0) @binding(6) var<storage, read_write> index: array<u32>;
 @group(0) @binding(7) var<storage, read_write> score: array<f32>;
 
-fn slot_base(h: u32, slot: u32) -> u32 {
-  let page = index[p.pageTableOffset + h * p.pagesPerHead + slot / p.pageSize];
-  return (page * p.pageSize + slot % p.pageSize) * p.headDim;
-}
-
 // One invocation per (kv head, pair of dims) and token.
 @compute @workgroup_size(64)
 fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let d = 2u * (gid.x % (p.headDim / 2u));
-  let h = gid.x / (p.headDim / 2u);
+  let d = 2u * (gid.x % (kv.headDim / 2u));
+  let h = gid.x / (kv.headDim / 2u);
   let t = gid.y;
-  if (h >= p.numKvHeads || t >= step.nTokens) { return; }
+  if (h >= kv.numKvHeads || t >= step.nTokens) { return; }
   let numSlots = index[2u * h];
   let freeCount = index[2u * h + 1u];
   var slot = numSlots + t - freeCount;
-  if (t < freeCount) { slot = index[p.freeListOffset + h * p.maxSlots + freeCount - 1u - t]; }
+  if (t < freeCount) { slot = index[kv.freeListOffset + h * kv.maxSlots + freeCount - 1u - t]; }
   // Past the capacity the token is dropped (the engine checks room on the CPU before this).
-  if (slot >= p.maxSlots) { return; }
-  let src = (t * p.numKvHeads + h) * p.headDim + d;
-  let dst = (slot_base(h, slot) + d) / 2u;
+  if (slot >= kv.maxSlots) { return; }
+  let src = (t * kv.numKvHeads + h) * kv.headDim + d;
+  let dst = (kv_slot_base(h, slot) + d) / 2u;
   kPool[dst] = kv_pack(vec2<f32>(k[src], k[src + 1u]));
   vPool[dst] = kv_pack(vec2<f32>(v[src], v[src + 1u]));
   if (d == 0u) {
-    index[p.slotPosOffset + h * p.maxSlots + slot] = step.pos0 + t;
-    score[h * p.maxSlots + slot] = 0.0;
+    index[kv.slotPosOffset + h * kv.maxSlots + slot] = step.pos0 + t;
+    score[h * kv.maxSlots + slot] = 0.0;
   }
 }
 
@@ -52,10 +46,10 @@ fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64)
 fn advance(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.x;
-  if (h >= p.numKvHeads) { return; }
+  if (h >= kv.numKvHeads) { return; }
   // Freed slots are used first; only the rest grows the table.
   let freeCount = index[2u * h + 1u];
   let reused = min(freeCount, step.nTokens);
-  index[2u * h] = min(index[2u * h] + step.nTokens - reused, p.maxSlots);
+  index[2u * h] = min(index[2u * h] + step.nTokens - reused, kv.maxSlots);
   index[2u * h + 1u] = freeCount - reused;
 }

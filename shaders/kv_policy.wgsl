@@ -9,16 +9,14 @@
 //   release     one per KV head: free the victims' slots (free list kept descending)
 // `variance` (once, after the first prefill) turns each head's column sums into their unbiased variance.
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-// maxVictims: victims a head can have in one step (the victims/sims row stride); colsumStride: the
-// column sums' row stride (they cover the prompt's first chunk).
-struct Params { numKvHeads: u32, headDim: u32, pageSize: u32, pagesPerHead: u32, maxSlots: u32, pageTableOffset: u32, slotPosOffset: u32, freeListOffset: u32, maxVictims: u32, colsumStride: u32, _a: u32, _b: u32 }
-// hh + recent = the layer's budget; flags: 1 compress, 2 streaming, 4 merge
-struct Policy { hh: u32, recent: u32, flags: u32, numHeads: u32, alpha: f32, beta: f32, promptLength: u32, _a: u32 }
+// StepParams, KvLayout, Policy (hh + recent = the layer's budget; flags: 1 compress, 2 streaming,
+// 4 merge) and PolicyRows (maxVictims: victims a head can have in one step, the victims/sims row
+// stride; colsumStride: the column sums' row stride, they cover the prompt's first chunk) are
+// prepended by the wrapper (src/gpu/uniforms.ts), the addressing by paged_kv.wgsl.
 // tau, tauSet, evictions, merges
 struct State { tau: f32, tauSet: u32, evictions: u32, merges: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> kv: KvLayout;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<uniform> policy: Policy;
 // The pools' storage (f32 or f16) comes from the kv_<dtype>.wgsl the wrapper puts first: pairs of
@@ -32,57 +30,49 @@ struct State { tau: f32, tauSet: u32, evictions: u32, merges: u32 }
 @group(0) @binding(9) var<storage, read_write> state: State;
 // Per slot: how many evicted tokens were merged into it (for the KV map); cleared when it is freed.
 @group(0) @binding(12) var<storage, read_write> absorbed: array<u32>;
+@group(0) @binding(13) var<uniform> rows: PolicyRows;
 
 const SINKS: i32 = 4;
 // A chosen victim's score is set to this until `release` frees it.
 const CHOSEN: f32 = 3.0e38;
 
-fn slot_base(h: u32, slot: u32) -> u32 {
-  let page = index[p.pageTableOffset + h * p.pagesPerHead + slot / p.pageSize];
-  return (page * p.pageSize + slot % p.pageSize) * p.headDim;
-}
-
-fn pos_of(h: u32, slot: u32) -> i32 {
-  return bitcast<i32>(index[p.slotPosOffset + h * p.maxSlots + slot]);
-}
-
 fn victim_count(h: u32) -> u32 {
-  return victims[h * (p.maxVictims + 1u)];
+  return victims[h * (rows.maxVictims + 1u)];
 }
 
 fn victim(h: u32, k: u32) -> u32 {
-  return victims[h * (p.maxVictims + 1u) + 1u + k];
+  return victims[h * (rows.maxVictims + 1u) + 1u + k];
 }
 
 fn kept(h: u32, slot: u32) -> bool {
-  return pos_of(h, slot) >= 0 && score[h * p.maxSlots + slot] != CHOSEN;
+  return kv_slot_pos(h, slot) >= 0 && score[h * kv.maxSlots + slot] != CHOSEN;
 }
 
 @compute @workgroup_size(64)
 fn select_victims(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.x;
-  if (h >= p.numKvHeads) { return; }
-  let base = h * (p.maxVictims + 1u);
+  if (h >= kv.numKvHeads) { return; }
+  let base = h * (rows.maxVictims + 1u);
   let n = index[2u * h];
   var live = 0u;
-  for (var s = 0u; s < n; s++) { if (pos_of(h, s) >= 0) { live++; } }
+  for (var s = 0u; s < n; s++) { if (kv_slot_pos(h, s) >= 0) { live++; } }
   let budget = policy.hh + policy.recent;
   var count = 0u;
   if ((policy.flags & 1u) != 0u && live > budget) {
     let len = i32(step.pos0 + step.nTokens);
     let streaming = (policy.flags & 2u) != 0u;
-    for (var k = 0u; k < min(live - budget, p.maxVictims); k++) {
+    for (var k = 0u; k < min(live - budget, rows.maxVictims); k++) {
       var best = 0xffffffffu;
       var bestKey = CHOSEN;
       for (var s = 0u; s < n; s++) {
-        let pos = pos_of(h, s);
-        let sc = score[h * p.maxSlots + s];
+        let pos = kv_slot_pos(h, s);
+        let sc = score[h * kv.maxSlots + s];
         if (pos < SINKS || pos >= len - i32(policy.recent) || sc == CHOSEN) { continue; }
         let key = select(sc, f32(pos), streaming);
         if (key < bestKey) { bestKey = key; best = s; }
       }
       if (best == 0xffffffffu) { break; }
-      score[h * p.maxSlots + best] = CHOSEN;
+      score[h * kv.maxSlots + best] = CHOSEN;
       // Insertion keeps the victims in ascending slot order, the order the CPU merges them in.
       var i = count;
       while (i > 0u && victims[base + i] > best) { victims[base + 1u + i] = victims[base + i]; i--; }
@@ -99,9 +89,9 @@ fn similarity(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.y;
   if (k >= victim_count(h)) { return; }
   let e = victim(h, k);
-  let eb = slot_base(h, e);
+  let eb = kv_slot_base(h, e);
   var ne = 0.0;
-  for (var d = 0u; d < p.headDim; d += 2u) {
+  for (var d = 0u; d < kv.headDim; d += 2u) {
     let ke = kv_pair(kPool[(eb + d) / 2u]);
     ne += ke.x * ke.x;
     ne += ke.y * ke.y;
@@ -110,10 +100,10 @@ fn similarity(@builtin(global_invocation_id) gid: vec3<u32>) {
   var bestSlot = 0xffffffffu;
   for (var c = 0u; c < index[2u * h]; c++) {
     if (!kept(h, c)) { continue; }
-    let cb = slot_base(h, c);
+    let cb = kv_slot_base(h, c);
     var dot = 0.0;
     var nc = 0.0;
-    for (var d = 0u; d < p.headDim; d += 2u) {
+    for (var d = 0u; d < kv.headDim; d += 2u) {
       let ke = kv_pair(kPool[(eb + d) / 2u]);
       let kc = kv_pair(kPool[(cb + d) / 2u]);
       dot += ke.x * kc.x;
@@ -124,15 +114,15 @@ fn similarity(@builtin(global_invocation_id) gid: vec3<u32>) {
     let u = dot / max(sqrt(ne) * sqrt(nc), 1e-12);
     if (u > best) { best = u; bestSlot = c; }
   }
-  sims[h * p.maxVictims + k] = vec2<f32>(best, bitcast<f32>(bestSlot));
+  sims[h * rows.maxVictims + k] = vec2<f32>(best, bitcast<f32>(bestSlot));
 }
 
 @compute @workgroup_size(1)
 fn threshold() {
   var total = 0u;
   var sum = 0.0;
-  for (var h = 0u; h < p.numKvHeads; h++) {
-    for (var k = 0u; k < victim_count(h); k++) { sum += sims[h * p.maxVictims + k].x; total++; }
+  for (var h = 0u; h < kv.numKvHeads; h++) {
+    for (var k = 0u; k < victim_count(h); k++) { sum += sims[h * rows.maxVictims + k].x; total++; }
   }
   if (total == 0u) { return; }
   state.evictions += total;
@@ -140,9 +130,9 @@ fn threshold() {
   let mean = sum / f32(total);
   state.tau = select(mean, policy.alpha * state.tau + policy.beta * mean, state.tauSet != 0u);
   state.tauSet = 1u;
-  for (var h = 0u; h < p.numKvHeads; h++) {
+  for (var h = 0u; h < kv.numKvHeads; h++) {
     for (var k = 0u; k < victim_count(h); k++) {
-      let s = sims[h * p.maxVictims + k];
+      let s = sims[h * rows.maxVictims + k];
       if (bitcast<u32>(s.y) != 0xffffffffu && s.x >= state.tau) { state.merges++; }
     }
   }
@@ -153,21 +143,21 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   let h = gid.y;
   if ((policy.flags & 4u) == 0u || c >= index[2u * h] || !kept(h, c)) { return; }
-  let cb = slot_base(h, c);
+  let cb = kv_slot_base(h, c);
   var members = 0u;
   for (var k = 0u; k < victim_count(h); k++) {
-    let s = sims[h * p.maxVictims + k];
+    let s = sims[h * rows.maxVictims + k];
     if (bitcast<u32>(s.y) == c && s.x >= state.tau) { members++; }
   }
   if (members == 0u) { return; }
-  absorbed[h * p.maxSlots + c] += members;
-  for (var d = 0u; d < p.headDim; d += 2u) {
+  absorbed[h * kv.maxSlots + c] += members;
+  for (var d = 0u; d < kv.headDim; d += 2u) {
     var ka = kv_pair(kPool[(cb + d) / 2u]);
     var va = kv_pair(vPool[(cb + d) / 2u]);
     for (var k = 0u; k < victim_count(h); k++) {
-      let s = sims[h * p.maxVictims + k];
+      let s = sims[h * rows.maxVictims + k];
       if (bitcast<u32>(s.y) == c && s.x >= state.tau) {
-        let eb = slot_base(h, victim(h, k));
+        let eb = kv_slot_base(h, victim(h, k));
         ka += s.x * kv_pair(kPool[(eb + d) / 2u]);
         va += s.x * kv_pair(vPool[(eb + d) / 2u]);
       }
@@ -180,14 +170,14 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64)
 fn release(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.x;
-  if (h >= p.numKvHeads) { return; }
-  let list = p.freeListOffset + h * p.maxSlots;
+  if (h >= kv.numKvHeads) { return; }
+  let list = kv.freeListOffset + h * kv.maxSlots;
   var freeCount = index[2u * h + 1u];
   for (var k = 0u; k < victim_count(h); k++) {
     let e = victim(h, k);
-    index[p.slotPosOffset + h * p.maxSlots + e] = 0xffffffffu;
-    score[h * p.maxSlots + e] = 0.0;
-    absorbed[h * p.maxSlots + e] = 0u;
+    index[kv.slotPosOffset + h * kv.maxSlots + e] = 0xffffffffu;
+    score[h * kv.maxSlots + e] = 0.0;
+    absorbed[h * kv.maxSlots + e] = 0u;
     var i = freeCount;
     while (i > 0u && index[list + i - 1u] < e) { index[list + i] = index[list + i - 1u]; i--; }
     index[list + i] = e;
@@ -206,9 +196,9 @@ fn variance(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = policy.promptLength;
   if (head >= policy.numHeads || n == 0u) { return; }
   var mean = 0.0;
-  for (var j = 0u; j < n; j++) { mean += colsums[head * p.colsumStride + j]; }
+  for (var j = 0u; j < n; j++) { mean += colsums[head * rows.colsumStride + j]; }
   mean /= f32(n);
   var ss = 0.0;
-  for (var j = 0u; j < n; j++) { let d = colsums[head * p.colsumStride + j] - mean; ss += d * d; }
+  for (var j = 0u; j < n; j++) { let d = colsums[head * rows.colsumStride + j] - mean; ss += d * d; }
   variances[head] = select(0.0, ss / f32(n - 1u), n > 1u);
 }

@@ -5,7 +5,7 @@
 // Entry points: `simple` (barrier-free, a register tile of 4 tokens x 4 rows per invocation) and `tiled` (workgroup-memory tiles of 32 tokens x 32 rows,
 // 4 x 4 outputs per invocation).
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
+// StepParams is prepended by the wrapper (src/gpu/uniforms.ts).
 
 struct MatmulParams {
   rows: u32,

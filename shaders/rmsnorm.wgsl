@@ -7,10 +7,9 @@
 // Sums of squares are f32 with several partial sums (4 per row in `simple`, 64 in `tiled`), which
 // keeps the rounding error of long rows small; the CPU reference accumulates in f64.
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { width: u32, eps: f32, lastOnly: u32, _a: u32 }
+// StepParams and this kernel's uniform structs are prepended by its wrapper (src/gpu/uniforms.ts).
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: RmsNormParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> weight: array<f32>;

@@ -15,10 +15,9 @@
 // at most 2.2 * 2^-24 (simulated for every position < 2^17 and every 7th one < 2^20, measured on
 // the GPU in test/gpu-node/rope.test.ts), the same on every adapter.
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { numHeads: u32, numKvHeads: u32, headDim: u32, interleaved: u32 }
+// StepParams and this kernel's uniform structs are prepended by its wrapper (src/gpu/uniforms.ts).
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: RopeParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;
 @group(0) @binding(3) var<storage, read_write> k: array<f32>;

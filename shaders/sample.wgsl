@@ -29,11 +29,7 @@
 //
 // Entry point `uniforms` evaluates uniform_at for test pairs (bit-exactness with the CPU).
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-// Written by setSampling when the settings change.
-struct Sampling { greedy: u32, topK: u32, window: u32, _a: u32, temperature: f32, topP: f32, penalty: f32, _b: u32 }
-// Fixed at bind time.
-struct Layout { vocab: u32, ringSize: u32, outIndex: u32, zero: u32 }
+// StepParams and Sampling (written by setSampling) and SamplerLayout (fixed at bind time) are prepended by its wrapper (src/gpu/uniforms.ts).
 
 @group(0) @binding(0) var<uniform> s: Sampling;
 @group(0) @binding(1) var<uniform> step: StepParams;
@@ -43,7 +39,7 @@ struct Layout { vocab: u32, ringSize: u32, outIndex: u32, zero: u32 }
 // [0, vocab): e; then META floats (sum of e, tk, tp, unused); then the per-invocation histograms of
 // a radix round, [bucket][invocation].
 @group(0) @binding(5) var<storage, read_write> scratch: array<f32>;
-@group(0) @binding(6) var<uniform> lay: Layout;
+@group(0) @binding(6) var<uniform> lay: SamplerLayout;
 
 const WG: u32 = 256u;
 const NONE: u32 = 0xffffffffu;

@@ -2,10 +2,9 @@
 // silu(g) = g / (1 + exp(-g)). Entry points: `main` writes h into gate (in place), `to_out` into
 // out. One invocation per element, no barriers. exp is WGSL's (3 + 2|g| ulp); g -> -inf gives -0.
 
-struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
-struct Params { width: u32, _a: u32, _b: u32, _c: u32 }
+// StepParams and this kernel's uniform structs are prepended by its wrapper (src/gpu/uniforms.ts).
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: SwigluParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read_write> gate: array<f32>;
 @group(0) @binding(3) var<storage, read> up: array<f32>;

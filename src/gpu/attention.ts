@@ -6,10 +6,26 @@
  * slot chunks; real GPUs). Decode (T == 1) and prefill (T > 1) take different paths, chosen in
  * `encode` from `dynamic.tokens`, which must equal the StepParams' nTokens of the step.
  */
-import type { GpuContext } from './device';
-import type { GpuKvCache, SlotBuffer } from './kv-cache';
-import { chooseVariant, type KernelVariant } from './variant';
+import { deviceOf, variantOf, type GpuTarget } from './device';
+import { KV_LAYOUT, kvLayout, type GpuKvCache, type SlotBuffer } from './kv-cache';
+import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { uniformStruct } from './uniforms';
+
+const ATTENTION_PARAMS = uniformStruct('AttentionParams', {
+  numHeads: 'u32',
+  /** Mistral's sliding window, 0 for none. */
+  window: 'u32',
+  /** 1 / sqrt(headDim). */
+  scale: 'f32',
+  numChunks: 'u32',
+  partialOffset: 'u32',
+  /** Query heads per KV head. */
+  group: 'u32',
+  hd4: 'u32',
+  /** Row stride of the column sums (they cover the prompt's first chunk). */
+  colsumStride: 'u32',
+});
 import { kvStorage } from './kv_append';
 
 /** Slots per tiled workgroup (split-K chunk) and threads per workgroup; as in the WGSL. */
@@ -101,12 +117,10 @@ export class AttentionKernel {
   readonly device: GPUDevice;
   readonly variant: KernelVariant;
 
-  /** With a GpuContext the variant defaults to `chooseVariant(info)`; with a bare device to `simple`. */
-  constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | { variant?: KernelVariant }) {
-    const isCtx = (ctx as GpuContext).info !== undefined && (ctx as GpuContext).device !== undefined;
-    this.device = isCtx ? (ctx as GpuContext).device : (ctx as GPUDevice);
-    const o = typeof opts === 'string' ? { variant: opts } : (opts ?? {});
-    this.variant = o.variant ?? (isCtx ? chooseVariant((ctx as GpuContext).info) : 'simple');
+  /** `variant` forces one; default `variantOf(ctx)`. */
+  constructor(ctx: GpuTarget, o: { variant?: KernelVariant } = {}) {
+    this.device = deviceOf(ctx);
+    this.variant = variantOf(ctx, o.variant);
   }
 
   /** Array sizes compiled into the shader: the group rounded up to a power of two, the head dim. */
@@ -141,43 +155,41 @@ export class AttentionKernel {
     const colsumBuffer = () => (slotBuffer ? slotBuffer.buffer : ((b.colsum as GPUBuffer | undefined) ?? null));
     const colsumStride = () => (slotBuffer ? slotBuffer.rowSlots : cache.maxSlots);
     // The cache's geometry (and the scratch's) changes when its tables grow: written at each bind.
-    const params = device.createBuffer({ label: 'attention params', size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const paramsOf = () => ({ numHeads, window: o.slidingWindow ?? 0, scale: 1 / Math.sqrt(headDim), numChunks: scratch.numChunks, partialOffset: Math.max(0, scratch.partialOffset), group, hd4: headDim / 4, colsumStride: colsumStride() });
+    const params = ATTENTION_PARAMS.create(device, paramsOf(), 'attention params');
+    const layout = KV_LAYOUT.create(device, kvLayout(cache), 'attention kv layout');
     const writeParams = () => {
-      const raw = new ArrayBuffer(64);
-      const u32 = new Uint32Array(raw);
-      u32.set([numHeads, numKvHeads, cache.pageSize, cache.pagesPerHead, cache.maxSlots, cache.pageTableOffset, cache.slotPosOffset, o.slidingWindow ?? 0]);
-      new Float32Array(raw)[8] = 1 / Math.sqrt(headDim);
-      u32.set([scratch.numChunks, Math.max(0, scratch.partialOffset), 0, group, headDim, headDim / 4, colsumStride()], 9);
-      device.queue.writeBuffer(params, 0, raw);
+      ATTENTION_PARAMS.write(device, params, paramsOf());
+      KV_LAYOUT.write(device, layout, kvLayout(cache));
     };
     const { groupCap, headDimCap } = AttentionKernel.caps(group, headDim);
     const prelude = `const GROUP: u32 = ${group}u;\nconst GROUP_CAP: u32 = ${groupCap}u;\nconst HEAD_DIM_CAP: u32 = ${headDimCap}u;\nconst HD4: u32 = ${headDim / 4}u;\n`;
 
     // Bindings each entry point uses (the 'auto' layout holds exactly those).
     const uses: Record<string, number[]> = {
-      decode_logits: [0, 1, 2, 4, 6, 8],
-      decode_values: [0, 3, 5, 6, 7, 8, 9],
-      decode_values_colsum: [0, 3, 5, 6, 7, 8, 9, 10],
-      accumulate_decode: [0, 6, 7, 8, 9],
-      accumulate_decode_colsum: [0, 6, 7, 8, 9, 10],
-      prefill_flash: [0, 1, 2, 3, 4, 5, 6, 9],
-      accumulate_prefill: [0, 1, 2, 4, 6, 7, 9],
-      accumulate_prefill_colsum: [0, 1, 2, 4, 6, 7, 9, 10],
-      tiled_partial: [0, 1, 2, 4, 5, 6, 8],
-      tiled_combine: [0, 1, 3, 6, 8, 9],
+      decode_logits: [0, 11, 1, 2, 4, 6, 8],
+      decode_values: [0, 11, 3, 5, 6, 7, 8, 9],
+      decode_values_colsum: [0, 11, 3, 5, 6, 7, 8, 9, 10],
+      accumulate_decode: [11, 6, 7, 8, 9],
+      accumulate_decode_colsum: [0, 11, 6, 7, 8, 9, 10],
+      prefill_flash: [0, 11, 1, 2, 3, 4, 5, 6, 9],
+      accumulate_prefill: [0, 11, 1, 2, 4, 6, 7, 9],
+      accumulate_prefill_colsum: [0, 11, 1, 2, 4, 6, 7, 9, 10],
+      tiled_partial: [0, 11, 1, 2, 4, 5, 6, 8],
+      tiled_combine: [0, 11, 1, 3, 6, 8, 9],
     };
     const wanted = variant === 'simple'
       ? ['decode_logits', 'decode_values', 'prefill_flash', 'accumulate_prefill']
       : ['tiled_partial', 'tiled_combine', 'accumulate_decode', 'accumulate_prefill'];
     if (b.colsum) wanted.push(variant === 'simple' ? 'decode_values_colsum' : 'accumulate_decode_colsum', 'accumulate_prefill_colsum');
-    const storage = kvStorage(cache, 'attention', prelude);
+    const storage = kvStorage(cache, 'attention', [ATTENTION_PARAMS], prelude);
     const pipelines = new Map(wanted.map((e) => [e, computePipeline(device, storage.shaders, e, storage.prelude)]));
     let groups = new Map<string, GPUBindGroup>();
     let version = -1;
     const rebind = () => {
       writeParams();
       const L = cache.layers[b.layer];
-      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.q, 3: b.out, 4: L.k, 5: L.v, 6: L.index, 7: L.score, 8: scratch.logits, 9: scratch.stats };
+      const all: Record<number, GPUBuffer> = { 11: layout, 0: params, 1: b.step, 2: b.q, 3: b.out, 4: L.k, 5: L.v, 6: L.index, 7: L.score, 8: scratch.logits, 9: scratch.stats };
       const colsum = colsumBuffer();
       if (colsum) all[10] = colsum;
       groups = new Map(wanted.filter((e) => colsum || !uses[e].includes(10)).map((e) => [e, bindGroup(device, pipelines.get(e)!, Object.fromEntries(uses[e].map((i) => [i, all[i]])), `attention ${e} ${b.layer}`)]));
@@ -212,6 +224,10 @@ export class AttentionKernel {
           run('tiled_combine', Math.ceil(headDim / 4 / 64), numHeads, T);
         }
         run(`accumulate_${T === 1 ? 'decode' : 'prefill'}${colsum ? '_colsum' : ''}`, slotGroups, numKvHeads);
+      },
+      destroy() {
+        params.destroy();
+        layout.destroy();
       },
     };
   }

@@ -15,6 +15,7 @@ export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number,
   return buffer;
 }
 
+/** A uniform buffer holding `data` (matmul/matvec; other kernels pack theirs with src/gpu/uniforms.ts). */
 export function uniformBuffer(device: GPUDevice, data: ArrayBufferView, label?: string): GPUBuffer {
   const buffer = device.createBuffer({ label, size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);

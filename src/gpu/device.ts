@@ -5,6 +5,7 @@
  * Every failure to get a device is a NoWebGPUError whose message says what is missing and how to
  * get it (the two software routes: shared/docs/webgpu-without-a-gpu.md, beside the checkout).
  */
+import { chooseVariant, type KernelVariant } from './variant';
 import { DeviceLostError, NoWebGPUError } from '../errors';
 
 export interface AdapterInfo {
@@ -195,4 +196,20 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<GpuConte
       limits: device.limits,
     },
   };
+}
+
+/** What a kernel wrapper is built on: the engine's GpuContext, or a bare device (tests, benchmarks). */
+export type GpuTarget = GpuContext | GPUDevice;
+
+function isGpuContext(x: GpuTarget): x is GpuContext {
+  return (x as GpuContext).device !== undefined && (x as GpuContext).info !== undefined;
+}
+
+export function deviceOf(x: GpuTarget): GPUDevice {
+  return isGpuContext(x) ? x.device : x;
+}
+
+/** The variant asked for, else the adapter's (`chooseVariant`); 'simple' on a bare device, whose adapter is unknown. */
+export function variantOf(x: GpuTarget, asked?: KernelVariant): KernelVariant {
+  return asked ?? (isGpuContext(x) ? chooseVariant(x.info) : 'simple');
 }

@@ -1,9 +1,13 @@
 /** Wrapper of shaders/embedding.wgsl: gathers the step's token rows from the embedding matrix (any format). */
-import type { GpuContext } from './device';
+import { deviceOf, type GpuTarget } from './device';
 import type { GpuTensor } from './weights';
 import { sliceBindings, weightShader } from './weights';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
-import { uniformBuffer } from './buffers';
+import { STEP_PARAMS } from './step-params';
+import { uniformStruct, wgslStructs } from './uniforms';
+
+/** One dispatch per row slice of the table: token ids in [rowStart, rowStart + rows) are this slice's. */
+const EMBEDDING_PARAMS = uniformStruct('EmbeddingParams', { cols: 'u32', vocab: 'u32', rowStart: 'u32', rows: 'u32' });
 
 export interface EmbeddingBuffers {
   weight: GpuTensor;
@@ -18,18 +22,18 @@ export interface EmbeddingBuffers {
 export class EmbeddingKernel {
   readonly device: GPUDevice;
 
-  constructor(ctx: GpuContext | GPUDevice) {
-    this.device = (ctx as GpuContext).info !== undefined && (ctx as GpuContext).device !== undefined ? (ctx as GpuContext).device : (ctx as GPUDevice);
+  constructor(ctx: GpuTarget) {
+    this.device = deviceOf(ctx);
   }
 
   /** `encode(pass, { tokens })`: tokens is the step's T (an upper bound is enough); default 1. */
-  bind(b: EmbeddingBuffers): BoundKernel & { destroy(): void } {
+  bind(b: EmbeddingBuffers): BoundKernel {
     const { weight } = b;
     const w = weightShader(this.device, weight.dtype);
-    const pipeline = computePipeline(this.device, [...w.shaders, 'embedding'], 'main', w.enables.map((e) => `enable ${e};\n`).join(''));
+    const pipeline = computePipeline(this.device, [...w.shaders, 'embedding'], 'main', w.enables.map((e) => `enable ${e};\n`).join('') + wgslStructs(STEP_PARAMS, EMBEDDING_PARAMS));
     const uniforms: GPUBuffer[] = [];
     const groups = weight.slices.map((slice) => {
-      const params = uniformBuffer(this.device, new Uint32Array([weight.cols, weight.rows, slice.rowStart, slice.rows]), `embedding ${weight.name}`);
+      const params = EMBEDDING_PARAMS.create(this.device, { cols: weight.cols, vocab: weight.rows, rowStart: slice.rowStart, rows: slice.rows }, `embedding ${weight.name}`);
       uniforms.push(params);
       return bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.ids, 3: b.out, ...sliceBindings(slice) }, `embedding ${weight.name}`);
     });

@@ -113,7 +113,7 @@ export class GpuForward {
     this.logitsAll = buf(T * c.vocabSize, 'logits all');
 
     this.step = new StepParams(device);
-    this.rope = new RopeTable(device, c.headDim, c.rope, T);
+    this.rope = new RopeTable(device, c.headDim, c.rope);
     this.kv = new GpuKvCache(device, kvCacheOptions(model, o));
     this.fullKvOptions = kvCacheOptions(model, { ...o, policy: resolvePolicy(), kvCapacity: undefined });
     this.scratch = attentionScratch(device, this.kv, c.numHeads, T, this.variant);
@@ -138,11 +138,11 @@ export class GpuForward {
     };
 
     const step = this.step.buffer;
-    const mm = new MatmulKernel(device, this.variant);
-    const norm = new RmsNormKernel(device, this.variant);
+    const mm = new MatmulKernel(device, { variant: this.variant });
+    const norm = new RmsNormKernel(device, { variant: this.variant });
     const ropeK = new RopeKernel(device);
     const append = new KvAppendKernel(device);
-    const attention = new AttentionKernel(device, this.variant);
+    const attention = new AttentionKernel(device, { variant: this.variant });
     const swiglu = new SwigluKernel(device);
 
     // A fused weight when the parts share a format and width (GGUF files may mix formats); else one per part.
@@ -200,7 +200,6 @@ export class GpuForward {
   /** Writes the step's uniforms; call before `encode`, with the ids already in `ids` (or written by the sampler). */
   prepare(pos0: number, tokens: number, step: number, seed: number): void {
     this.step.write({ pos0, nTokens: tokens, step, seed });
-    this.rope.write(pos0, tokens);
   }
 
   /**

@@ -45,6 +45,25 @@ import { ContextOverflowError } from '../errors';
 import { f16BitsToF32, f32ToF16Bits } from '../model/half-float';
 import { kvDtypeBytes, type KvDtype } from '../kv/dtype';
 import { PageAllocator, UNMAPPED } from './page-allocator';
+import { uniformStruct } from './uniforms';
+
+/** The cache's geometry as kernels read it (`kv: KvLayout`, with shaders/paged_kv.wgsl's addressing). */
+export const KV_LAYOUT = uniformStruct('KvLayout', {
+  numKvHeads: 'u32',
+  headDim: 'u32',
+  pageSize: 'u32',
+  pagesPerHead: 'u32',
+  maxSlots: 'u32',
+  pageTableOffset: 'u32',
+  slotPosOffset: 'u32',
+  freeListOffset: 'u32',
+});
+
+/** KV_LAYOUT's values for `cache` now (they change when its tables grow: kernels rewrite them at re-bind). */
+export function kvLayout(cache: GpuKvCache): Parameters<typeof KV_LAYOUT.pack>[0] {
+  const { numKvHeads, headDim } = cache.o;
+  return { numKvHeads, headDim, pageSize: cache.pageSize, pagesPerHead: cache.pagesPerHead, maxSlots: cache.maxSlots, pageTableOffset: cache.pageTableOffset, slotPosOffset: cache.slotPosOffset, freeListOffset: cache.freeListOffset };
+}
 
 export interface PagedCacheOptions {
   numLayers: number;

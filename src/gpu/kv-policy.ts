@@ -6,7 +6,7 @@
 import type { GpuKvCache, SlotBuffer } from './kv-cache';
 import { SINKS, type ResolvedPolicy } from '../kv/policy';
 import { layerBudgets, layerVarianceValue, type LayerBudget } from '../kv/budgets';
-import { KvPolicyKernel, type KvPolicyBuffers } from './kv_policy';
+import { KvPolicyKernel, POLICY_PARAMS, type KvPolicyBuffers } from './kv_policy';
 import type { BoundKernel } from './pipelines';
 import { readBuffer } from './buffers';
 import type { LayerCounters } from '../kv/stats';
@@ -38,7 +38,7 @@ export class GpuKvPolicy {
     const kernel = new KvPolicyKernel(device);
     const maxVictims = (maxSlots: number) => Math.min(maxSlots, prefillChunk + SINKS + 1);
     this.buffers = Array.from({ length: numLayers }, (_, l) => ({
-      policy: device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
+      policy: device.createBuffer({ size: POLICY_PARAMS.size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
       victims: cache.slotBuffer({ label: `kv victims ${l}`, rows: numKvHeads, bytesPerSlot: 4, rowSlots: (m) => maxVictims(m) + 1 }),
       sims: cache.slotBuffer({ label: `kv sims ${l}`, rows: numKvHeads, bytesPerSlot: 8, rowSlots: maxVictims }),
       state: device.createBuffer({ size: 16, usage }),
@@ -80,12 +80,10 @@ export class GpuKvPolicy {
   }
 
   private writePolicy(b: KvPolicyBuffers, budget: LayerBudget, promptLength: number): void {
-    const raw = new ArrayBuffer(32);
     const flags = (budget.compress ? 1 : 0) | (this.p.streaming ? 2 : 0) | (this.p.merge ? 4 : 0);
-    new Uint32Array(raw).set([Math.min(budget.hh, 0xffffffff), budget.recent, flags, this.numHeads, 0, 0, promptLength]);
-    new Float32Array(raw).set([this.p.alpha, this.p.beta], 4);
-    this.device.queue.writeBuffer(b.policy, 0, raw);
+    POLICY_PARAMS.write(this.device, b.policy, { hh: budget.hh, recent: budget.recent, flags, numHeads: this.numHeads, alpha: this.p.alpha, beta: this.p.beta, promptLength });
   }
+
 
   /**
    * Before the first compression: variances of the prompt's first chunk (`colsumLength` keys; one

@@ -1,8 +1,15 @@
 /** Wrapper of shaders/kv_policy.wgsl for one layer: victim selection, similarity, tau, merge, release, variance. */
 import type { GpuKvCache, SlotBuffer } from './kv-cache';
+import { deviceOf, type GpuTarget } from './device';
+import { KV_LAYOUT, kvLayout } from './kv-cache';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
-import { uniformBuffer } from './buffers';
-import { kvCacheParams, kvStorage } from './kv_append';
+import { kvStorage } from './kv_append';
+import { uniformStruct } from './uniforms';
+
+/** A layer's policy settings (flags: 1 compress, 2 streaming, 4 merge); `hh + recent` is its budget. */
+export const POLICY_PARAMS = uniformStruct('Policy', { hh: 'u32', recent: 'u32', flags: 'u32', numHeads: 'u32', alpha: 'f32', beta: 'f32', promptLength: 'u32' });
+/** Row strides of the policy's per-slot buffers (they grow with the cache). */
+const POLICY_ROWS = uniformStruct('PolicyRows', { maxVictims: 'u32', colsumStride: 'u32' });
 
 export interface KvPolicyBuffers {
   /** Policy uniform: hh, recent, flags, numHeads, alpha, beta, colsumLength. */
@@ -20,30 +27,36 @@ export interface KvPolicyBuffers {
 }
 
 export class KvPolicyKernel {
-  constructor(private readonly device: GPUDevice) {}
+  readonly device: GPUDevice;
+
+  constructor(ctx: GpuTarget) {
+    this.device = deviceOf(ctx);
+  }
 
   bind(b: { cache: GpuKvCache; layer: number; step: GPUBuffer; buffers: KvPolicyBuffers }): BoundKernel & { encodeVariance(pass: GPUComputePassEncoder): void } {
     const { cache } = b;
     const B = b.buffers;
     // The geometry changes when the cache's tables grow: rewritten at each bind.
-    const geometry = () => new Uint32Array([...kvCacheParams(cache), B.victims.rowSlots - 1, B.colsum.rowSlots, 0, 0]);
-    const params = uniformBuffer(this.device, geometry(), 'kv policy params');
+    const rowsOf = () => ({ maxVictims: B.victims.rowSlots - 1, colsumStride: B.colsum.rowSlots });
+    const layout = KV_LAYOUT.create(this.device, kvLayout(cache), 'kv policy layout');
+    const rows = POLICY_ROWS.create(this.device, rowsOf(), 'kv policy rows');
     const uses: Record<string, number[]> = {
-      select_victims: [0, 1, 2, 5, 6, 7],
-      similarity: [0, 3, 5, 6, 7, 8],
-      threshold: [0, 2, 7, 8, 9],
-      merge: [0, 2, 3, 4, 5, 6, 7, 8, 9, 12],
-      release: [0, 5, 6, 7, 12],
-      variance: [0, 2, 10, 11],
+      select_victims: [0, 1, 2, 5, 6, 7, 13],
+      similarity: [0, 3, 5, 6, 7, 8, 13],
+      threshold: [0, 2, 7, 8, 9, 13],
+      merge: [0, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13],
+      release: [0, 5, 6, 7, 12, 13],
+      variance: [2, 10, 11, 13],
     };
-    const { shaders, prelude } = kvStorage(cache, 'kv_policy');
+    const { shaders, prelude } = kvStorage(cache, 'kv_policy', [POLICY_PARAMS, POLICY_ROWS]);
     const stages = Object.keys(uses).map((entry) => ({ entry, pipeline: computePipeline(this.device, shaders, entry, prelude), group: null as unknown as GPUBindGroup }));
     // The pools are replaced when the cache grows: bind groups follow its version.
     let version = -1;
     const rebind = () => {
-      this.device.queue.writeBuffer(params, 0, geometry());
+      KV_LAYOUT.write(this.device, layout, kvLayout(cache));
+      POLICY_ROWS.write(this.device, rows, rowsOf());
       const L = cache.layers[b.layer];
-      const all: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims.buffer!, 8: B.sims.buffer!, 9: B.state, 10: B.colsum.buffer!, 11: B.variances, 12: B.absorbed.buffer! };
+      const all: Record<number, GPUBuffer> = { 13: rows, 0: layout, 1: b.step, 2: B.policy, 3: L.k, 4: L.v, 5: L.index, 6: L.score, 7: B.victims.buffer!, 8: B.sims.buffer!, 9: B.state, 10: B.colsum.buffer!, 11: B.variances, 12: B.absorbed.buffer! };
       for (const s of stages) s.group = bindGroup(this.device, s.pipeline, Object.fromEntries(uses[s.entry].map((i) => [i, all[i]])), `kv policy ${s.entry}`);
       version = cache.version;
     };
@@ -68,6 +81,10 @@ export class KvPolicyKernel {
       encodeVariance(pass) {
         if (version !== cache.version) rebind();
         run(pass, variance, Math.ceil(cache.maxSlots / 64));
+      },
+      destroy() {
+        layout.destroy();
+        rows.destroy();
       },
     };
   }

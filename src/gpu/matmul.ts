@@ -6,6 +6,8 @@
 import type { GpuContext } from './device';
 import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { STEP_PARAMS } from './step-params';
+import { wgslStructs } from './uniforms';
 import { uniformBuffer } from './buffers';
 import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
 import { firstPartRows, outputBindings, outputPrelude, outputWords, type ProductOutput } from './product_out';
@@ -47,7 +49,7 @@ export class MatmulKernel {
 
   pipeline(weight: GpuTensor, out: Pick<ProductOutput, 'bias' | 'parts'> = {}): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
-    return computePipeline(this.device, [...w.shaders, 'product_out', 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join('') + outputPrelude(out));
+    return computePipeline(this.device, [...w.shaders, 'product_out', 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join('') + wgslStructs(STEP_PARAMS) + outputPrelude(out));
   }
 
   /**

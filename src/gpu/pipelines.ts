@@ -18,8 +18,10 @@ export function computePipeline(device: GPUDevice, shaders: string[], entryPoint
   return pipeline;
 }
 
+/** A kernel with its buffers bound: encodes its dispatches each step; destroy() frees what the binding created. */
 export interface BoundKernel {
   encode(pass: GPUComputePassEncoder, dynamic?: Record<string, number>): void;
+  destroy(): void;
 }
 
 export function bindGroup(device: GPUDevice, pipeline: GPUComputePipeline, buffers: Record<number, GPUBuffer>, label?: string): GPUBindGroup {

@@ -1,8 +1,11 @@
 /** Wrapper of shaders/rmsnorm.wgsl: RMSNorm over the step's T rows (or its last row only). */
-import type { GpuContext } from './device';
-import { chooseVariant, type KernelVariant } from './variant';
+import { deviceOf, variantOf, type GpuTarget } from './device';
+import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
-import { uniformBuffer } from './buffers';
+import { STEP_PARAMS } from './step-params';
+import { uniformStruct, wgslStructs } from './uniforms';
+
+const RMSNORM_PARAMS = uniformStruct('RmsNormParams', { width: 'u32', eps: 'f32', lastOnly: 'u32' });
 
 export interface RmsNormBuffers {
   /** [T, width] f32. */
@@ -25,20 +28,15 @@ export class RmsNormKernel {
   readonly device: GPUDevice;
   readonly variant: KernelVariant;
 
-  /** A variant (or `{ variant }`) forces one; default `chooseVariant(ctx.info)`, 'simple' for a bare device. */
-  constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | { variant?: KernelVariant }) {
-    const isCtx = (ctx as GpuContext).info !== undefined;
-    this.device = isCtx ? (ctx as GpuContext).device : (ctx as GPUDevice);
-    const forced = typeof opts === 'string' ? opts : opts?.variant;
-    this.variant = forced ?? (isCtx ? chooseVariant((ctx as GpuContext).info) : 'simple');
+  /** `variant` forces one; default `variantOf(ctx)`. */
+  constructor(ctx: GpuTarget, o: { variant?: KernelVariant } = {}) {
+    this.device = deviceOf(ctx);
+    this.variant = variantOf(ctx, o.variant);
   }
 
-  bind(b: RmsNormBuffers, o: RmsNormOptions): BoundKernel & { destroy(): void } {
-    const pipeline = computePipeline(this.device, ['rmsnorm'], this.variant);
-    const raw = new ArrayBuffer(16);
-    new Uint32Array(raw).set([o.width, 0, o.lastOnly ? 1 : 0, 0]);
-    new Float32Array(raw)[1] = o.eps;
-    const params = uniformBuffer(this.device, new Uint8Array(raw), 'rmsnorm params');
+  bind(b: RmsNormBuffers, o: RmsNormOptions): BoundKernel {
+    const pipeline = computePipeline(this.device, ['rmsnorm'], this.variant, wgslStructs(STEP_PARAMS, RMSNORM_PARAMS));
+    const params = RMSNORM_PARAMS.create(this.device, { width: o.width, eps: o.eps, lastOnly: o.lastOnly ? 1 : 0 }, 'rmsnorm params');
     const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.x, 3: b.weight, 4: b.out }, 'rmsnorm');
     const perRow = this.variant === 'tiled';
     return {

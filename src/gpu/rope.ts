@@ -5,28 +5,24 @@
  */
 import { ropeInvFreq } from '../math/rope-freq';
 import type { RopeConfig } from '../model/types';
-import type { GpuContext } from './device';
+import { deviceOf, type GpuTarget } from './device';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
-import { storageBuffer, uniformBuffer } from './buffers';
+import { storageBuffer } from './buffers';
+import { STEP_PARAMS } from './step-params';
+import { uniformStruct, wgslStructs } from './uniforms';
 
-function deviceOf(ctx: GpuContext | GPUDevice): GPUDevice {
-  return (ctx as GpuContext).info !== undefined ? (ctx as GpuContext).device : (ctx as GPUDevice);
-}
+const ROPE_PARAMS = uniformStruct('RopeParams', { numHeads: 'u32', numKvHeads: 'u32', headDim: 'u32', interleaved: 'u32' });
 
 /** The RoPE table: one inverse frequency per rotated pair (headDim / 2 floats), uploaded once. */
 export class RopeTable {
   readonly buffer: GPUBuffer;
   readonly invFreq: Float32Array;
 
-  /** `_maxTokens` is accepted for older call sites; the table no longer depends on it. */
-  constructor(ctx: GpuContext | GPUDevice, headDim: number, rope: RopeConfig, _maxTokens?: number) {
+  constructor(ctx: GpuTarget, headDim: number, rope: RopeConfig) {
     if (headDim % 2 !== 0) throw new RangeError(`RoPE needs an even head dimension, got ${headDim}`);
     this.invFreq = ropeInvFreq(headDim, rope);
     this.buffer = storageBuffer(deviceOf(ctx), this.invFreq, 'rope inv freq');
   }
-
-  /** @deprecated Nothing to do: positions come from StepParams and angles are computed on the GPU. */
-  write(_pos0?: number, _tokens?: number): void {}
 
   destroy(): void {
     this.buffer.destroy();
@@ -51,14 +47,14 @@ export class RopeKernel {
   readonly device: GPUDevice;
 
   /** One implementation: barrier-free, one invocation per rotated pair (any variant). */
-  constructor(ctx: GpuContext | GPUDevice, _opts?: unknown) {
+  constructor(ctx: GpuTarget) {
     this.device = deviceOf(ctx);
   }
 
-  bind(b: RopeBuffers, o: RopeOptions): BoundKernel & { destroy(): void } {
+  bind(b: RopeBuffers, o: RopeOptions): BoundKernel {
     if (b.table.invFreq.length !== o.headDim / 2) throw new RangeError(`RoPE table of ${b.table.invFreq.length} pairs for head dimension ${o.headDim}`);
-    const pipeline = computePipeline(this.device, ['rope'], 'main');
-    const params = uniformBuffer(this.device, new Uint32Array([o.numHeads, o.numKvHeads, o.headDim, o.layout === 'interleaved' ? 1 : 0]), 'rope params');
+    const pipeline = computePipeline(this.device, ['rope'], 'main', wgslStructs(STEP_PARAMS, ROPE_PARAMS));
+    const params = ROPE_PARAMS.create(this.device, { numHeads: o.numHeads, numKvHeads: o.numKvHeads, headDim: o.headDim, interleaved: o.layout === 'interleaved' ? 1 : 0 }, 'rope params');
     const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.q, 3: b.k, 4: b.table.buffer }, 'rope');
     const groupsX = Math.ceil(((o.numHeads + o.numKvHeads) * o.headDim) / 2 / 64);
     return {

@@ -13,10 +13,12 @@
  * The penalty is applied to `logits` in place. seed and step come from StepParams; the context
  * length the penalty window ends at is StepParams.pos0 + nTokens.
  */
-import type { GpuContext } from './device';
+import { deviceOf, type GpuTarget } from './device';
 import { resolveSampling, type ResolvedSampling } from '../backend/sampling';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
-import { readBuffer, storageBuffer, uniformBuffer } from './buffers';
+import { readBuffer, storageBuffer } from './buffers';
+import { STEP_PARAMS } from './step-params';
+import { uniformStruct, wgslStructs } from './uniforms';
 
 /** Invocations of the sampler's single workgroup; also the largest repetition window. */
 export const SAMPLER_WORKGROUP = 256;
@@ -24,9 +26,11 @@ export const SAMPLER_WORKGROUP = 256;
 const EXTRA_FLOATS = 4 + 32 * SAMPLER_WORKGROUP;
 const EMPTY = 0xffffffff;
 
-function deviceOf(ctx: GpuContext | GPUDevice): GPUDevice {
-  return (ctx as GpuContext).info !== undefined ? (ctx as GpuContext).device : (ctx as GPUDevice);
-}
+/** The settings, written by setSampling when they change. */
+const SAMPLING = uniformStruct('Sampling', { greedy: 'u32', topK: 'u32', window: 'u32', temperature: 'f32', topP: 'f32', penalty: 'f32' });
+/** Fixed at bind time; `zero` is always 0 (see `opaque` in the WGSL). */
+const SAMPLER_LAYOUT = uniformStruct('SamplerLayout', { vocab: 'u32', ringSize: 'u32', outIndex: 'u32', zero: 'u32' });
+const STRUCTS = wgslStructs(STEP_PARAMS, SAMPLING, SAMPLER_LAYOUT);
 
 export type SamplerEntry = 'penalty' | 'argmax' | 'softmax' | 'top_k' | 'top_p' | 'draw';
 
@@ -50,7 +54,7 @@ export class SampleKernel {
   private settings: ResolvedSampling = resolveSampling();
 
   constructor(
-    ctx: GpuContext | GPUDevice,
+    ctx: GpuTarget,
     readonly vocab: number,
     /** Ring size: at least the largest repetition window served (at most 256). */
     readonly ringSize = SAMPLER_WORKGROUP,
@@ -59,7 +63,7 @@ export class SampleKernel {
     if (!(ringSize >= 1)) throw new RangeError(`ring size ${ringSize}`);
     this.device = deviceOf(ctx);
     const d = this.device;
-    this.params = d.createBuffer({ label: 'sampling params', size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.params = d.createBuffer({ label: 'sampling params', size: SAMPLING.size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.recent = storageBuffer(d, ringSize * 4, 'recent ids');
     this.scratch = d.createBuffer({ label: 'sampler scratch', size: (vocab + EXTRA_FLOATS) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     this.owned.push(this.params, this.recent, this.scratch);
@@ -73,9 +77,7 @@ export class SampleKernel {
     if (o.repetitionPenalty !== 1 && o.repetitionWindow > Math.min(this.ringSize, SAMPLER_WORKGROUP))
       throw new RangeError(`repetition window ${o.repetitionWindow} exceeds the ring of ${Math.min(this.ringSize, SAMPLER_WORKGROUP)}`);
     if (!o.greedy && !(o.temperature > 0)) throw new RangeError(`temperature ${o.temperature}`);
-    const raw = new ArrayBuffer(32);
-    new Uint32Array(raw).set([o.greedy ? 1 : 0, o.topK, window, 0]);
-    new Float32Array(raw).set([o.greedy ? 1 : o.temperature, o.topP, o.repetitionPenalty, 0], 4);
+    const raw = SAMPLING.pack({ greedy: o.greedy ? 1 : 0, topK: o.topK, window, temperature: o.greedy ? 1 : o.temperature, topP: o.topP, penalty: o.repetitionPenalty });
     const key = Array.from(new Uint32Array(raw)).join(',');
     this.settings = { ...o };
     if (key === this.current) return;
@@ -107,9 +109,9 @@ export class SampleKernel {
    * need (read when encoding, so `setSampling` before encoding the step is enough): penalty when
    * the penalty is not 1, then argmax, or softmax [top_k] [top_p] draw.
    */
-  bind(b: SampleBuffers, o: { outIndex?: number } = {}): BoundKernel & { destroy(): void } {
+  bind(b: SampleBuffers, o: { outIndex?: number } = {}): BoundKernel {
     const d = this.device;
-    const layout = uniformBuffer(d, new Uint32Array([this.vocab, this.ringSize, o.outIndex ?? 0, 0]), 'sampler layout');
+    const layout = SAMPLER_LAYOUT.create(d, { vocab: this.vocab, ringSize: this.ringSize, outIndex: o.outIndex ?? 0, zero: 0 }, 'sampler layout');
     // The bindings each entry point uses (its 'auto' layout has exactly these).
     const uses: Record<SamplerEntry, Record<number, GPUBuffer>> = {
       penalty: { 0: this.params, 1: b.step, 2: b.logits, 3: this.recent, 6: layout },
@@ -121,7 +123,7 @@ export class SampleKernel {
     };
     const bound = {} as Record<SamplerEntry, { pipeline: GPUComputePipeline; group: GPUBindGroup }>;
     for (const entry of Object.keys(uses) as SamplerEntry[]) {
-      const pipeline = computePipeline(d, ['sample'], entry);
+      const pipeline = computePipeline(d, ['sample'], entry, STRUCTS);
       bound[entry] = { pipeline, group: bindGroup(d, pipeline, uses[entry], `sample ${entry}`) };
     }
     return {
@@ -156,7 +158,7 @@ export class SampleKernel {
 }
 
 /** Test probe: the WGSL `uniform_at` of each (seeds[i], steps[i]), to check it equals `uniformAt`. */
-export async function gpuUniformAt(ctx: GpuContext | GPUDevice, seeds: ArrayLike<number>, steps: ArrayLike<number>): Promise<Float32Array> {
+export async function gpuUniformAt(ctx: GpuTarget, seeds: ArrayLike<number>, steps: ArrayLike<number>): Promise<Float32Array> {
   const device = deviceOf(ctx);
   const n = seeds.length;
   const pairs = new Uint32Array(2 * n);
@@ -164,7 +166,7 @@ export async function gpuUniformAt(ctx: GpuContext | GPUDevice, seeds: ArrayLike
     pairs[2 * i] = seeds[i] >>> 0;
     pairs[2 * i + 1] = steps[i] >>> 0;
   }
-  const pipeline = computePipeline(device, ['sample'], 'uniforms');
+  const pipeline = computePipeline(device, ['sample'], 'uniforms', STRUCTS);
   const input = storageBuffer(device, pairs, 'uniform pairs');
   const values = storageBuffer(device, n * 4, 'uniform values');
   const group = bindGroup(device, pipeline, { 7: input, 8: values }, 'uniforms');

@@ -1,31 +1,30 @@
 /**
  * Per-step values every kernel may need, in one uniform buffer written once per forward call, so
- * the bind groups stay fixed for the whole session.
- * WGSL: struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }
+ * the bind groups stay fixed for the whole session. Kernels get the WGSL struct from STEP_PARAMS.
  */
-export const STEP_PARAMS_WGSL = 'struct StepParams { pos0: u32, nTokens: u32, step: u32, seed: u32 }';
+import { uniformStruct } from './uniforms';
 
-export interface StepValues {
+export const STEP_PARAMS = uniformStruct('StepParams', {
   /** Position of the first token of this forward call. */
-  pos0: number;
+  pos0: 'u32',
   /** Tokens processed in this call (prefill chunk length, or 1). */
-  nTokens: number;
+  nTokens: 'u32',
   /** Sampling step (seeds the draw). */
-  step: number;
-  seed: number;
-}
+  step: 'u32',
+  seed: 'u32',
+});
+
+export type StepValues = Parameters<typeof STEP_PARAMS.pack>[0];
 
 export class StepParams {
   readonly buffer: GPUBuffer;
-  private readonly data = new Uint32Array(4);
 
   constructor(private readonly device: GPUDevice) {
-    this.buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'step-params' });
+    this.buffer = STEP_PARAMS.create(device, { pos0: 0, nTokens: 0, step: 0, seed: 0 }, 'step-params');
   }
 
   write(v: StepValues): void {
-    this.data.set([v.pos0, v.nTokens, v.step, v.seed >>> 0]);
-    this.device.queue.writeBuffer(this.buffer, 0, this.data);
+    STEP_PARAMS.write(this.device, this.buffer, { ...v, seed: v.seed >>> 0 });
   }
 
   destroy(): void {

@@ -1,7 +1,10 @@
 /** Wrapper of shaders/swiglu.wgsl: h = silu(gate) * up over the step's T rows, in place or into `out`. */
-import type { GpuContext } from './device';
+import { deviceOf, type GpuTarget } from './device';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
-import { uniformBuffer } from './buffers';
+import { STEP_PARAMS } from './step-params';
+import { uniformStruct, wgslStructs } from './uniforms';
+
+const SWIGLU_PARAMS = uniformStruct('SwigluParams', { width: 'u32' });
 
 export interface SwigluBuffers {
   /** [T, width] f32; receives h unless `out` is given. */
@@ -17,13 +20,13 @@ export class SwigluKernel {
   readonly device: GPUDevice;
 
   /** One implementation: barrier-free, one invocation per element (any variant). */
-  constructor(ctx: GpuContext | GPUDevice, _opts?: unknown) {
-    this.device = (ctx as GpuContext).info !== undefined ? (ctx as GpuContext).device : (ctx as GPUDevice);
+  constructor(ctx: GpuTarget) {
+    this.device = deviceOf(ctx);
   }
 
-  bind(b: SwigluBuffers, o: { width: number }): BoundKernel & { destroy(): void } {
-    const pipeline = computePipeline(this.device, ['swiglu'], b.out ? 'to_out' : 'main');
-    const params = uniformBuffer(this.device, new Uint32Array([o.width, 0, 0, 0]), 'swiglu params');
+  bind(b: SwigluBuffers, o: { width: number }): BoundKernel {
+    const pipeline = computePipeline(this.device, ['swiglu'], b.out ? 'to_out' : 'main', wgslStructs(STEP_PARAMS, SWIGLU_PARAMS));
+    const params = SWIGLU_PARAMS.create(this.device, { width: o.width }, 'swiglu params');
     const buffers: Record<number, GPUBuffer> = { 0: params, 1: b.step, 2: b.gate, 3: b.up };
     if (b.out) buffers[4] = b.out;
     const group = bindGroup(this.device, pipeline, buffers, 'swiglu');

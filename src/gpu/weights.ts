@@ -20,7 +20,7 @@
 import { dequantize } from '../model/dtypes';
 import { BLOCKS } from '../model/block-formats';
 import type { DType, Tensor } from '../model/types';
-import type { GpuContext } from './device';
+import { deviceOf, type GpuTarget } from './device';
 
 export interface GpuTensorSlice {
   /** First row of the matrix held by this slice. */
@@ -93,10 +93,6 @@ function sourceRowBytes(dtype: DType, cols: number): number {
 
 const pad16 = (n: number) => Math.max(16, Math.ceil(n / 16) * 16);
 
-function isContext(x: GpuContext | GPUDevice): x is GpuContext {
-  return (x as GpuContext).device !== undefined && (x as GpuContext).info !== undefined;
-}
-
 /** Writes `bytes` at `offset` of `buf`; a length that is not a whole word is zero-padded. */
 function write(device: GPUDevice, buf: GPUBuffer, offset: number, bytes: Uint8Array): void {
   for (let start = 0; start < bytes.byteLength; start += CHUNK_BYTES) {
@@ -160,8 +156,8 @@ function uploadWholeBlocks(device: GPUDevice, t: Tensor, dtype: WholeBlockDType,
  * that each fit one storage binding. Block formats need whole blocks per row (llama.cpp's rule):
  * cols % 32 == 0, cols % 256 == 0 for the K-quants.
  */
-export function uploadTensor(ctx: GpuContext | GPUDevice, t: Tensor, opts: UploadOptions = {}): GpuTensor {
-  const device = isContext(ctx) ? ctx.device : ctx;
+export function uploadTensor(ctx: GpuTarget, t: Tensor, opts: UploadOptions = {}): GpuTensor {
+  const device = deviceOf(ctx);
   const [rows, cols] = t.shape.length === 2 ? t.shape : t.shape.length === 1 ? [1, t.shape[0]] : [t.shape.slice(0, -1).reduce((a, b) => a * b, 1), t.shape[t.shape.length - 1]];
   const { dtype } = t;
   const name = opts.label ?? t.name;

@@ -36,7 +36,7 @@ export async function rmsnormCase(ctx: GpuContext, c: { variant: KernelVariant; 
   rows.forEach((r, i) => rmsnorm(expected.subarray(i * c.width, (i + 1) * c.width), x.subarray(r * c.width, (r + 1) * c.width), w, eps));
   const out = storageBuffer(device, expected.length * 4);
   const step = stepParams(ctx, 0, c.tokens);
-  const k = new RmsNormKernel(device, c.variant).bind({ x: storageBuffer(device, x), weight: storageBuffer(device, w), out, step: step.buffer }, { width: c.width, eps, lastOnly: c.lastOnly });
+  const k = new RmsNormKernel(device, { variant: c.variant }).bind({ x: storageBuffer(device, x), weight: storageBuffer(device, w), out, step: step.buffer }, { width: c.width, eps, lastOnly: c.lastOnly });
   submitPass(ctx, (p) => k.encode(p, { tokens: c.tokens }));
   // One rsqrt and a sum of squares in f32: a few ulps relative.
   return compare(await readF32(device, out, expected.length), expected, 1e-6, 2e-5);
@@ -64,8 +64,7 @@ export async function ropeCase(
   const qb = storageBuffer(device, q);
   const kb = storageBuffer(device, k);
   const step = stepParams(ctx, c.pos0, c.tokens);
-  const table = new RopeTable(device, c.headDim, rc, c.tokens);
-  table.write(c.pos0, c.tokens);
+  const table = new RopeTable(device, c.headDim, rc);
   const bound = new RopeKernel(device).bind({ q: qb, k: kb, table, step: step.buffer }, { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: c.headDim, layout: c.layout });
   submitPass(ctx, (p) => bound.encode(p, { tokens: c.tokens }));
   const actual = new Float32Array([...(await readF32(device, qb, q.length)), ...(await readF32(device, kb, k.length))]);

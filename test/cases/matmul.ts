@@ -45,7 +45,7 @@ export async function matmulCase(ctx: GpuContext, c: MatmulCase): Promise<Compar
   const yb = storageBuffer(device, y0);
   const step = new StepParams(device);
   step.write({ pos0: 0, nTokens: c.tokens, step: 0, seed: 0 });
-  const bound = new MatmulKernel(device, c.variant).bind({ weight, x: xb, y: yb, step: step.buffer }, { accumulate: c.accumulate });
+  const bound = new MatmulKernel(device, { variant: c.variant }).bind({ weight, x: xb, y: yb, step: step.buffer }, { accumulate: c.accumulate });
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   bound.encode(pass, { tokens: c.tokens });

@@ -125,7 +125,7 @@ export async function pagedAttentionCase(ctx: GpuContext, c: PagedAttentionCase)
   const step = new StepParams(device);
   const scratch = attentionScratch(device, cache, H, maxT, c.variant);
   const append = new KvAppendKernel(ctx).bind({ k: kb, v: vb, cache, layer, step: step.buffer });
-  const attention = new AttentionKernel(ctx, c.variant).bind({ q: qb, out, cache, layer, scratch, step: step.buffer, colsum: colsumBuf }, { numHeads: H, slidingWindow: c.window ?? null });
+  const attention = new AttentionKernel(ctx, { variant: c.variant }).bind({ q: qb, out, cache, layer, scratch, step: step.buffer, colsum: colsumBuf }, { numHeads: H, slidingWindow: c.window ?? null });
   let growths = 0;
   cache.onGrow(() => growths++);
   cache.highWater = Math.max(cache.highWater, history);
