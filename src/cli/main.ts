@@ -21,6 +21,7 @@ import { Conversation } from '../engine/conversation';
 import { generationDefaults } from '../engine/generation-defaults';
 import type { BackendName } from '../backend/backend';
 import { POLICIES, resolvePolicy, type PolicyName, type ResolvedPolicy } from '../kv/policy';
+import { runFilteringDawnNoise } from './dawn-noise';
 import { D2OError } from '../errors';
 import { checkPolicyForModel, checkPrompt, checkSampling, type SamplingNames } from '../engine/arguments';
 import { checkNumber } from '../util/range-checks';
@@ -82,6 +83,13 @@ async function main(argv: string[]): Promise<void> {
   const { values: a } = parseArgs({ args: rest, options, strict: true });
   if (!a.model) throw new UsageError('--model PATH is required');
   if (a.backend !== 'cpu' && a.backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got ${a.backend}`);
+  if (a.backend === 'webgpu') {
+    const filtered = runFilteringDawnNoise();
+    if (filtered) {
+      process.exitCode = await filtered;
+      return;
+    }
+  }
 
   const policy = kvPolicy(a.policy, a.budget);
   const cache = cacheOptions(a['prefill-chunk'], a['kv-dtype']);

@@ -12,6 +12,17 @@ describe('cli --backend webgpu', () => {
     expect(JSON.parse(r.stdout).ids).toEqual(golden['tinystories-656k'].greedy_ids);
   });
 
+  it("stderr carries real errors, not Dawn's limit notices", () => {
+    const ok = cli('generate', '--model', join(modelsDir, 'tinystories-656k'), '--backend', 'webgpu', '--prompt-ids', '1', '--max-tokens', '3', '--greedy');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toMatch(/artificially reduced/);
+    expect(ok.stdout).toMatch(/^Once upon a/);
+    const missing = cli('generate', '--model', '/nonexistent/model', '--backend', 'webgpu', '--prompt-ids', '1');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^error: .*no model at \/nonexistent\/model/m);
+    expect(missing.stderr).not.toMatch(/artificially reduced/);
+  });
+
   it('generate and score with --policy d2o --budget match the CPU backend', () => {
     const model = join(modelsDir, 'tinystories-656k');
     const prompt = golden['tinystories-656k'].greedy_ids.slice(0, 40).join(',');
