@@ -230,7 +230,7 @@ if (sections.includes('peers')) {
       // Greedy ids against llama.cpp's on K-quant files: TinyStories-656K as Q4_K_M (128 wide: the
       // fallbacks Q5_0 and Q8_0) from the golden prompt, and synthetic models at real shapes.
       const g = JSON.parse(readFileSync(`${modelsDir}/golden.json`, 'utf8'))['tinystories-656k'] as { prompt_ids: number[] };
-      const tinyQ = quantizedGguf(await loadModel(`${modelsDir}/tinystories-656k`), 'Q4_K_M', { metadata: vocabulary(2048) });
+      const tinyQ = quantizedGguf(await loadModel(`${modelsDir}/tinystories-656k`), 'Q4_K_M');
       writeFileSync(join(dir, 'tinystories-656k-q4_k_m.gguf'), tinyQ.bytes);
       greedyRows.push(await greedyIds(ctx, llama, 'TinyStories-656K Q4_K_M', typeList(tinyQ.types.values()), join(dir, 'tinystories-656k-q4_k_m.gguf'), g.prompt_ids, quick ? 16 : 64));
       console.log(JSON.stringify(greedyRows.at(-1)));

@@ -60,7 +60,7 @@ export function explainError(e: unknown, during: 'load' | 'generate', setting?: 
     return x('The GPU stopped responding', 'The browser reset the GPU (memory pressure, a driver update or a sleeping laptop). Load the model again to continue.', true);
   if (e instanceof AbortError) return x('Stopped', '');
   if (/no tokenizer|needs a model with a tokenizer/i.test(detail))
-    return x('This model has no tokenizer', 'Put its tokenizer beside the weights: tokenizer.json for a Hugging Face folder or a GGUF file, the tokenizer .bin (e.g. tok512.bin) for a llama2.c checkpoint.');
+    return x('This model has no tokenizer', 'Put its tokenizer beside the weights: tokenizer.json for a Hugging Face folder or a GGUF file whose metadata carries none, the tokenizer .bin (e.g. tok512.bin) for a llama2.c checkpoint.');
   const context = /^kv\.budget must be at most the model's context of (\d+) tokens/.exec(detail);
   if (e instanceof RangeError && context)
     return x(

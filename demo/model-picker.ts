@@ -2,6 +2,8 @@
  * Where the model comes from: the local models folder (served by the dev server at /models/), a
  * Hugging Face repo id, or files / a folder picked on this computer.
  */
+import { parseGgufHeader } from '../src/model/gguf';
+import { ModelFormatError } from '../src/errors';
 import { formatBytes } from './format';
 
 type Source = 'local' | 'hf' | 'files';
@@ -33,6 +35,8 @@ const REPO_ID = /^[\w.-]+\/[\w.-]+$/;
 export class ModelPicker {
   private source: Source = 'local';
   private files: File[] = [];
+  /** What each picked .gguf's metadata says of its tokenizer, once read (see `ggufTokenizerModel`). */
+  private ggufTokenizers = new Map<File, string | null>();
   private local: LocalModel[] = [];
   private readonly tabs: HTMLButtonElement[];
 
@@ -61,6 +65,7 @@ export class ModelPicker {
         // The other picker's choice no longer applies.
         this.el<HTMLInputElement>(id === 'files' ? 'folder' : 'files').value = '';
         this.summarizeFiles();
+        void this.readGgufTokenizers();
         this.onChange();
       });
     }
@@ -113,7 +118,7 @@ export class ModelPicker {
       return { spec: repo, label: repo };
     }
     if (!this.files.length) return { missing: 'Choose the model files or their folder.' };
-    return checkFiles(this.files);
+    return checkFiles(this.files, (f) => this.ggufTokenizers.get(f));
   }
 
   /** Locks the inputs while a model loads. */
@@ -141,10 +146,22 @@ export class ModelPicker {
     const box = this.el('files-summary');
     const check = this.el('files-check');
     box.textContent = this.files.length ? `${this.files.length} file${this.files.length > 1 ? 's' : ''}, ${formatBytes(bytes)}: ${shown}` : 'No files chosen.';
-    const c = this.files.length ? checkFiles(this.files) : null;
+    const c = this.files.length ? checkFiles(this.files, (f) => this.ggufTokenizers.get(f)) : null;
     check.hidden = c === null;
     check.className = `file-check ${c && 'missing' in c ? 'bad' : 'good'}`;
     check.textContent = !c ? '' : 'missing' in c ? c.missing : `Ready to load ${c.label}.${c.note ? ` ${c.note}` : ''}`;
+  }
+
+  /** Reads the header of each picked .gguf (a few MB at most) to know whether it carries its tokenizer. */
+  private async readGgufTokenizers(): Promise<void> {
+    const files = this.files;
+    for (const f of files.filter((x) => /\.gguf$/i.test(x.name) && !this.ggufTokenizers.has(x))) {
+      const model = await ggufTokenizerModel(f);
+      this.ggufTokenizers.set(f, model);
+      if (this.files !== files) return;
+      this.summarizeFiles();
+      this.onChange();
+    }
   }
 
   private el<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -153,11 +170,29 @@ export class ModelPicker {
 }
 
 /**
+ * A .gguf's `tokenizer.ggml.model` ("llama", "gpt2", ...), null when its metadata has no tokenizer,
+ * or "unreadable" when the header does not parse (loading then says why). Reads growing prefixes
+ * until the header fits: metadata with a 150k-token vocabulary takes a few MB.
+ */
+export async function ggufTokenizerModel(file: Blob): Promise<string | null> {
+  for (let size = 1 << 20; ; size *= 4) {
+    try {
+      const md = parseGgufHeader(new Uint8Array(await file.slice(0, size).arrayBuffer())).metadata;
+      const model = md.get('tokenizer.ggml.model');
+      return model === undefined || model === 'none' ? null : String(model);
+    } catch (e) {
+      if (!(e instanceof ModelFormatError && e.problem === 'truncated' && size < file.size)) return 'unreadable';
+    }
+  }
+}
+
+/**
  * Which checkpoint a set of picked files makes, checked before loading: a Hugging Face folder
  * (safetensors, all shards), else a .gguf, else a llama2.c .bin, each with what it needs beside it.
- * Only the files that load are passed on, and the others are named.
+ * Only the files that load are passed on, and the others are named. `ggufTokenizer`: what a .gguf's
+ * metadata says of its tokenizer (`ggufTokenizerModel`), undefined while it is being read.
  */
-export function checkFiles(files: File[]): ModelChoice | { missing: string } {
+export function checkFiles(files: File[], ggufTokenizer: (f: File) => string | null | undefined = () => undefined): ModelChoice | { missing: string } {
   const by = (re: RegExp) => files.filter((f) => re.test(f.name)).sort((a, b) => a.name.localeCompare(b.name));
   const named = (n: string) => files.find((f) => f.name.toLowerCase() === n);
   const list = (fs: File[]) => fs.map((f) => f.name).join(', ');
@@ -177,7 +212,12 @@ export function checkFiles(files: File[]): ModelChoice | { missing: string } {
   }
   if (gguf.length) {
     const [main, ...rest] = gguf;
-    if (!named('tokenizer.json')) return { missing: `${main.name} needs the tokenizer of its model: add its tokenizer.json (from the model’s Hugging Face repository).` };
+    // A tokenizer.json beside the file wins over the one in its metadata.
+    if (!named('tokenizer.json')) {
+      const inside = ggufTokenizer(main);
+      if (inside === undefined) return { missing: `Reading ${main.name}’s metadata for its tokenizer…` };
+      if (inside === null) return { missing: `${main.name} carries no tokenizer in its metadata: add its tokenizer.json (from the model’s Hugging Face repository).` };
+    }
     return { spec: [main, ...companions], label: main.name, note: unused([...rest, ...bins]) && `${gguf.length + bins.length} model files chosen: loading ${main.name}. ${unused([...rest, ...bins])}` };
   }
   if (bins.length) {
@@ -187,6 +227,6 @@ export function checkFiles(files: File[]): ModelChoice | { missing: string } {
   }
   if (named('config.json')) return { missing: 'config.json is here but no weights: add the .safetensors file(s) from the same folder.' };
   return {
-    missing: `None of these files is a model (${list(files.slice(0, 3))}${files.length > 3 ? ', …' : ''}). Choose a .gguf with its tokenizer.json, a Hugging Face folder (config.json, tokenizer.json, *.safetensors), or a llama2.c .bin with its tokenizer .bin.`,
+    missing: `None of these files is a model (${list(files.slice(0, 3))}${files.length > 3 ? ', …' : ''}). Choose a .gguf, a Hugging Face folder (config.json, tokenizer.json, *.safetensors), or a llama2.c .bin with its tokenizer .bin.`,
   };
 }

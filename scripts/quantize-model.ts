@@ -1,6 +1,7 @@
 /**
  * Writes a quantized GGUF of any model the runtime loads, with llama.cpp's tensor types for the preset
- * (src/model/gguf-quantize.ts), and copies its tokenizer files beside it, into a folder the demo lists:
+ * (src/model/gguf-quantize.ts) and its tokenizer and chat template in the GGUF metadata (a self-contained
+ * file, as downloaded ones are), with its generation_config.json beside it, into a folder the demo lists:
  *
  *   npm run quantize                                   # TinyStories-656K as Q4_K_M into models-local/
  *   npm run quantize -- <model folder or file> [Q4_K_M|Q5_K_M|Q6_K|Q8_0] [output folder]
@@ -25,7 +26,8 @@ const out = resolve(outArg ?? join(process.env.D2O_LOCAL_MODELS_DIR ?? join(root
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, `${name}.gguf`), bytes);
 const from = statSync(input).isDirectory() ? input : dirname(input);
-for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'])
+// Sampling defaults have no place in GGUF metadata: the loader reads them beside the file.
+for (const f of ['generation_config.json'])
   if (existsSync(join(from, f))) copyFileSync(join(from, f), join(out, f));
 
 const counts = new Map<string, number>();

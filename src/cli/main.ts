@@ -122,7 +122,7 @@ async function main(argv: string[]): Promise<void> {
   let promptIds: number[];
   if (a['prompt-ids'] !== undefined) promptIds = parseIds(a['prompt-ids']);
   else if (tokenizer) promptIds = tokenizer.encode(a.prompt ?? '', { addBos: true });
-  else throw new UsageError('this model has no tokenizer: pass --prompt-ids');
+  else throw new UsageError('this model has no tokenizer (none beside it, none in its GGUF metadata): put its tokenizer.json beside it, or pass --prompt-ids');
   if (promptIds.length === 0) throw new UsageError('the prompt is empty');
 
   const maxTokens = num(a['max-tokens'], 'max-tokens')!;

@@ -136,7 +136,7 @@ export class Conversation {
   /** Token ids for a prompt; BOS in front when it opens the context (and the text has none). */
   private encode(prompt: string | readonly number[], opensContext: boolean, addBos: boolean): number[] {
     if (typeof prompt !== 'string') return [...prompt];
-    if (!this.tokenizer) throw new D2OError('this model has no tokenizer: pass token ids');
+    if (!this.tokenizer) throw new D2OError('this model has no tokenizer (none beside it, none in its GGUF metadata): put its tokenizer.json beside it, or pass token ids');
     return this.tokenizer.encode(prompt, { addBos: opensContext && addBos });
   }
 

@@ -7,6 +7,7 @@
 import { dequantize } from './dtypes';
 import { quantize } from './quantize';
 import { LAYER_NAMES, llama3RopeDivisors } from './gguf';
+import { tokenizerMetadata } from './gguf-tokenizer-metadata';
 import { permuteRows, writeGguf, type GgufMetadataEntry, type GgufTensorOut } from './gguf-writer';
 import { tensorNames, type DType, type ModelDescription } from './types';
 
@@ -99,10 +100,16 @@ function metadataOf(m: ModelDescription, preset: QuantPreset): GgufMetadataEntry
   return md;
 }
 
+/** `base` with `extra` added, an entry of `extra` replacing the one of `base` with its key. */
+function replaced(base: GgufMetadataEntry[], extra: GgufMetadataEntry[]): GgufMetadataEntry[] {
+  const keys = new Set(extra.map(([k]) => k));
+  return [...base.filter(([k]) => !keys.has(k)), ...extra];
+}
+
 /**
- * `m` as a GGUF quantized with `preset`'s tensor types. Tokenizer files are not embedded: keep the
- * model's tokenizer.json beside the file (the loader reads it from there); `metadata` is added (its keys replace ours)
- * (llama.cpp needs a tokenizer.ggml vocabulary to load a file).
+ * `m` as a GGUF quantized with `preset`'s tensor types, self-contained as llama.cpp's converter writes
+ * them: a tokenizer.json tokenizer goes into the `tokenizer.*` metadata with its chat template
+ * (its special ids replace the config's). `metadata` is added (its keys replace ours).
  */
 export function quantizedGguf(m: ModelDescription, preset: QuantPreset, o: { metadata?: GgufMetadataEntry[] } = {}): { bytes: Uint8Array; types: Map<string, DType> } {
   const types = new Map<string, DType>();
@@ -111,7 +118,7 @@ export function quantizedGguf(m: ModelDescription, preset: QuantPreset, o: { met
     types.set(name, dtype);
     return { name, dtype, shape, data: quantize(dtype, values) };
   });
-  const extra = o.metadata ?? [];
-  const metadata = [...metadataOf(m, preset).filter(([k]) => !extra.some(([e]) => e === k)), ...extra];
+  const tokenizer = m.tokenizer.kind === 'hf' ? tokenizerMetadata(m.tokenizer.tokenizerJson, m.tokenizer.tokenizerConfig) : [];
+  const metadata = replaced(replaced(metadataOf(m, preset), tokenizer), o.metadata ?? []);
   return { bytes: writeGguf(metadata, tensors), types };
 }

@@ -9,6 +9,7 @@ import { tensorByteSize } from './dtypes';
 import { BLOCKS, isBlockDType } from './block-formats';
 import { checkTensors } from './check-tensors';
 import { checkConfig } from './check-config';
+import { ggufTokenizer } from './gguf-tokenizer';
 import { tensorNames, type Architecture, type DType, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type Tensor, type TokenizerSource } from './types';
 
 export const GGML_TYPES: Record<number, string> = {
@@ -265,10 +266,14 @@ function shortestF32(x: number): number {
 
 export type GgufModel = ModelDescription & { gguf: GgufFile };
 
-/** A whole llama/mistral/qwen2 GGUF: config from the metadata, canonical names, q/k back in HF row order. */
+/**
+ * A whole llama/mistral/qwen2 GGUF: config from the metadata, canonical names, q/k back in HF row order.
+ * `tokenizer`: one found beside the file wins; without one ('none'), the file's own metadata tokenizer.
+ */
 export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 'model.gguf'): GgufModel {
   const g = parseGgufHeader(bytes, file);
   const md = g.metadata;
+  if (tokenizer.kind === 'none') tokenizer = ggufTokenizer(md, file) ?? tokenizer;
   const arch = String(md.get('general.architecture') ?? 'unknown');
   if (arch !== 'llama' && arch !== 'mistral' && arch !== 'qwen2') throw new UnsupportedModelError(`${file}: architecture ${arch} is not supported (llama, mistral and qwen2 are)`);
   const num = (key: string, fallback?: number): number => {
@@ -291,7 +296,8 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
   const embed = raw.get('token_embd.weight');
   if (!embed) throw new ModelFormatError('missing-tensor', 'tensor token_embd.weight is missing', file);
 
-  const eos = md.get('tokenizer.ggml.eos_token_id');
+  // llama.cpp ends generation at eot and eom too (Llama 3's <|eot_id|> and <|eom_id|>).
+  const stops = ['eos', 'eot', 'eom'].map((k) => md.get(`tokenizer.ggml.${k}_token_id`)).filter((v) => v !== undefined);
   const bos = md.get('tokenizer.ggml.bos_token_id');
   const window = md.get(`${arch}.attention.sliding_window`);
   const tied = !raw.has('output.weight');
@@ -310,14 +316,14 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
     slidingWindow: window === undefined ? null : tokenId(window),
     tieWordEmbeddings: tied,
     bosTokenId: bos === undefined ? null : tokenId(bos),
-    eosTokenIds: eos === undefined ? [] : [tokenId(eos)],
+    eosTokenIds: [...new Set(stops.map(tokenId))],
   };
   checkConfig(config, file, {
     hiddenSize: `${arch}.embedding_length`, intermediateSize: `${arch}.feed_forward_length`, numLayers: `${arch}.block_count`,
     numHeads: `${arch}.attention.head_count`, numKvHeads: `${arch}.attention.head_count_kv`, headDim: `${arch}.attention.key_length`,
     vocabSize: 'token_embd.weight rows', maxPositionEmbeddings: `${arch}.context_length`, rmsNormEps: `${arch}.attention.layer_norm_rms_epsilon`,
     'rope.theta': `${arch}.rope.freq_base`, slidingWindow: `${arch}.attention.sliding_window`,
-    bosTokenId: 'tokenizer.ggml.bos_token_id', eosTokenIds: 'tokenizer.ggml.eos_token_id',
+    bosTokenId: 'tokenizer.ggml.bos_token_id', eosTokenIds: 'tokenizer.ggml.eos_token_id / eot_token_id / eom_token_id',
   });
   if (num('rope.dimension_count', headDim) !== headDim) throw new UnsupportedModelError(`${file}: partial RoPE (rope.dimension_count ${num('rope.dimension_count')} of head size ${headDim}) is not supported`);
   const ropeFreqs = raw.get('rope_freqs.weight');

@@ -18,6 +18,6 @@ export function createTokenizer(source: TokenizerSource, eosIds: number[] = [], 
     case 'llama2c':
       return llama2cTokenizer(source.bytes, source.vocabSize, eosIds);
     case 'none':
-      throw new UnsupportedModelError('this model has no tokenizer: put its tokenizer.json (or llama2.c tokenizer.bin) beside it, or pass token ids');
+      throw new UnsupportedModelError('this model has no tokenizer (none beside it, none in its GGUF metadata): put its tokenizer.json (or llama2.c tokenizer.bin) beside it, or pass token ids');
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, runCase, type BrowserSession } from '../helpers/browser';
 import { golden } from '../helpers/models';
-import type { workerEngineCase } from '../cases/worker-engine';
+import type { workerEngineCase, workerLoneGgufCase } from '../cases/worker-engine';
 
 let s: BrowserSession;
 beforeAll(async () => {
@@ -35,6 +35,18 @@ describe('createWorkerEngine in Chromium', () => {
     expect(r.chatMisuse).toMatch(/^RangeError: n must be 1/);
     expect(r.partsChat).toBe(true);
     expect(r.disposed).toEqual(['EngineDisposedError', 'EngineDisposedError']);
+  });
+  it('a .gguf picked alone tokenizes with its own metadata: the golden story from the empty text', async () => {
+    const g = golden['tinystories-656k'];
+    const r = await runCase<Awaited<ReturnType<typeof workerLoneGgufCase>>>(s.page, '/test/cases/worker-engine.ts', 'workerLoneGgufCase', {
+      url: `${s.baseUrl}/models/tinystories-656k/tinystories-656k-q8_0.gguf`,
+      steps: 48,
+    });
+    // The Q8_0 file keeps the f32 model's greedy ids for 50 steps (cpu-golden.test.ts).
+    expect(r.ids).toEqual(g.greedy_ids.slice(1, 49));
+    expect(g.text.startsWith(r.text)).toBe(true);
+    expect(r.text.length).toBeGreaterThan(100);
+    expect(r.chatTokens).toBeGreaterThan(4);
   });
   it('a worker script that does not load is a LoadError that says so', async () => {
     const r = await runCase<{ name: string; isLoadError: boolean; message: string } | null>(s.page, '/test/cases/worker-engine.ts', 'workerStartCase');

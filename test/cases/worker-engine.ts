@@ -78,3 +78,19 @@ export async function workerStartCase() {
     return { name: (e as Error).name, isLoadError: e instanceof LoadError, message: (e as Error).message };
   }
 }
+
+/**
+ * A .gguf picked alone (no tokenizer.json): the worker tokenizes with the file's own metadata.
+ * Greedy from the empty text (BOS alone) and one chat completion.
+ */
+export async function workerLoneGgufCase(_ctx: unknown, o: { url: string; steps: number }) {
+  const bytes = await (await fetch(o.url)).arrayBuffer();
+  const engine = await createWorkerEngine({ model: [new File([bytes], 'tinystories-656k-q8_0.gguf')] });
+  try {
+    const r = await engine.generate('', { greedy: true, maxTokens: o.steps, stopAtEos: false }).result;
+    const chat = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 4, temperature: 0 });
+    return { text: r.text, ids: r.ids, chatTokens: chat.usage?.prompt_tokens ?? 0 };
+  } finally {
+    engine.dispose();
+  }
+}

@@ -17,6 +17,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { textContrastFailures, variableContrasts } from './contrast';
 import { gotoDemo, openDemo, ROOT, type DemoSession } from './demo-session';
+import { writeGguf } from '../../src/model/gguf-writer';
 
 const MODELS = resolve(ROOT, process.env.D2O_MODELS_DIR ?? '../shared/models');
 const BUDGET = 32;
@@ -221,16 +222,22 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     const f = (name: string, text = 'x') => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(text) });
     const pick = async (files: ReturnType<typeof f>[]) => {
       await page.setInputFiles('#files', files);
+      // A .gguf's header is read for its tokenizer first.
+      await page.waitForFunction(() => !document.querySelector('#files-check')?.textContent?.startsWith('Reading '));
       return (await page.locator('#files-check').textContent()) ?? '';
     };
-    expect(await pick([f('README.md', '# notes')])).toMatch(/^None of these files is a model \(README\.md\)\. Choose a \.gguf with its tokenizer\.json/);
+    expect(await pick([f('README.md', '# notes')])).toMatch(/^None of these files is a model \(README\.md\)\. Choose a \.gguf, a Hugging Face folder/);
     // Load says the same, and nothing is loaded.
     await page.click('#load');
     expect(await page.locator('#load-status').textContent()).toContain('None of these files is a model');
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('idle');
     expect(await pick([f('model.safetensors')])).toBe('model.safetensors needs config.json and tokenizer.json from the same Hugging Face folder: add them.');
     expect(await pick([f('model.safetensors'), f('config.json', '{}')])).toContain('needs tokenizer.json');
-    expect(await pick([f('tinystories-656k-q8_0.gguf')])).toMatch(/^tinystories-656k-q8_0\.gguf needs the tokenizer of its model: add its tokenizer\.json/);
+    // The shared .gguf carries its tokenizer and loads alone; one whose metadata has none asks for tokenizer.json.
+    const gguf = readFileSync(join(MODELS, 'tinystories-656k', 'tinystories-656k-q8_0.gguf'));
+    expect(await pick([{ ...f('tinystories-656k-q8_0.gguf'), buffer: gguf }])).toBe('Ready to load tinystories-656k-q8_0.gguf.');
+    const bare = Buffer.from(writeGguf([['general.architecture', 'llama']], []));
+    expect(await pick([{ ...f('bare.gguf'), buffer: bare }])).toMatch(/^bare\.gguf carries no tokenizer in its metadata: add its tokenizer\.json/);
     expect(await pick([f('stories260K.bin')])).toMatch(/add its tokenizer \.bin/);
     const two = await pick([f('b-model.gguf'), f('a-model.gguf'), f('tokenizer.json', '{}')]);
     expect(two).toBe('Ready to load a-model.gguf. 2 model files chosen: loading a-model.gguf. Not used: b-model.gguf.');

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { kvFigures, mapHeld, percent } from '../../demo/kv-figures';
 import { niceCeil } from '../../demo/layer-chart';
-import { checkFiles } from '../../demo/model-picker';
+import { readFileSync } from 'node:fs';
+import { checkFiles, ggufTokenizerModel } from '../../demo/model-picker';
+import { writeGguf } from '../../src/model/gguf-writer';
+import { tokenizerMetadata } from '../../src/model/gguf-tokenizer-metadata';
+import { tinystories656k } from '../helpers/models';
+import { HF_REAL, hfRealJson } from '../fixtures/hf-real';
 import type { KvStats } from '../../src/index';
 
 const stats = (over: Partial<KvStats> = {}): KvStats => ({
@@ -45,11 +50,28 @@ describe('demo figures', () => {
 });
 
 describe('picked files', () => {
+  it("a .gguf's tokenizer model from its header, reading more of a large header", async () => {
+    expect(await ggufTokenizerModel(new Blob([readFileSync(tinystories656k.gguf)]))).toBe('llama');
+    expect(await ggufTokenizerModel(new Blob([writeGguf([['general.architecture', 'llama']], []) as Uint8Array<ArrayBuffer>]))).toBeNull();
+    expect(await ggufTokenizerModel(new Blob(['not a gguf']))).toBe('unreadable');
+    // TinyLlama's 32000 tokens, scores and 61249 merges: a header of several MB.
+    const big = writeGguf([['general.architecture', 'llama'], ...tokenizerMetadata(hfRealJson(HF_REAL.tinyllama, 'tokenizer.json'), hfRealJson(HF_REAL.tinyllama, 'tokenizer_config.json'))], []);
+    expect(big.byteLength).toBeGreaterThan(1 << 20);
+    expect(await ggufTokenizerModel(new Blob([big as Uint8Array<ArrayBuffer>]))).toBe('llama');
+    expect(await ggufTokenizerModel(new Blob([big.subarray(0, big.byteLength - 10) as Uint8Array<ArrayBuffer>]))).toBe('unreadable');
+  });
+
   const f = (name: string) => new File(['x'], name);
   it('name what is missing, or which file loads', () => {
     expect(checkFiles([f('README.md')])).toMatchObject({ missing: expect.stringMatching(/^None of these files is a model/) });
     expect(checkFiles([f('model.safetensors')])).toMatchObject({ missing: expect.stringContaining('needs config.json and tokenizer.json') });
-    expect(checkFiles([f('m.gguf')])).toMatchObject({ missing: expect.stringContaining('add its tokenizer.json') });
+    // A .gguf alone: ready when its metadata carries a tokenizer, else it asks for tokenizer.json.
+    expect(checkFiles([f('m.gguf')])).toMatchObject({ missing: 'Reading m.gguf’s metadata for its tokenizer…' });
+    expect(checkFiles([f('m.gguf')], () => null)).toMatchObject({ missing: 'm.gguf carries no tokenizer in its metadata: add its tokenizer.json (from the model’s Hugging Face repository).' });
+    const alone = checkFiles([f('m.gguf'), f('generation_config.json')], () => 'llama');
+    expect(alone).toMatchObject({ label: 'm.gguf' });
+    expect(('spec' in alone && Array.isArray(alone.spec) ? alone.spec : []).map((x) => x.name)).toEqual(['m.gguf', 'generation_config.json']);
+    expect(checkFiles([f('m.gguf'), f('tokenizer.json')], () => null)).toMatchObject({ label: 'm.gguf' });
     expect(checkFiles([f('stories260K.bin')])).toMatchObject({ missing: expect.stringContaining('tokenizer .bin') });
     const two = checkFiles([f('b.gguf'), f('a.gguf'), f('tokenizer.json'), f('notes.txt')]);
     expect(two).toMatchObject({ label: 'a.gguf', note: '2 model files chosen: loading a.gguf. Not used: b.gguf.' });
