@@ -10,7 +10,7 @@
 // `variance` (once, after the first prefill) turns each head's column sums into their unbiased variance.
 
 // StepParams, KvLayout, Policy (hh + recent = the layer's budget; flags: 1 compress, 2 streaming,
-// 4 merge) and PolicyRows (maxVictims: victims a head can have in one step, the victims/sims row
+// 4 merge, 8 merge decided on the mean over heads) and PolicyRows (maxVictims: victims a head can have in one step, the victims/sims row
 // stride; colsumStride: the column sums' row stride, they cover the prompt's first chunk) are
 // prepended by the wrapper (src/gpu/uniforms.ts), the addressing by paged_kv.wgsl.
 // tau, tauSet, evictions, merges
@@ -42,6 +42,24 @@ fn victim_count(h: u32) -> u32 {
 
 fn victim(h: u32, k: u32) -> u32 {
   return victims[h * (rows.maxVictims + 1u) + 1u + k];
+}
+
+// Whether head h's k-th victim merges: its own best similarity passes tau, or (flag 8, the official
+// code's decision) the mean over the layer's heads of their k-th victims' best similarities does.
+fn accepted(h: u32, k: u32) -> bool {
+  let s = sims[h * rows.maxVictims + k];
+  if (bitcast<u32>(s.y) == 0xffffffffu) { return false; }
+  if ((policy.flags & 8u) == 0u) { return s.x >= state.tau; }
+  var sum = 0.0;
+  var n = 0u;
+  for (var g = 0u; g < kv.numKvHeads; g++) {
+    if (k >= victim_count(g)) { continue; }
+    let t = sims[g * rows.maxVictims + k];
+    if (bitcast<u32>(t.y) == 0xffffffffu) { continue; }
+    sum += t.x;
+    n++;
+  }
+  return sum / f32(n) >= state.tau;
 }
 
 fn kept(h: u32, slot: u32) -> bool {
@@ -133,7 +151,7 @@ fn threshold() {
   for (var h = 0u; h < kv.numKvHeads; h++) {
     for (var k = 0u; k < victim_count(h); k++) {
       let s = sims[h * rows.maxVictims + k];
-      if (bitcast<u32>(s.y) != 0xffffffffu && s.x >= state.tau) { state.merges++; }
+      if (accepted(h, k)) { state.merges++; }
     }
   }
 }
@@ -147,7 +165,7 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
   var members = 0u;
   for (var k = 0u; k < victim_count(h); k++) {
     let s = sims[h * rows.maxVictims + k];
-    if (bitcast<u32>(s.y) == c && s.x >= state.tau) { members++; }
+    if (bitcast<u32>(s.y) == c && accepted(h, k)) { members++; }
   }
   if (members == 0u) { return; }
   absorbed[h * kv.maxSlots + c] += members;
@@ -156,7 +174,7 @@ fn merge(@builtin(global_invocation_id) gid: vec3<u32>) {
     var va = kv_pair(vPool[(cb + d) / 2u]);
     for (var k = 0u; k < victim_count(h); k++) {
       let s = sims[h * rows.maxVictims + k];
-      if (bitcast<u32>(s.y) == c && s.x >= state.tau) {
+      if (bitcast<u32>(s.y) == c && accepted(h, k)) {
         let eb = kv_slot_base(h, victim(h, k));
         ka += s.x * kv_pair(kPool[(eb + d) / 2u]);
         va += s.x * kv_pair(vPool[(eb + d) / 2u]);

@@ -55,7 +55,9 @@ export class CpuKvPolicy {
         const all = sims.flat();
         const mean = all.reduce((s, x) => s + x.u, 0) / all.length;
         st.tau = st.tau === null ? mean : this.p.alpha * st.tau + this.p.beta * mean;
-        perHead.forEach((h, i) => (st.merges += merge(h.slots, h.victims, sims[i], st.tau!)));
+        const tau = st.tau;
+        const accept = this.p.mergeDecision === 'mean' ? meanDecision(sims, tau) : null;
+        perHead.forEach((h, i) => (st.merges += merge(h.slots, h.victims, sims[i], tau, accept?.[i])));
       }
       for (const h of perHead) for (const e of h.victims) h.slots.free(e);
     }
@@ -97,12 +99,32 @@ export function mostSimilar(slots: HeadSlots, e: number, victims: number[]): { u
   return best;
 }
 
-/** k_c = (k_c + sum u_e k_e) / (1 + |M_c|) for the victims with u_e >= tau, and likewise v. Returns the merge count. */
-export function merge(slots: HeadSlots, victims: number[], sims: { u: number; c: number }[], tau: number): number {
+/**
+ * The official code's decision: the k-th victims of the layer's KV heads (in slot order, as both
+ * sides keep them; a decode step evicts one per head) merge, each into its own most similar kept
+ * token, when the mean over heads of their best similarities passes tau.
+ */
+export function meanDecision(sims: { u: number; c: number }[][], tau: number): boolean[][] {
+  const sum: number[] = [];
+  const count: number[] = [];
+  for (const head of sims)
+    head.forEach((x, k) => {
+      if (x.c < 0) return;
+      sum[k] = Math.fround((sum[k] ?? 0) + x.u);
+      count[k] = (count[k] ?? 0) + 1;
+    });
+  return sims.map((head) => head.map((x, k) => x.c >= 0 && sum[k] / count[k] >= tau));
+}
+
+/**
+ * k_c = (k_c + sum u_e k_e) / (1 + |M_c|) for the accepted victims (default: u_e >= tau, the
+ * per-head decision), and likewise v. Returns the merge count.
+ */
+export function merge(slots: HeadSlots, victims: number[], sims: { u: number; c: number }[], tau: number, accept = sims.map((s) => s.u >= tau)): number {
   const hd = slots.headDim;
   const groups = new Map<number, number[]>();
   victims.forEach((e, i) => {
-    if (sims[i].c >= 0 && sims[i].u >= tau) groups.set(sims[i].c, [...(groups.get(sims[i].c) ?? []), i]);
+    if (sims[i].c >= 0 && accept[i]) groups.set(sims[i].c, [...(groups.get(sims[i].c) ?? []), i]);
   });
   for (const [c, members] of groups) {
     slots.absorbed[c] += members.length;

@@ -185,7 +185,7 @@ export function checkEngineOptions(o: unknown): void {
 
 /** The KV options against the loaded model: protected layers exist, a token budget fits its context. */
 export function checkPolicyForModel(p: ResolvedPolicy, c: ModelConfig): void {
-  p.protectedLayers.forEach((l, i) => {
+  if (Array.isArray(p.protectedLayers)) p.protectedLayers.forEach((l, i) => {
     if (l >= c.numLayers) throw argumentError(`kv.protectedLayers[${i}]`, `a layer from 0 to ${c.numLayers - 1}`, l);
   });
   // A larger budget never compresses, and would size tables for it.

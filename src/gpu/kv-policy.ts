@@ -80,7 +80,7 @@ export class GpuKvPolicy {
   }
 
   private writePolicy(b: KvPolicyBuffers, budget: LayerBudget, promptLength: number): void {
-    const flags = (budget.compress ? 1 : 0) | (this.p.streaming ? 2 : 0) | (this.p.merge ? 4 : 0);
+    const flags = (budget.compress ? 1 : 0) | (this.p.streaming ? 2 : 0) | (this.p.merge ? 4 : 0) | (this.p.mergeDecision === 'mean' ? 8 : 0);
     POLICY_PARAMS.write(this.device, b.policy, { hh: budget.hh, recent: budget.recent, flags, numHeads: this.numHeads, alpha: this.p.alpha, beta: this.p.beta, promptLength });
   }
 

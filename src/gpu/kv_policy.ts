@@ -6,7 +6,7 @@ import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { kvStorage } from './kv_append';
 import { uniformStruct } from './uniforms';
 
-/** A layer's policy settings (flags: 1 compress, 2 streaming, 4 merge); `hh + recent` is its budget. */
+/** A layer's policy settings (flags: 1 compress, 2 streaming, 4 merge, 8 merge decided on the mean over heads); `hh + recent` is its budget. */
 export const POLICY_PARAMS = uniformStruct('Policy', { hh: 'u32', recent: 'u32', flags: 'u32', numHeads: 'u32', alpha: 'f32', beta: 'f32', promptLength: 'u32' });
 /** Row strides of the policy's per-slot buffers (they grow with the cache). */
 const POLICY_ROWS = uniformStruct('PolicyRows', { maxVictims: 'u32', colsumStride: 'u32' });

@@ -40,6 +40,11 @@ export function pyramidWeights(L: number): number[] {
   return Array.from({ length: L }, (_, l) => (2 * (L - l) - 1) / (L * L));
 }
 
+/** The layers a policy never compresses, on a model of `numLayers` layers. */
+export function protectedLayersOf(p: Pick<ResolvedPolicy, 'protectedLayers'>, numLayers: number): number[] {
+  return p.protectedLayers === 'reference' ? [...new Set([0, 1, numLayers - 1])].filter((l) => l >= 0 && l < numLayers) : p.protectedLayers;
+}
+
 /**
  * Budgets per layer. `layerValues` are the v_l (null for uniform budgets); `nFirst` is the cache
  * length at the first decode step (prompt + 1).
@@ -48,8 +53,9 @@ export function layerBudgets(p: ResolvedPolicy, numLayers: number, nFirst: numbe
   const L = numLayers;
   const w = layerValues ? layerWeights(layerValues) : p.pyramid ? pyramidWeights(L) : Array<number>(L).fill(1 / L);
   const rho = p.hhRatio + p.recentRatio;
+  const protectedSet = protectedLayersOf(p, L);
   return w.map((wl, l) => {
-    if (!p.evicts || p.protectedLayers.includes(l)) return { hh: Number.MAX_SAFE_INTEGER, recent: 0, compress: false };
+    if (!p.evicts || protectedSet.includes(l)) return { hh: Number.MAX_SAFE_INTEGER, recent: 0, compress: false };
     let hh: number;
     let recent: number;
     if (p.budget.kind === 'ratio') {

@@ -26,9 +26,21 @@ export interface KvOptions {
   /** EMA of the merge threshold: tau = alpha * tau + beta * mean(u). */
   alpha?: number;
   beta?: number;
-  /** Layers never compressed (the reference protects 0, 1 and L - 1; default none). */
-  protectedLayers?: number[];
+  /**
+   * Layers never compressed: indices, or 'reference' for layers 0, 1 and L - 1 as the official D2O
+   * code (default none: on a small model those three are most of it).
+   */
+  protectedLayers?: number[] | 'reference';
+  /**
+   * How an evicted token's merge is decided (d2o, d2o-uniform): 'head' (default) compares each KV
+   * head's own best similarity with the threshold; 'mean' compares the mean over the layer's heads of
+   * the best similarities of their k-th victims, as the official code does, and merges in every head
+   * when it passes.
+   */
+  mergeDecision?: MergeDecision;
 }
+
+export type MergeDecision = 'head' | 'mean';
 
 export interface ResolvedPolicy {
   policy: PolicyName;
@@ -37,7 +49,8 @@ export interface ResolvedPolicy {
   recentRatio: number;
   alpha: number;
   beta: number;
-  protectedLayers: number[];
+  protectedLayers: number[] | 'reference';
+  mergeDecision: MergeDecision;
   /** Budgets per layer from attention variance (d2o, d2o-no-merge) or uniform. */
   varianceBudgets: boolean;
   /** PyramidKV: budgets decreasing linearly with depth (H2O eviction, no merging). */
@@ -63,8 +76,9 @@ export function resolvePolicy(o: KvOptions = {}): ResolvedPolicy {
   checkNumber(o.recentRatio, 'recentRatio', { min: 0, max: 1 });
   checkNumber(o.alpha, 'alpha', { min: 0, max: 1 });
   checkNumber(o.beta, 'beta', { min: 0, max: 1 });
-  if (o.protectedLayers !== undefined && !Array.isArray(o.protectedLayers)) throw argumentError('protectedLayers', 'an array of layer indices', o.protectedLayers);
-  o.protectedLayers?.forEach((l, i) => checkNumber(l, `protectedLayers[${i}]`, { min: 0, max: 2 ** 31 - 1, integer: true }));
+  if (o.protectedLayers !== undefined && o.protectedLayers !== 'reference' && !Array.isArray(o.protectedLayers)) throw argumentError('protectedLayers', "an array of layer indices or 'reference'", o.protectedLayers);
+  if (o.mergeDecision !== undefined && o.mergeDecision !== 'head' && o.mergeDecision !== 'mean') throw argumentError('mergeDecision', "'head' or 'mean'", o.mergeDecision);
+  if (Array.isArray(o.protectedLayers)) o.protectedLayers.forEach((l, i) => checkNumber(l, `protectedLayers[${i}]`, { min: 0, max: 2 ** 31 - 1, integer: true }));
   const hhRatio = o.hhRatio ?? 0.1;
   const recentRatio = o.recentRatio ?? 0.1;
   if (!(hhRatio + recentRatio > 0 && hhRatio + recentRatio <= 1)) throw argumentError('hhRatio + recentRatio', 'in (0, 1]', hhRatio + recentRatio);
@@ -82,6 +96,7 @@ export function resolvePolicy(o: KvOptions = {}): ResolvedPolicy {
     alpha: o.alpha ?? 0.5,
     beta: o.beta ?? 0.5,
     protectedLayers: o.protectedLayers ?? [],
+    mergeDecision: o.mergeDecision ?? 'head',
     varianceBudgets: policy === 'd2o' || policy === 'd2o-no-merge',
     pyramid: policy === 'pyramidkv',
     merge: policy === 'd2o' || policy === 'd2o-uniform',

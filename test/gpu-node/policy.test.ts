@@ -51,6 +51,24 @@ describe.each(models)('GPU KV policies equal the CPU reference step by step on %
     // A protected layer keeps every token, so only a fully compressed cache stops growing.
     if (!c.kv.protectedLayers) expect(new Set(r.bytes.slice(10)).size).toBe(1);
     else expect(r.bytes.at(-1)).toBeGreaterThan(r.bytes[0]);
-    for (const l of c.kv.protectedLayers ?? []) expect(r.budgets[l]).toBeNull();
+    for (const l of (c.kv.protectedLayers as number[] | undefined) ?? []) expect(r.budgets[l]).toBeNull();
+  });
+});
+
+describe('the reference-faithful options: GPU equals CPU on stories260K (5 layers)', () => {
+  const prompt = golden.stories260K.greedy_ids.slice(0, 40);
+  it.each<[string, PolicyCase]>([
+    ['d2o 24 tokens, merge decided on the mean over heads', { model: stories260K.bin, prompt, steps: 150, kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 }, mergeDecision: 'mean' } }],
+    ['d2o-uniform 16 tokens, mean decision, tiled kernels', { model: stories260K.bin, prompt, steps: 80, variant: 'tiled', kv: { policy: 'd2o-uniform', budget: { kind: 'tokens', tokens: 16 }, mergeDecision: 'mean' } }],
+    ["d2o 20% with the reference's protected layers (0, 1, L - 1) and its merge decision", { model: stories260K.bin, prompt, steps: 100, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 }, protectedLayers: 'reference', mergeDecision: 'mean' } }],
+  ])('%s', async (_, c) => {
+    const r = await policyCase(await getTestDevice(), c);
+    check(r);
+    expect(r.compared).toBe(c.steps);
+    expect(r.evictions).toBeGreaterThan(0);
+    expect(r.merges).toBeGreaterThan(0);
+    const L = r.budgets.length;
+    expect(L).toBe(5);
+    if (c.kv.protectedLayers === 'reference') expect(r.budgets.map((b, l) => (b === null) === [0, 1, L - 1].includes(l))).toEqual(Array(L).fill(true));
   });
 });
