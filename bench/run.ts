@@ -34,7 +34,6 @@ import { writeSyntheticGguf } from './synthetic-gguf';
 import { benchPolicies, type PolicyRow } from './policies';
 import { benchPeer, greedyIds, loadLlamaCpp, type GreedyRow, type PeerRow } from './peers';
 import { quantizedGguf, type QuantPreset } from '../src/model/gguf-quantize';
-import { vocabulary } from './synthetic-gguf';
 import { peerMarkdown, policyCharts, policyMarkdown } from './bench-report';
 import { profileDecode, profileMarkdown, profilePrefill, type PrefillRow, type ProfileRow } from './decode-profile';
 import { measureRoofline } from './roofline';

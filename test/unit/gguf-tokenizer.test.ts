@@ -226,6 +226,43 @@ describe('Qwen2.5 as "gpt2" GGUF metadata (byte-level BPE, pre-tokenizer qwen2)'
   });
 });
 
+/**
+ * Each tokenizer.ggml.pre splits text as llama.cpp's regex for it does, on a byte-level vocabulary made
+ * to tell them apart: digits one at a time (smollm, qwen2), in threes (llama-bpe) or in a run
+ * (default, GPT-2); contractions case-insensitive (llama-bpe, qwen2) or not; whole-word tokens taken
+ * without merges (llama-bpe's ignore_merges).
+ */
+describe('the pre-tokenizers of tokenizer.ggml.pre', () => {
+  // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest from U+0100 on.
+  const printable = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
+  const byteChars: string[] = [];
+  let extra = 0;
+  for (let b = 0; b < 256; b++) byteChars[b] = String.fromCodePoint(printable.includes(b) ? b : 256 + extra++);
+  const words = ['12', '34', '123', '45', 'ab', 'abc', "'S"];
+  const tokens = [...byteChars, ...words, '<|endoftext|>'];
+  const metadata = (pre: string): GgufMetadataEntry[] => [
+    ['tokenizer.ggml.model', 'gpt2'],
+    ['tokenizer.ggml.pre', pre],
+    ['tokenizer.ggml.tokens', tokens, 'string'],
+    ['tokenizer.ggml.token_type', tokens.map((_, i) => (i === tokens.length - 1 ? 3 : 1)), 'i32'],
+    ['tokenizer.ggml.merges', ['3 4', '1 2', '12 3', '4 5', 'a b', "' S"], 'string'],
+    ['tokenizer.ggml.eos_token_id', tokens.length - 1],
+  ];
+  const pieces = (pre: string, text: string) => fromMetadata(metadata(pre)).encode(text, { addBos: false }).map((i) => tokens[i]);
+  it.each([
+    ['smollm', ['1', '2', '3', '4'], ['ab', 'c'], ['H', 'E', "'", 'S']],
+    ['qwen2', ['1', '2', '3', '4'], ['ab', 'c'], ['H', 'E', "'S"]],
+    ['llama-bpe', ['123', '4'], ['abc'], ['H', 'E', "'S"]],
+    ['default', ['12', '34'], ['ab', 'c'], ['H', 'E', "'", 'S']],
+    ['gpt2', ['12', '34'], ['ab', 'c'], ['H', 'E', "'", 'S']],
+  ])('%s', (pre, digits, word, contraction) => {
+    expect(pieces(pre, '1234')).toEqual(digits);
+    expect(pieces(pre, 'abc')).toEqual(word);
+    expect(pieces(pre, "HE'S")).toEqual(contraction);
+    expect(fromMetadata(metadata(pre)).decode(fromMetadata(metadata(pre)).encode(" HE'S 1234 abc\n"))).toBe(" HE'S 1234 abc\n");
+  });
+});
+
 describe('the quantizer carries the tokenizer into the file', () => {
   it('TinyStories-656K as Q4_K_M: a lone file tokenizes as the source tokenizer.json, and transformers', async () => {
     const src = await loadModel(tinystories656k.dir);
