@@ -7,7 +7,7 @@
 import { dequantize } from './dtypes';
 import { quantize } from './quantize';
 import { LAYER_NAMES, llama3RopeDivisors } from './gguf';
-import { tokenizerMetadata } from './gguf-tokenizer-metadata';
+import { llama2cTokenizerMetadata, tokenizerMetadata } from './gguf-tokenizer-metadata';
 import { permuteRows, writeGguf, type GgufMetadataEntry, type GgufTensorOut } from './gguf-writer';
 import { tensorNames, type DType, type ModelDescription } from './types';
 
@@ -108,7 +108,7 @@ function replaced(base: GgufMetadataEntry[], extra: GgufMetadataEntry[]): GgufMe
 
 /**
  * `m` as a GGUF quantized with `preset`'s tensor types, self-contained as llama.cpp's converter writes
- * them: a tokenizer.json tokenizer goes into the `tokenizer.*` metadata with its chat template
+ * them: a tokenizer.json (or llama2.c) tokenizer goes into the `tokenizer.*` metadata with its chat template
  * (its special ids replace the config's). `metadata` is added (its keys replace ours).
  */
 export function quantizedGguf(m: ModelDescription, preset: QuantPreset, o: { metadata?: GgufMetadataEntry[] } = {}): { bytes: Uint8Array; types: Map<string, DType> } {
@@ -118,7 +118,8 @@ export function quantizedGguf(m: ModelDescription, preset: QuantPreset, o: { met
     types.set(name, dtype);
     return { name, dtype, shape, data: quantize(dtype, values) };
   });
-  const tokenizer = m.tokenizer.kind === 'hf' ? tokenizerMetadata(m.tokenizer.tokenizerJson, m.tokenizer.tokenizerConfig) : [];
+  const t = m.tokenizer;
+  const tokenizer = t.kind === 'hf' ? tokenizerMetadata(t.tokenizerJson, t.tokenizerConfig) : t.kind === 'llama2c' ? llama2cTokenizerMetadata(t.bytes, t.vocabSize) : [];
   const metadata = replaced(replaced(metadataOf(m, preset), tokenizer), o.metadata ?? []);
   return { bytes: writeGguf(metadata, tensors), types };
 }

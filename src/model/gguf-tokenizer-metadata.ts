@@ -6,6 +6,7 @@
  */
 import { UnsupportedModelError } from '../errors';
 import { PRE_TOKENIZERS, TOKEN_TYPE } from './gguf-tokenizer';
+import { readLlama2cVocab } from './llama2c';
 import type { GgufMetadataEntry } from './gguf-writer';
 
 type Json = Record<string, unknown>;
@@ -94,4 +95,33 @@ export function tokenizerMetadata(tokenizerJson: unknown, tokenizerConfig: Json 
   if (Array.isArray(template)) template = template.find((t: Json) => t?.name === 'default')?.template;
   if (typeof template === 'string') md.push(['tokenizer.chat_template', template]);
   return md;
+}
+
+/**
+ * A llama2.c tokenizer.bin as "llama" metadata, as llama.cpp's converters write a SentencePiece
+ * vocabulary: pieces with "▁" for the spaces llama2.c's export put back, their scores (run.c merges by
+ * them), <unk>/<s>/</s> at 0/1/2 and the byte tokens.
+ */
+export function llama2cTokenizerMetadata(bytes: Uint8Array, vocabSize: number): GgufMetadataEntry[] {
+  const { pieces, scores } = readLlama2cVocab(bytes, vocabSize);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const tokens = pieces.map((p, i) => {
+    try {
+      return utf8.decode(p).replaceAll(' ', '▁');
+    } catch {
+      throw new UnsupportedModelError(`tokenizer.bin: token ${i} is not UTF-8 text, which GGUF metadata needs`);
+    }
+  });
+  const types = tokens.map((t, i) => (i === 0 ? TOKEN_TYPE.unknown : i < 3 ? TOKEN_TYPE.control : /^<0x[0-9A-F]{2}>$/.test(t) ? TOKEN_TYPE.byte : TOKEN_TYPE.normal));
+  return [
+    ['tokenizer.ggml.model', 'llama'],
+    ['tokenizer.ggml.tokens', tokens, 'string'],
+    ['tokenizer.ggml.scores', [...scores], 'f32'],
+    ['tokenizer.ggml.token_type', types, 'i32'],
+    ['tokenizer.ggml.bos_token_id', 1],
+    ['tokenizer.ggml.eos_token_id', 2],
+    ['tokenizer.ggml.unknown_token_id', 0],
+    ['tokenizer.ggml.add_bos_token', true],
+    ['tokenizer.ggml.add_eos_token', false],
+  ];
 }

@@ -7,6 +7,29 @@ import { tensorNames, type ModelConfig, type ModelDescription, type Tensor, type
 const HEADER_BYTES = 28;
 
 /**
+ * tokenizer.bin's pieces (raw bytes) and scores: int32 max_token_length, then per token float32
+ * score, int32 length, bytes. The file does not store its size: `vocabSize` is the checkpoint's.
+ */
+export function readLlama2cVocab(bytes: Uint8Array, vocabSize: number): { pieces: Uint8Array[]; scores: Float32Array } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = (msg: string) => new ModelFormatError('truncated', msg, 'tokenizer.bin');
+  if (bytes.byteLength < 4) throw bad('no header');
+  const pieces: Uint8Array[] = [];
+  const scores = new Float32Array(vocabSize);
+  let off = 4;
+  for (let i = 0; i < vocabSize; i++) {
+    if (off + 8 > bytes.byteLength) throw bad(`ends at token ${i} of ${vocabSize}`);
+    scores[i] = dv.getFloat32(off, true);
+    const len = dv.getInt32(off + 4, true);
+    off += 8;
+    if (len < 0 || off + len > bytes.byteLength) throw bad(`ends inside token ${i}`);
+    pieces.push(bytes.subarray(off, off + len));
+    off += len;
+  }
+  return { pieces, scores };
+}
+
+/**
  * `tokenizer` is passed through; a llama2.c tokenizer gets the header's vocab size (its file does
  * not store one). Every tensor is a view into `file`.
  */

@@ -7,6 +7,7 @@
 import { ModelFormatError } from '../errors';
 import { plainChat } from './plain-chat';
 import { decoding } from './decoding';
+import { readLlama2cVocab } from '../model/llama2c';
 import type { Tokenizer } from './types';
 
 const BOS = 1;
@@ -87,24 +88,12 @@ export function mergeByScore(tokens: number[], scores: Float32Array, pairId: (a:
 const utf8 = new TextEncoder();
 
 export function llama2cTokenizer(bytes: Uint8Array, vocabSize: number, eosIds: number[] = []): Tokenizer {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bad = (msg: string) => new ModelFormatError('truncated', msg, 'tokenizer.bin');
-  if (bytes.byteLength < 4) throw bad('no header');
   // Byte fallback emits ids 3..258: a smaller vocabulary would send ids past the embeddings.
   if (!Number.isInteger(vocabSize) || vocabSize < BYTE0 + 256)
     throw new ModelFormatError('bad-config', `a llama2.c tokenizer needs the 256 byte tokens at ids ${BYTE0}..${BYTE0 + 255}; the model's vocabulary has ${vocabSize}`, 'tokenizer.bin');
-  const pieces: string[] = [];
-  const scores = new Float32Array(vocabSize);
-  let off = 4;
-  for (let i = 0; i < vocabSize; i++) {
-    if (off + 8 > bytes.byteLength) throw bad(`ends at token ${i} of ${vocabSize}`);
-    scores[i] = dv.getFloat32(off, true);
-    const len = dv.getInt32(off + 4, true);
-    off += 8;
-    if (len < 0 || off + len > bytes.byteLength) throw bad(`ends inside token ${i}`);
-    pieces.push(binary(bytes.subarray(off, off + len)));
-    off += len;
-  }
+  const vocab = readLlama2cVocab(bytes, vocabSize);
+  const pieces = vocab.pieces.map(binary);
+  const scores = vocab.scores;
   const lookup = new Map<string, number>();
   pieces.forEach((p, i) => lookup.has(p) || lookup.set(p, i));
   // run.c: sscanf(piece, "<0x%02hhX>") turns a raw-byte piece into that byte.

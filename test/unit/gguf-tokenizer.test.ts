@@ -17,7 +17,7 @@ import { quantizedGguf } from '../../src/model/gguf-quantize';
 import { createTokenizer, type Tokenizer } from '../../src/tokenizer';
 import { createEngine } from '../../src/engine/engine';
 import { ModelFormatError, UnsupportedModelError } from '../../src/errors';
-import { golden, tinystories656k } from '../helpers/models';
+import { golden, stories260K, tinystories656k } from '../helpers/models';
 import { streamDecode } from '../helpers/tokenizer';
 import { cli } from '../helpers/cli';
 import { HF_REAL, hfRealDir, hfRealJson, syntheticHfFolder } from '../fixtures/hf-real';
@@ -29,9 +29,9 @@ const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Jso
 
 /** Stories, unicode (composed and not), whitespace runs, characters only byte fallback can spell, digits, code. */
 const CORPUS = [
-  // Up to its first story marker (special-token text is tested apart, where it is matched alike).
+  // Up to their first story marker (special-token text is tested apart, where it is matched alike).
   golden['tinystories-656k'].text.split('<|')[0],
-  golden.stories260K.text,
+  golden.stories260K.text.split('<s>')[0],
   'Once upon a time, there was a little girl named Lily.\nShe loved to play outside in the sun.',
   '  leading  and   trailing   ',
   '\t\ttabs\tand\nnewlines\n\n\nhere\r\n',
@@ -264,6 +264,14 @@ describe('the pre-tokenizers of tokenizer.ggml.pre', () => {
 });
 
 describe('the quantizer carries the tokenizer into the file', () => {
+  it('stories260K (llama2.c, tok512.bin) as Q8_0: a lone file tokenizes as run.c does', async () => {
+    const src = await loadModel(stories260K.bin);
+    const m = await loadModel({ source: memoryFolder({ 'q.gguf': quantizedGguf(src, 'Q8_0').bytes }) });
+    const ours = createTokenizer(m.tokenizer, m.config.eosTokenIds, m.config.vocabSize);
+    const want = createTokenizer(src.tokenizer, src.config.eosTokenIds, src.config.vocabSize);
+    expectSameTokenizer(ours, want, CORPUS);
+  });
+
   it('TinyStories-656K as Q4_K_M: a lone file tokenizes as the source tokenizer.json, and transformers', async () => {
     const src = await loadModel(tinystories656k.dir);
     const { bytes } = quantizedGguf(src, 'Q4_K_M');
