@@ -26,7 +26,10 @@ describe('createWorkerEngine in Chromium', () => {
     expect(r.abortedAfter).toBeLessThan(20);
     expect(r.chatObject).toBe('chat.completion');
     expect(r.chatContent).toBeGreaterThan(0);
-    expect(r.overflow).toMatch(/^ContextOverflowError/);
+    expect(r.overflow).toBe('ContextOverflowError 512');
+    expect(r.longPrompt.ids).toBe(1);
+    expect(r.longPrompt.context).toBe(3000);
+    expect(r.longPrompt.held).toBeLessThan(3000);
     expect(r.statsLayers).toBe(2);
     expect(r.mapLayers).toBe(2);
     expect(r.mapKept).toBeGreaterThan(0);

@@ -22,11 +22,17 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
     }
 
     const chat = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 10, temperature: 0 });
+    // Under d2o a prompt far past the budget (and the model's 512 positions) is prefilled in chunks.
+    const longPrompt = await engine.generate(Array(3000).fill(1), { maxTokens: 1, greedy: true }).result;
+    // The full cache still has a limit: its typed error crosses the worker with its fields.
+    const full = await createWorkerEngine({ model: o.model, kv: { policy: 'full' } });
     let overflow = '';
     try {
-      await engine.generate(Array(3000).fill(1), { maxTokens: 1 }).result;
+      await full.generate(Array(600).fill(1), { maxTokens: 1 }).result;
     } catch (e) {
       overflow = e instanceof ContextOverflowError ? `ContextOverflowError ${e.limit}` : String(e);
+    } finally {
+      full.dispose();
     }
     const stats = await engine.kvStats();
     const map = await engine.kvMap();
@@ -55,6 +61,7 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
       chatObject: chat.object,
       chatContent: chat.choices[0].message.content.length,
       overflow,
+      longPrompt: { ids: longPrompt.ids.length, context: longPrompt.stats.kv.sequenceLength, held: Math.max(...longPrompt.stats.kv.layers.map((l) => l.occupancy)) },
       statsLayers: stats.layers.length,
       mapLayers: map.layers.length,
       mapKept: map.layers[0].kept.length,
