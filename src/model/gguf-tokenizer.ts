@@ -148,8 +148,9 @@ export function ggufTokenizer(md: ReadonlyMap<string, unknown>, file = 'model.gg
       })
     : mergesFromScores(tokens, scores ?? new Array<number>(tokens.length).fill(0), types);
 
-  const vocab: Record<string, number> = {};
-  tokens.forEach((t, i) => Object.hasOwn(vocab, t) || (vocab[t] = i));
+  // The first id of a repeated token, as llama.cpp maps text to ids; fromEntries keeps "__proto__" a token.
+  const seen = new Set<string>();
+  const vocab = Object.fromEntries(tokens.flatMap((t, i) => (seen.has(t) ? [] : (seen.add(t), [[t, i] as const]))));
   // Control (and unknown) tokens are special; user-defined ones are matched in text but printed.
   const addedTokens = tokens.flatMap((content, i) => {
     const t = types?.[i] ?? (i === bos || i === eos || i === unk ? TOKEN_TYPE.control : TOKEN_TYPE.normal);

@@ -300,6 +300,13 @@ describe('tokenizer metadata that cannot be used says why', () => {
     engine.dispose();
   });
 
+  it('odd token texts stay tokens ("__proto__", "constructor"); a repeated token keeps its first id', () => {
+    const odd = ['<unk>', '<s>', '</s>', '▁', '__proto__', 'constructor', '▁'];
+    const source = read([['tokenizer.ggml.model', 'llama'], ['tokenizer.ggml.tokens', odd, 'string']])();
+    const vocab = (source!.tokenizerJson as { model: { vocab: Record<string, number> } }).model.vocab;
+    expect(Object.entries(vocab)).toEqual([['<unk>', 0], ['<s>', 1], ['</s>', 2], ['▁', 3], ['__proto__', 4], ['constructor', 5]]);
+  });
+
   it.each([
     ['bert', set('tokenizer.ggml.model', 'bert'), /tokenizer model "bert"/],
     ['t5', set('tokenizer.ggml.model', 't5'), /tokenizer model "t5"/],
