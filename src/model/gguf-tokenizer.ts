@@ -48,6 +48,16 @@ const spmDecoder = (prefix: boolean) => ({
   decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, ...(prefix ? [{ type: 'Strip', content: ' ', start: 1, stop: 0 }] : [])],
 });
 
+/** Token texts llama.cpp always ends generation at (llama-vocab.cpp's end-of-generation list), whatever the eos id says. */
+const EOG_TEXTS = new Set(['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|eom_id|>', '<EOT>', '_<EOT>', '<｜end▁of▁sentence｜>']);
+
+/** The ids of `tokenizer.ggml.tokens` that llama.cpp adds to the stop ids by their text (none when the list is not one of strings). */
+export function endOfGenerationIds(md: ReadonlyMap<string, unknown>): number[] {
+  const tokens = md.get('tokenizer.ggml.tokens');
+  if (!Array.isArray(tokens)) return [];
+  return tokens.flatMap((t, i) => (typeof t === 'string' && EOG_TEXTS.has(t) ? [i] : []));
+}
+
 /** Splits `s` at every code point boundary: `[left, right]` pairs. */
 function splits(s: string): [string, string][] {
   const out: [string, string][] = [];

@@ -9,7 +9,7 @@ import { tensorByteSize } from './dtypes';
 import { BLOCKS, isBlockDType } from './block-formats';
 import { checkTensors } from './check-tensors';
 import { checkConfig } from './check-config';
-import { ggufTokenizer } from './gguf-tokenizer';
+import { endOfGenerationIds, ggufTokenizer } from './gguf-tokenizer';
 import { tensorNames, type Architecture, type DType, type Llama3RopeScaling, type ModelConfig, type ModelDescription, type Tensor, type TokenizerSource } from './types';
 
 export const GGML_TYPES: Record<number, string> = {
@@ -296,8 +296,9 @@ export function parseGguf(bytes: Uint8Array, tokenizer: TokenizerSource, file = 
   const embed = raw.get('token_embd.weight');
   if (!embed) throw new ModelFormatError('missing-tensor', 'tensor token_embd.weight is missing', file);
 
-  // llama.cpp ends generation at eot and eom too (Llama 3's <|eot_id|> and <|eom_id|>).
+  // llama.cpp ends generation at eot and eom too, and at the tokens its list names by text (<|im_end|>, <|eot_id|>, ...).
   const stops = ['eos', 'eot', 'eom'].map((k) => md.get(`tokenizer.ggml.${k}_token_id`)).filter((v) => v !== undefined);
+  stops.push(...endOfGenerationIds(md));
   const bos = md.get('tokenizer.ggml.bos_token_id');
   const window = md.get(`${arch}.attention.sliding_window`);
   const tied = !raw.has('output.weight');

@@ -263,6 +263,20 @@ describe('the pre-tokenizers of tokenizer.ggml.pre', () => {
   });
 });
 
+describe('stop ids', () => {
+  it("eos, eot and eom ids, and the tokens llama.cpp's end-of-generation list names by text", async () => {
+    const src = await loadModel(tinystories656k.dir);
+    const json = src.tokenizer as { tokenizerJson: unknown; tokenizerConfig: Json };
+    const md = new Map(tokenizerMetadata(json.tokenizerJson, json.tokenizerConfig).map(([k, v]) => [k, v]));
+    const tokens = [...(md.get('tokenizer.ggml.tokens') as string[])];
+    [tokens[5], tokens[6], tokens[7]] = ['<|im_end|>', '<|eot_id|>', '<|im_start|>'];
+    const metadata: GgufMetadataEntry[] = [['tokenizer.ggml.tokens', tokens, 'string'], ['tokenizer.ggml.eot_token_id', 9], ['tokenizer.ggml.eom_token_id', 2]];
+    const m = await loadModel({ source: memoryFolder({ 'q.gguf': quantizedGguf(src, 'Q8_0', { metadata }).bytes }) });
+    expect(m.config.eosTokenIds).toEqual([2, 9, 5, 6]);
+    expect(createTokenizer(m.tokenizer, m.config.eosTokenIds, m.config.vocabSize).eosIds).toEqual([2, 9, 5, 6]);
+  });
+});
+
 describe('the quantizer carries the tokenizer into the file', () => {
   it('stories260K (llama2.c, tok512.bin) as Q8_0: a lone file tokenizes as run.c does', async () => {
     const src = await loadModel(stories260K.bin);
