@@ -271,6 +271,7 @@ export class WebGpuBackend implements Backend {
 
   dispose(): void {
     this.forward.destroy();
+    this.sample.destroy();
     this.sampler.destroy();
     this.readback.destroy();
   }

@@ -251,7 +251,9 @@ export class GpuForward {
     return n / this.model.config.numLayers;
   }
 
+  /** Frees everything the forward pass created: bound kernels (their uniforms), buffers, weights, cache, policy. */
   destroy(): void {
+    for (const k of [...this.body, ...this.headLast, ...this.headAll]) k.destroy();
     for (const o of this.owned) o.destroy();
   }
 }

@@ -141,6 +141,7 @@ export class GpuKvPolicy {
   }
 
   destroy(): void {
+    for (const k of this.layers) k.destroy();
     for (const b of this.buffers) {
       for (const buf of [b.policy, b.state, b.variances]) buf.destroy();
       for (const sb of [b.victims, b.sims, b.colsum, b.absorbed]) sb.release();
