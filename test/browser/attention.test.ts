@@ -3,15 +3,11 @@
  * test/cases/paged-attention.ts, both variants, with the tolerances of the Node route (the same
  * f32 arithmetic; see test/gpu-node/attention.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, runCase, type BrowserSession } from '../helpers/browser';
+import { describe, expect, it } from 'vitest';
+import { useBrowserPage } from '../helpers/browser';
 import { failures, type PagedAttentionCase, type PagedAttentionResult } from '../cases/paged-attention';
 
-let s: BrowserSession;
-beforeAll(async () => {
-  s = await openBrowser();
-});
-afterAll(() => s?.close());
+const browser = useBrowserPage();
 
 const shapes: [string, Omit<PagedAttentionCase, 'variant'>][] = [
   ['decode and a chunk over a history with holes, G=4, hd 16', { headDim: 16, numHeads: 8, numKvHeads: 2, history: 33, holes: 4, chunks: [1, 3, 1], pageSeed: 2 }],
@@ -22,7 +18,7 @@ const shapes: [string, Omit<PagedAttentionCase, 'variant'>][] = [
 describe('paged GQA attention in Chromium vs CPU reference', () => {
   for (const variant of ['simple', 'tiled'] as const)
     it.each(shapes)(`${variant}: %s`, async (_, shape) => {
-      const r = await runCase<PagedAttentionResult>(s.page, '/test/cases/paged-attention.ts', 'pagedAttentionCase', { variant, ...shape });
+      const r = await browser.run<PagedAttentionResult>('/test/cases/paged-attention.ts', 'pagedAttentionCase', { variant, ...shape });
       expect(r.variant).toBe(variant);
       expect(failures(r), JSON.stringify(r)).toEqual([]);
     });

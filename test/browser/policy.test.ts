@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, runCase, type BrowserSession } from '../helpers/browser';
+import { describe, expect, it } from 'vitest';
+import { useBrowserPage } from '../helpers/browser';
 import { golden } from '../helpers/models';
 import type { PolicyCase, PolicyResult } from '../cases/policy';
 
-let s: BrowserSession;
-beforeAll(async () => {
-  s = await openBrowser();
-});
-afterAll(() => s?.close());
+const browser = useBrowserPage();
 
 // The same comparison and tolerances as the Node route (test/gpu-node/policy.test.ts), on SwiftShader.
 describe('GPU KV policies equal the CPU reference step by step in Chromium', () => {
@@ -21,7 +17,7 @@ describe('GPU KV policies equal the CPU reference step by step in Chromium', () 
     ['d2o 24 tokens, a 150-token prompt in chunks of 40', { prompt: ids.slice(0, 150), prefillChunk: 40, steps: 30, kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } }],
   ];
   it.each(cases)('TinyStories-656K, %s', async (_, c) => {
-    const r = await runCase<PolicyResult>(s.page, '/test/cases/policy.ts', 'policyCase', { ...c, model: `${s.baseUrl}/models/tinystories-656k` });
+    const r = await browser.run<PolicyResult>('/test/cases/policy.ts', 'policyCase', { ...c, model: `${browser.session.baseUrl}/models/tinystories-656k` });
     expect(r.mismatch).toBeNull();
     expect(r.compared).toBe(c.steps);
     expect(r.chunks).toBe(Math.ceil(c.prompt.length / (c.prefillChunk ?? 512)));
@@ -33,7 +29,7 @@ describe('GPU KV policies equal the CPU reference step by step in Chromium', () 
     else expect(r.merges).toBe(0);
   });
   it('TinyStories-656K, f16 K/V packed in u32 (no shader-f16 here): equal to the CPU reference rounding to f16', async () => {
-    const r = await runCase<PolicyResult>(s.page, '/test/cases/policy.ts', 'policyCase', { model: `${s.baseUrl}/models/tinystories-656k`, prompt: ids.slice(0, 100), prefillChunk: 40, steps: 40, kvDtype: 'f16', kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } });
+    const r = await browser.run<PolicyResult>('/test/cases/policy.ts', 'policyCase', { model: `${browser.session.baseUrl}/models/tinystories-656k`, prompt: ids.slice(0, 100), prefillChunk: 40, steps: 40, kvDtype: 'f16', kv: { policy: 'd2o', budget: { kind: 'tokens', tokens: 24 } } });
     expect(r.mismatch).toBeNull();
     expect(r.nativeF16).toBe(false);
     expect(r.chunks).toBe(3);
@@ -45,7 +41,7 @@ describe('GPU KV policies equal the CPU reference step by step in Chromium', () 
 
   it('stories260K (llama2.c file), d2o 20%', async () => {
     const g = golden.stories260K.greedy_ids;
-    const r = await runCase<PolicyResult>(s.page, '/test/cases/policy.ts', 'policyCase', { model: `${s.baseUrl}/models/stories260K/stories260K.bin`, prompt: g.slice(0, 40), steps: 80, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 } } });
+    const r = await browser.run<PolicyResult>('/test/cases/policy.ts', 'policyCase', { model: `${browser.session.baseUrl}/models/stories260K/stories260K.bin`, prompt: g.slice(0, 40), steps: 80, kv: { policy: 'd2o', budget: { kind: 'ratio', ratio: 0.2 } } });
     expect(r.mismatch).toBeNull();
     expect(r.compared).toBe(80);
     expect(r.worstKv).toBeLessThan(1e-4);

@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, runCase, type BrowserSession } from '../helpers/browser';
+import { describe, expect, it } from 'vitest';
+import { useBrowserPage } from '../helpers/browser';
 import { golden } from '../helpers/models';
 import type { workerEngineCase, workerLoneGgufCase } from '../cases/worker-engine';
 
-let s: BrowserSession;
-beforeAll(async () => {
-  s = await openBrowser();
-});
-afterAll(() => s?.close());
+const browser = useBrowserPage();
 
 describe('createWorkerEngine in Chromium', () => {
   it('streams, aborts, chats and reports typed errors across the worker boundary', async () => {
     const g = golden['tinystories-656k'];
-    const r = await runCase<Awaited<ReturnType<typeof workerEngineCase>>>(s.page, '/test/cases/worker-engine.ts', 'workerEngineCase', {
-      model: `${s.baseUrl}/models/tinystories-656k`,
-      badModel: `${s.baseUrl}/models/no-such-model`,
+    const r = await browser.run<Awaited<ReturnType<typeof workerEngineCase>>>('/test/cases/worker-engine.ts', 'workerEngineCase', {
+      model: `${browser.session.baseUrl}/models/tinystories-656k`,
+      badModel: `${browser.session.baseUrl}/models/no-such-model`,
       prompt: g.greedy_ids.slice(0, 20),
     });
     expect(r.progressReported).toBe(true);
@@ -41,8 +37,8 @@ describe('createWorkerEngine in Chromium', () => {
   });
   it('a .gguf picked alone tokenizes with its own metadata: the golden story from the empty text', async () => {
     const g = golden['tinystories-656k'];
-    const r = await runCase<Awaited<ReturnType<typeof workerLoneGgufCase>>>(s.page, '/test/cases/worker-engine.ts', 'workerLoneGgufCase', {
-      url: `${s.baseUrl}/models/tinystories-656k/tinystories-656k-q8_0.gguf`,
+    const r = await browser.run<Awaited<ReturnType<typeof workerLoneGgufCase>>>('/test/cases/worker-engine.ts', 'workerLoneGgufCase', {
+      url: `${browser.session.baseUrl}/models/tinystories-656k/tinystories-656k-q8_0.gguf`,
       steps: 48,
     });
     // The Q8_0 file keeps the f32 model's greedy ids for 50 steps (cpu-golden.test.ts).
@@ -52,7 +48,7 @@ describe('createWorkerEngine in Chromium', () => {
     expect(r.chatTokens).toBeGreaterThan(4);
   });
   it('a worker script that does not load is a LoadError that says so', async () => {
-    const r = await runCase<{ name: string; isLoadError: boolean; message: string } | null>(s.page, '/test/cases/worker-engine.ts', 'workerStartCase');
+    const r = await browser.run<{ name: string; isLoadError: boolean; message: string } | null>('/test/cases/worker-engine.ts', 'workerStartCase');
     expect(r).toMatchObject({ name: 'LoadError', isLoadError: true });
     expect(r!.message).toMatch(/could not start: its script did not load/);
   });

@@ -102,7 +102,7 @@ async function waitReady(page: Page, errors?: string[]): Promise<void> {
 }
 
 /**
- * Runs `fn` exported by `module` (a path from the project root, e.g. '/test/cases/matmul.ts') in the
+ * Runs `fn` exported by `module` (a path from the project root, e.g. '/test/cases/weights-kernels.ts') in the
  * page, as `fn(ctx, ...args)` with the page's GpuContext, and returns its result.
  */
 export async function runCase<T>(page: Page, module: string, fn: string, ...args: unknown[]): Promise<T> {
