@@ -33,8 +33,10 @@
 //                   the logits, one per dim for P.V, K and V read once for the group), a running
 //                   max/sum per head; writes the chunk's unnormalised output and (max, sum). With
 //                   T == 1 it also keeps the logits for accumulate_decode.
-//   tiled_combine   one per (4 dims, query head, token): merges the chunks, writes out and stats
-//   then accumulate_decode (T == 1, from the kept logits) or accumulate_prefill (T > 1)
+//   tiled_combine   one workgroup per (kv head, token): merges the group's chunks, writes out and
+//                   stats; then accumulate_prefill (T > 1)
+//   tiled_combine_decode[_colsum]  (T == 1) the same merge, then score (and colsum) += the group's
+//                   p from the kept logits: 2 dispatches per decode step
 
 // StepParams, KvLayout and AttentionParams are prepended by the wrapper (src/gpu/uniforms.ts), the
 // addressing by paged_kv.wgsl.
@@ -176,19 +178,6 @@ fn decode_values_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// p of (query head, slot) in a tiled decode step, from its kept logit and the row's stats.
-fn decode_prob(head: u32, slot: u32) -> f32 {
-  let x = scratch[logit_at(head, slot)];
-  let st = stats[head];
-  return select(0.0, exp(x - st.x) * st.y, x > NEG_INF);
-}
-
-fn decode_probs(h: u32, slot: u32) -> array<f32, GROUP> {
-  var r: array<f32, GROUP>;
-  for (var g = 0u; g < GROUP; g++) { r[g] = decode_prob(h * GROUP + g, slot); }
-  return r;
-}
-
 fn add_score(h: u32, slot: u32, pr: array<f32, GROUP>) {
   var total = 0.0;
   for (var g = 0u; g < GROUP; g++) { total += pr[g]; }
@@ -199,24 +188,6 @@ fn add_colsum(h: u32, slot: u32, pr: array<f32, GROUP>) {
   // The column sums cover the prompt's first chunk, whose slots are its positions (< colsumStride).
   if (slot >= p.colsumStride) { return; }
   for (var g = 0u; g < GROUP; g++) { colsums[(h * GROUP + g) * p.colsumStride + slot] += pr[g]; }
-}
-
-@compute @workgroup_size(64)
-fn accumulate_decode(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let slot = gid.x;
-  let h = gid.y;
-  if (h >= kv.numKvHeads || slot >= num_slots(h) || kv_slot_pos(h, slot) < 0) { return; }
-  add_score(h, slot, decode_probs(h, slot));
-}
-
-@compute @workgroup_size(64)
-fn accumulate_decode_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let slot = gid.x;
-  let h = gid.y;
-  if (h >= kv.numKvHeads || slot >= num_slots(h) || kv_slot_pos(h, slot) < 0) { return; }
-  let pr = decode_probs(h, slot);
-  add_score(h, slot, pr);
-  add_colsum(h, slot, pr);
 }
 
 // ---- simple prefill ------------------------------------------------------------------------
@@ -401,28 +372,79 @@ fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   }
 }
 
-@compute @workgroup_size(64)
-fn tiled_combine(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  let head = gid.y;
-  let t = gid.z;
-  if (i >= p.hd4 || head >= p.numHeads || t >= step.nTokens) { return; }
-  let chunks = (num_slots(head / p.group) + CHUNK - 1u) / CHUNK;
-  var m = NEG_INF;
-  for (var c = 0u; c < chunks; c++) { m = max(m, scratch[partial_at(t, head, c) + kv.headDim]); }
-  var l = 0.0;
-  var o = vec4<f32>(0.0);
-  for (var c = 0u; c < chunks; c++) {
-    let at = partial_at(t, head, c);
-    let mc = scratch[at + kv.headDim];
-    if (mc > NEG_INF) {
-      let w = exp(mc - m);
-      l += scratch[at + kv.headDim + 1u] * w;
-      let d = at + 4u * i;
-      o += vec4<f32>(scratch[d], scratch[d + 1u], scratch[d + 2u], scratch[d + 3u]) * w;
+var<workgroup> combined: array<vec2<f32>, GROUP_CAP>;
+
+// Merges the chunks of kv head h's group for token t: out, stats and (for the decode entry points)
+// each head's (max, 1 / sum) in workgroup memory. One workgroup per (kv head, token); its
+// invocations share out the (head of the group, 4 dims) pairs.
+fn combine_group(h: u32, t: u32, lid: u32) {
+  let chunks = (num_slots(h) + CHUNK - 1u) / CHUNK;
+  for (var e = lid; e < GROUP * p.hd4; e += TILE) {
+    let g = e / p.hd4;
+    let i = e % p.hd4;
+    let head = h * GROUP + g;
+    var m = NEG_INF;
+    for (var c = 0u; c < chunks; c++) { m = max(m, scratch[partial_at(t, head, c) + kv.headDim]); }
+    var l = 0.0;
+    var o = vec4<f32>(0.0);
+    for (var c = 0u; c < chunks; c++) {
+      let at = partial_at(t, head, c);
+      let mc = scratch[at + kv.headDim];
+      if (mc > NEG_INF) {
+        let w = exp(mc - m);
+        l += scratch[at + kv.headDim + 1u] * w;
+        let d = at + 4u * i;
+        o += vec4<f32>(scratch[d], scratch[d + 1u], scratch[d + 2u], scratch[d + 3u]) * w;
+      }
+    }
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    out[(t * p.numHeads + head) * p.hd4 + i] = o * inv;
+    if (i == 0u) {
+      stats[t * p.numHeads + head] = vec2<f32>(m, inv);
+      combined[g] = vec2<f32>(m, inv);
     }
   }
-  let inv = select(0.0, 1.0 / l, l > 0.0);
-  out[(t * p.numHeads + head) * p.hd4 + i] = o * inv;
-  if (i == 0u) { stats[t * p.numHeads + head] = vec2<f32>(m, inv); }
+}
+
+// The group's probabilities of a decode slot, from the logits tiled_partial kept.
+fn combined_probs(h: u32, s: u32) -> array<f32, GROUP> {
+  var pr: array<f32, GROUP>;
+  for (var g = 0u; g < GROUP; g++) {
+    let x = scratch[logit_at(h * GROUP + g, s)];
+    pr[g] = select(0.0, exp(x - combined[g].x) * combined[g].y, x > NEG_INF);
+  }
+  return pr;
+}
+
+@compute @workgroup_size(64)
+fn tiled_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  if (wid.x >= kv.numKvHeads || wid.y >= step.nTokens) { return; }
+  combine_group(wid.x, wid.y, lid);
+}
+
+// Decode (T == 1): the merge, then the probabilities added to the scores (the second and last
+// dispatch of a tiled decode step).
+@compute @workgroup_size(64)
+fn tiled_combine_decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  if (h >= kv.numKvHeads) { return; }
+  combine_group(h, 0u, lid);
+  workgroupBarrier();
+  for (var s = lid; s < num_slots(h); s += TILE) {
+    if (kv_slot_pos(h, s) >= 0) { add_score(h, s, combined_probs(h, s)); }
+  }
+}
+
+@compute @workgroup_size(64)
+fn tiled_combine_decode_colsum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  if (h >= kv.numKvHeads) { return; }
+  combine_group(h, 0u, lid);
+  workgroupBarrier();
+  for (var s = lid; s < num_slots(h); s += TILE) {
+    if (kv_slot_pos(h, s) < 0) { continue; }
+    let pr = combined_probs(h, s);
+    add_score(h, s, pr);
+    add_colsum(h, s, pr);
+  }
 }

@@ -170,18 +170,18 @@ export class AttentionKernel {
       decode_logits: [0, 11, 1, 2, 4, 6, 8],
       decode_values: [0, 11, 3, 5, 6, 7, 8, 9],
       decode_values_colsum: [0, 11, 3, 5, 6, 7, 8, 9, 10],
-      accumulate_decode: [11, 6, 7, 8, 9],
-      accumulate_decode_colsum: [0, 11, 6, 7, 8, 9, 10],
       prefill_flash: [0, 11, 1, 2, 3, 4, 5, 6, 9],
       accumulate_prefill: [0, 11, 1, 2, 4, 6, 7, 9],
       accumulate_prefill_colsum: [0, 11, 1, 2, 4, 6, 7, 9, 10],
       tiled_partial: [0, 11, 1, 2, 4, 5, 6, 8],
       tiled_combine: [0, 11, 1, 3, 6, 8, 9],
+      tiled_combine_decode: [0, 11, 3, 6, 7, 8, 9],
+      tiled_combine_decode_colsum: [0, 11, 3, 6, 7, 8, 9, 10],
     };
     const wanted = variant === 'simple'
       ? ['decode_logits', 'decode_values', 'prefill_flash', 'accumulate_prefill']
-      : ['tiled_partial', 'tiled_combine', 'accumulate_decode', 'accumulate_prefill'];
-    if (b.colsum) wanted.push(variant === 'simple' ? 'decode_values_colsum' : 'accumulate_decode_colsum', 'accumulate_prefill_colsum');
+      : ['tiled_partial', 'tiled_combine', 'tiled_combine_decode', 'accumulate_prefill'];
+    if (b.colsum) wanted.push(variant === 'simple' ? 'decode_values_colsum' : 'tiled_combine_decode_colsum', 'accumulate_prefill_colsum');
     const storage = kvStorage(cache, 'attention', [ATTENTION_PARAMS], prelude);
     const pipelines = new Map(wanted.map((e) => [e, computePipeline(device, storage.shaders, e, storage.prelude)]));
     let groups = new Map<string, GPUBindGroup>();
@@ -211,19 +211,24 @@ export class AttentionKernel {
           pass.dispatchWorkgroups(x, y, z);
         };
         const slotGroups = Math.ceil(slots / 64);
+        const withColsum = colsum ? '_colsum' : '';
+        // Decode: two dispatches (the logits or chunk partials, then softmax or merge, values and scores together).
         if (variant === 'simple') {
           if (T === 1) {
-            // Two dispatches: the logits, then softmax, values and scores together.
             run('decode_logits', slotGroups, numKvHeads);
-            run(`decode_values${colsum ? '_colsum' : ''}`, Math.ceil(headDim / 4 / 64), numKvHeads);
+            run(`decode_values${withColsum}`, Math.ceil(headDim / 4 / 64), numKvHeads);
             return;
           }
           run('prefill_flash', Math.ceil((T * group) / 64), numKvHeads);
         } else {
           run('tiled_partial', Math.ceil(slots / CHUNK), numKvHeads, T);
-          run('tiled_combine', Math.ceil(headDim / 4 / 64), numHeads, T);
+          if (T === 1) {
+            run(`tiled_combine_decode${withColsum}`, numKvHeads);
+            return;
+          }
+          run('tiled_combine', numKvHeads, T);
         }
-        run(`accumulate_${T === 1 ? 'decode' : 'prefill'}${colsum ? '_colsum' : ''}`, slotGroups, numKvHeads);
+        run(`accumulate_prefill${withColsum}`, slotGroups, numKvHeads);
       },
       destroy() {
         params.destroy();
