@@ -31,3 +31,20 @@ export function bindGroup(device: GPUDevice, pipeline: GPUComputePipeline, buffe
     entries: Object.entries(buffers).map(([binding, buffer]) => ({ binding: Number(binding), resource: { buffer } })),
   });
 }
+
+/**
+ * The bound form of a kernel with one pipeline and one bind group, dispatched (groupsX, the step's
+ * tokens); destroy() frees the buffers the binding created (`owned`).
+ */
+export function perTokenKernel(pipeline: GPUComputePipeline, group: GPUBindGroup, groupsX: number, owned: GPUBuffer[]): BoundKernel {
+  return {
+    encode(pass, dynamic = {}) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(groupsX, dynamic.tokens ?? 1);
+    },
+    destroy() {
+      for (const b of owned) b.destroy();
+    },
+  };
+}

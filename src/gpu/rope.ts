@@ -6,7 +6,7 @@
 import { ropeInvFreq } from '../math/rope-freq';
 import type { RopeConfig } from '../model/types';
 import { deviceOf, type GpuTarget } from './device';
-import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { bindGroup, computePipeline, perTokenKernel, type BoundKernel } from './pipelines';
 import { storageBuffer } from './buffers';
 import { STEP_PARAMS } from './step-params';
 import { uniformStruct, wgslStructs } from './uniforms';
@@ -57,15 +57,6 @@ export class RopeKernel {
     const params = ROPE_PARAMS.create(this.device, { numHeads: o.numHeads, numKvHeads: o.numKvHeads, headDim: o.headDim, interleaved: o.layout === 'interleaved' ? 1 : 0 }, 'rope params');
     const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.q, 3: b.k, 4: b.table.buffer }, 'rope');
     const groupsX = Math.ceil(((o.numHeads + o.numKvHeads) * o.headDim) / 2 / 64);
-    return {
-      encode(pass, dynamic = {}) {
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(groupsX, dynamic.tokens ?? 1);
-      },
-      destroy() {
-        params.destroy();
-      },
-    };
+    return perTokenKernel(pipeline, group, groupsX, [params]);
   }
 }

@@ -1,6 +1,6 @@
 /** Wrapper of shaders/swiglu.wgsl: h = silu(gate) * up over the step's T rows, in place or into `out`. */
 import { deviceOf, type GpuTarget } from './device';
-import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
+import { bindGroup, computePipeline, perTokenKernel, type BoundKernel } from './pipelines';
 import { STEP_PARAMS } from './step-params';
 import { uniformStruct, wgslStructs } from './uniforms';
 
@@ -31,15 +31,6 @@ export class SwigluKernel {
     if (b.out) buffers[4] = b.out;
     const group = bindGroup(this.device, pipeline, buffers, 'swiglu');
     const groupsX = Math.ceil(o.width / 64);
-    return {
-      encode(pass, dynamic = {}) {
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(groupsX, dynamic.tokens ?? 1);
-      },
-      destroy() {
-        params.destroy();
-      },
-    };
+    return perTokenKernel(pipeline, group, groupsX, [params]);
   }
 }
