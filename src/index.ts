@@ -6,6 +6,8 @@ export type { ChatCompletionRequest, ChatCompletion, ChatCompletionChunk, ChatCo
 export { GenerationStream } from './engine/stream';
 export { POLICIES, SINKS, type PolicyName, type Budget, type KvOptions } from './kv/policy';
 export type { KvStats, KvLayerStats, KvMap, KvMapLayer } from './kv/stats';
+export { KV_DTYPES, type KvDtype } from './kv/dtype';
+export { DEFAULT_PREFILL_CHUNK } from './kv/chunks';
 export { clearModelCache } from './model/http-cache';
 export * from './errors';
 export type { ModelDescription, ModelConfig, Tensor, DType, LoadProgress, ProgressCallback } from './model/types';
