@@ -200,7 +200,7 @@ if (sections.includes('long')) {
   const conditions =
     `Synthetic weights (Q8_0) at the real shapes, f32 KV cache (kvDtype 'f16' halves the KV figures), prefill in chunks of ${quick ? 32 : 512} (each compressed after under d2o), then ` +
     `greedy decode steps (one submit and one 4-byte readback each). KV MiB: everything the cache and the policy allocate (pools, slot tables, scores, per-slot policy buffers). ` +
-    `Prefill is timed where it takes at most ${prefillLimitS} s per point, estimated from the first input's speed; beyond, the cache is filled directly as a prefill leaves it. ` +
+    `Prefill is timed where it takes at most ${prefillLimitS} s per point, estimated from a 64-token prefill timed first; beyond, the cache is filled directly as a prefill leaves it. ` +
     `The run used ${((cpuMs() - c0) / (performance.now() - w0)).toFixed(2)} cores on average (load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end, ${cpus().length} cores).`;
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(resolve(resultsDir, 'bench-long.json'), JSON.stringify({ machine, date: new Date().toISOString(), quick, prefillLimitS, rows: longRows }, null, 1) + '\n');
