@@ -17,6 +17,22 @@ export interface WebGpuBackendOptions extends GpuForwardOptions {
   ctx?: GpuContext;
 }
 
+/** What a call of the backend does around its forward passes (`run`). */
+interface RunHooks {
+  signal?: AbortSignal;
+  /** The sampling step and seed the passes' StepParams carry (default 0). */
+  step?: number;
+  seed?: number;
+  /** Logits of every token of a pass, not only the last one's. */
+  allLogits?: boolean;
+  /** Encodes what follows the forward pass of ids [start, start + n) and ends the pass. */
+  encode(enc: GPUCommandEncoder, pass: GPUComputePassEncoder, start: number, n: number): void | Promise<void>;
+  /** Runs once that pass is submitted. */
+  submitted?(start: number, n: number): Promise<void>;
+  /** After each chunk of src/kv/chunks.ts's plan, with the ids done so far. */
+  onChunk?: ChunkCallback;
+}
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly context: number[] = [];
@@ -71,11 +87,11 @@ export class WebGpuBackend implements Backend {
 
   /**
    * Runs `ids` in chunks (src/kv/chunks.ts), each in forward passes of at most `maxChunk` tokens,
-   * the policy compressing after every chunk but the prompt's last. `each` encodes what follows a
-   * forward pass (it ends the pass), `after` runs once it is submitted. A pass the device has no
+   * the policy compressing after every chunk but the prompt's last. `o.encode` encodes what follows a
+   * forward pass (it ends the pass), `o.submitted` runs once it is submitted. A pass the device has no
    * memory for throws ContextOverflowError before it writes anything (earlier chunks stay).
    */
-  private async run(ids: number[], signal: AbortSignal | undefined, step: number, seed: number, each: (enc: GPUCommandEncoder, pass: GPUComputePassEncoder, start: number, n: number) => void | Promise<void>, after?: (start: number, n: number) => Promise<void>, allLogits = false, onChunk?: ChunkCallback): Promise<void> {
+  private async run(ids: number[], o: RunHooks): Promise<void> {
     const { device } = this.ctx;
     const f = this.forward;
     const policy = f.policy;
@@ -88,25 +104,25 @@ export class WebGpuBackend implements Backend {
       const compress = chunk.compress && !!policy;
       if (compress && !policy.budgets && !chunk.colsum) await this.setBudgets(false);
       for (let i = chunk.start; i < chunk.end; i += f.maxChunk) {
-        throwIfAborted(signal);
+        throwIfAborted(o.signal);
         const part = ids.slice(i, Math.min(i + f.maxChunk, chunk.end));
         await f.reserve(part.length);
         if (this.lost) throw this.lost;
         const last = i + part.length === chunk.end;
         device.queue.writeBuffer(f.ids, 0, Uint32Array.from(part));
         this.sampler.writeRecent(this.context.length, part);
-        f.prepare(this.context.length, part.length, step, seed);
+        f.prepare(this.context.length, part.length, o.step ?? 0, o.seed ?? 0);
         this.context.push(...part);
         this.uncompressed += part.length;
         policy?.appended(part.length);
         const enc = device.createCommandEncoder();
         const pass = enc.beginComputePass();
         const compressNow = last && compress && !!policy.budgets;
-        f.encode(pass, part.length, { colsum: chunk.colsum, compress: compressNow, allLogits });
+        f.encode(pass, part.length, { colsum: chunk.colsum, compress: compressNow, allLogits: o.allLogits });
         if (compressNow) this.compressed();
-        await each(enc, pass, i, part.length);
+        await o.encode(enc, pass, i, part.length);
         device.queue.submit([enc.finish()]);
-        await after?.(i, part.length);
+        await o.submitted?.(i, part.length);
       }
       if (compress && !policy.budgets) {
         await this.setBudgets(true);
@@ -117,7 +133,7 @@ export class WebGpuBackend implements Backend {
         device.queue.submit([enc.finish()]);
         this.compressed();
       }
-      await onChunk?.(chunk.end);
+      await o.onChunk?.(chunk.end);
     }
   }
 
@@ -155,17 +171,17 @@ export class WebGpuBackend implements Backend {
     this.lastSampling = key;
     let id = -1;
     const last = (start: number, n: number) => start + n === ids.length;
-    await this.run(
-      ids,
+    await this.run(ids, {
       signal,
       step,
-      sampling.seed,
-      (enc, pass, start, n) => {
+      seed: sampling.seed,
+      onChunk,
+      encode: (enc, pass, start, n) => {
         if (last(start, n)) this.sample.encode(pass);
         pass.end();
         if (last(start, n)) enc.copyBufferToBuffer(this.forward.ids, 0, this.readback, 0, 4);
       },
-      async (start, n) => {
+      submitted: async (start, n) => {
         if (!last(start, n)) return;
         await this.readback.mapAsync(GPUMapMode.READ).catch((e) => {
           throw this.lost ?? new DeviceLostError(`reading the sampled token failed: ${(e as Error).message}`);
@@ -173,9 +189,7 @@ export class WebGpuBackend implements Backend {
         id = new Uint32Array(this.readback.getMappedRange())[0];
         this.readback.unmap();
       },
-      false,
-      onChunk,
-    );
+    });
     return id;
   }
 
@@ -192,16 +206,14 @@ export class WebGpuBackend implements Backend {
     try {
       for (const group of groups) {
         const all = group.length > 1;
-        await this.run(
-          group,
+        await this.run(group, {
           signal,
-          0,
-          0,
-          (enc, pass, _, n) => {
+          allLogits: all,
+          encode: (enc, pass, _, n) => {
             pass.end();
             enc.copyBufferToBuffer(all ? this.forward.logitsAll : this.forward.logits, 0, staging, 0, n * vocab * 4);
           },
-          async (start, n) => {
+          submitted: async (start, n) => {
             await staging.mapAsync(GPUMapMode.READ, 0, n * vocab * 4);
             const logits = new Float32Array(staging.getMappedRange(0, n * vocab * 4));
             for (let t = 0; t < n; t++) {
@@ -210,8 +222,7 @@ export class WebGpuBackend implements Backend {
             }
             staging.unmap();
           },
-          all,
-        );
+        });
         offset += group.length;
       }
     } finally {

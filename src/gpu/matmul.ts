@@ -3,7 +3,7 @@
  * A step of one token (decoding, or `fixedTokens: 1`) dispatches the matvec kernel instead, bound to
  * the same buffers, so callers use this one wrapper for every projection.
  */
-import type { GpuContext } from './device';
+import type { GpuTarget } from './device';
 import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { STEP_PARAMS } from './step-params';
@@ -42,7 +42,7 @@ export class MatmulKernel {
   /** Serves steps of one token. */
   readonly matvec: MatvecKernel;
 
-  constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | WeightKernelOptions) {
+  constructor(ctx: GpuTarget, opts: WeightKernelOptions = {}) {
     ({ device: this.device, variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups } = resolveWeightKernel(ctx, opts));
     this.matvec = new MatvecKernel(this.device, { variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups });
   }

@@ -2,9 +2,8 @@
  * Wrapper of shaders/matvec.wgsl: y (+)= W x for one token (decoding), for every weight format.
  * The module is weights_<format>.wgsl + matvec.wgsl (+ the tiled variant's reduction, below).
  */
-import type { GpuContext } from './device';
+import { deviceOf, variantOf, type GpuTarget } from './device';
 import type { KernelVariant } from './variant';
-import { chooseVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { shaderSource } from './shaders';
 import { outputBindings, outputPrelude, outputWords, type ProductOutput } from './product_out';
@@ -95,14 +94,12 @@ export interface ResolvedWeightKernel {
   maxGroups: number;
 }
 
-/** Accepts a GpuContext (preferred) or a bare device, and a variant or options (older call sites). */
-export function resolveWeightKernel(ctx: GpuContext | GPUDevice, o: KernelVariant | WeightKernelOptions | undefined): ResolvedWeightKernel {
-  const isCtx = (ctx as GpuContext).info !== undefined && (ctx as GpuContext).device !== undefined;
-  const device = isCtx ? (ctx as GpuContext).device : (ctx as GPUDevice);
-  const opts: WeightKernelOptions = typeof o === 'string' ? { variant: o } : (o ?? {});
+/** The settings a weight kernel (matvec, matmul) runs with on `ctx`. */
+export function resolveWeightKernel(ctx: GpuTarget, opts: WeightKernelOptions): ResolvedWeightKernel {
+  const device = deviceOf(ctx);
   return {
     device,
-    variant: opts.variant ?? (isCtx ? chooseVariant((ctx as GpuContext).info) : 'simple'),
+    variant: variantOf(ctx, opts.variant),
     f16: opts.f16 ?? 'packed',
     subgroups: (opts.subgroups ?? true) && device.features.has('subgroups' as GPUFeatureName),
     maxGroups: Math.min(opts.maxGroups ?? MAX_GROUPS, device.limits.maxComputeWorkgroupsPerDimension),
@@ -136,9 +133,9 @@ export class MatvecKernel {
   readonly maxGroups: number;
   private readonly simple: SimpleShape | undefined;
 
-  constructor(ctx: GpuContext | GPUDevice, opts?: KernelVariant | WeightKernelOptions) {
+  constructor(ctx: GpuTarget, opts: WeightKernelOptions = {}) {
     ({ device: this.device, variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups } = resolveWeightKernel(ctx, opts));
-    this.simple = typeof opts === 'object' ? opts.simple : undefined;
+    this.simple = opts.simple;
   }
 
   /** The pipeline for a weight format (compiled once per device and shared). */
