@@ -3,8 +3,8 @@
 // freed slot while there are any (the free list is kept descending, so those are its last
 // entries), then to numSlots + (t - freeCount), numSlots + (t - freeCount) + 1, ...: a chunk never
 // needs a contiguous run of free slots, and new slots are appended at the end. Each token's slot
-// gets its position pos0 + t and a zero score; `advance` then updates meta (a second dispatch, so
-// every `append` invocation has read the old meta first).
+// gets its position pos0 + t and a zero score; then, after a barrier (so every invocation has read
+// the old meta), the first invocation updates meta: one workgroup per kv head, one dispatch.
 
 // StepParams and KvLayout are prepended by the wrapper (src/gpu/uniforms.ts), the addressing by paged_kv.wgsl.
 
@@ -19,37 +19,36 @@
 @group(0) @binding(6) var<storage, read_write> index: array<u32>;
 @group(0) @binding(7) var<storage, read_write> score: array<f32>;
 
-// One invocation per (kv head, pair of dims) and token.
+// One workgroup per kv head; its invocations share out the (token, pair of dims) items.
 @compute @workgroup_size(64)
-fn append(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let d = 2u * (gid.x % (kv.headDim / 2u));
-  let h = gid.x / (kv.headDim / 2u);
-  let t = gid.y;
-  if (h >= kv.numKvHeads || t >= step.nTokens) { return; }
+fn append(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  if (h >= kv.numKvHeads) { return; }
+  let pairs = kv.headDim / 2u;
   let numSlots = index[2u * h];
   let freeCount = index[2u * h + 1u];
-  var slot = numSlots + t - freeCount;
-  if (t < freeCount) { slot = index[kv.freeListOffset + h * kv.maxSlots + freeCount - 1u - t]; }
-  // Past the capacity the token is dropped (the engine checks room on the CPU before this).
-  if (slot >= kv.maxSlots) { return; }
-  let src = (t * kv.numKvHeads + h) * kv.headDim + d;
-  let dst = (kv_slot_base(h, slot) + d) / 2u;
-  kPool[dst] = kv_pack(vec2<f32>(k[src], k[src + 1u]));
-  vPool[dst] = kv_pack(vec2<f32>(v[src], v[src + 1u]));
-  if (d == 0u) {
-    index[kv.slotPosOffset + h * kv.maxSlots + slot] = step.pos0 + t;
-    score[h * kv.maxSlots + slot] = 0.0;
+  for (var e = lid; e < step.nTokens * pairs; e += 64u) {
+    let t = e / pairs;
+    let d = 2u * (e % pairs);
+    var slot = numSlots + t - freeCount;
+    if (t < freeCount) { slot = index[kv.freeListOffset + h * kv.maxSlots + freeCount - 1u - t]; }
+    // Past the capacity the token is dropped (the engine checks room on the CPU before this).
+    if (slot >= kv.maxSlots) { continue; }
+    let src = (t * kv.numKvHeads + h) * kv.headDim + d;
+    let dst = (kv_slot_base(h, slot) + d) / 2u;
+    kPool[dst] = kv_pack(vec2<f32>(k[src], k[src + 1u]));
+    vPool[dst] = kv_pack(vec2<f32>(v[src], v[src + 1u]));
+    if (d == 0u) {
+      index[kv.slotPosOffset + h * kv.maxSlots + slot] = step.pos0 + t;
+      score[h * kv.maxSlots + slot] = 0.0;
+    }
   }
-}
-
-// One invocation per kv head.
-@compute @workgroup_size(64)
-fn advance(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let h = gid.x;
-  if (h >= kv.numKvHeads) { return; }
-  // Freed slots are used first; only the rest grows the table.
-  let freeCount = index[2u * h + 1u];
-  let reused = min(freeCount, step.nTokens);
-  index[2u * h] = min(index[2u * h] + step.nTokens - reused, kv.maxSlots);
-  index[2u * h + 1u] = freeCount - reused;
+  // Every invocation has read the old meta before it changes. Freed slots are used first; only the
+  // rest grows the table.
+  storageBarrier();
+  if (lid == 0u) {
+    let reused = min(freeCount, step.nTokens);
+    index[2u * h] = min(numSlots + step.nTokens - reused, kv.maxSlots);
+    index[2u * h + 1u] = freeCount - reused;
+  }
 }

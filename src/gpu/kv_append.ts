@@ -43,29 +43,24 @@ export class KvAppendKernel {
     const params = KV_LAYOUT.create(device, kvLayout(cache), 'kv append layout');
     const { shaders, prelude } = kvStorage(cache, 'kv_append');
     const append = computePipeline(device, shaders, 'append', prelude);
-    const advance = computePipeline(device, shaders, 'advance', prelude);
     let version = -1;
     let appendGroup: GPUBindGroup;
-    let advanceGroup: GPUBindGroup;
     // Re-bound when the cache's pools were reallocated (growth).
     const rebind = () => {
       KV_LAYOUT.write(device, params, kvLayout(cache));
       const L = cache.layers[b.layer];
       appendGroup = bindGroup(device, append, { 0: params, 1: b.step, 2: b.k, 3: b.v, 4: L.k, 5: L.v, 6: L.index, 7: L.score }, `kv append ${b.layer}`);
-      advanceGroup = bindGroup(device, advance, { 0: params, 1: b.step, 6: L.index }, `kv advance ${b.layer}`);
       version = cache.version;
     };
     rebind();
-    const { numKvHeads, headDim } = cache.o;
+    const { numKvHeads } = cache.o;
     return {
-      encode(pass, dynamic = {}) {
+      // One dispatch whatever the token count (the shader reads it from StepParams).
+      encode(pass) {
         if (version !== cache.version) rebind();
         pass.setPipeline(append);
         pass.setBindGroup(0, appendGroup);
-        pass.dispatchWorkgroups(Math.ceil((numKvHeads * headDim) / 2 / 64), Math.max(1, dynamic.tokens ?? 1));
-        pass.setPipeline(advance);
-        pass.setBindGroup(0, advanceGroup);
-        pass.dispatchWorkgroups(Math.ceil(numKvHeads / 64));
+        pass.dispatchWorkgroups(numKvHeads);
       },
       destroy() {
         params.destroy();
