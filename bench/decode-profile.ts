@@ -11,6 +11,7 @@ import type { GpuContext } from '../src/gpu/device';
 import { resolveSampling } from '../src/backend/sampling';
 import type { ModelDescription } from '../src/model/types';
 import { cpuMs, groupTimes, minProfile, profile, type DispatchTime } from './gpu-profile';
+import { markFilled } from '../test/helpers/kv-cache';
 
 const greedy = resolveSampling({ greedy: true });
 
@@ -78,7 +79,7 @@ export async function profileDecode(ctx: GpuContext, name: string, dtype: string
     await backend.append(ids(2), greedy, 0);
     for (const context of contexts) {
       backend.reset();
-      f.kv.markFilled(context);
+      markFilled(f.kv, context);
       backend.context.push(...ids(context));
       let next = await backend.append([1], greedy, 0);
       let best = { wall: Infinity, cpu: Infinity };

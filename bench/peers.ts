@@ -15,6 +15,7 @@ import type { GpuContext } from '../src/gpu/device';
 import { resolveSampling } from '../src/backend/sampling';
 import { loadModel } from '../src/model/load';
 import { bestTokS } from './timing';
+import { markFilled } from '../test/helpers/kv-cache';
 
 /** Where bench/install-peers.mjs puts node-llama-cpp. */
 const PEERS_DIR = resolve(import.meta.dirname, '../node_modules/.peers/node_modules/node-llama-cpp');
@@ -61,7 +62,7 @@ async function ours(ctx: GpuContext, file: string, context: number, decodeTokens
   const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: context + rounds * decodeTokens + 1 });
   try {
     // The prompt's cache marked full (speed does not depend on the values), one untimed step, then timed ones.
-    backend.forward.kv.markFilled(context);
+    markFilled(backend.forward.kv, context);
     backend.context.push(...Array.from({ length: context }, (_, i) => 3 + (i % 200)));
     let next = await backend.append([1], greedy, 0);
     return await bestTokS(rounds, decodeTokens, async () => void (next = await backend.append([next], greedy, backend.context.length)));

@@ -13,6 +13,7 @@
 import type { WebGpuBackend } from '../src/gpu/backend';
 import { SINKS } from '../src/kv/policy';
 import { randomFloats } from '../test/cases/random';
+import { markFilled, writeHead } from '../test/helpers/kv-cache';
 
 export async function writeHistory(backend: WebGpuBackend, context: number, decodeTokens: number, ids: number[]): Promise<void> {
   const f = backend.forward;
@@ -20,7 +21,7 @@ export async function writeHistory(backend: WebGpuBackend, context: number, deco
   backend.context.push(...ids);
   if (!policy) {
     f.kv.highWater = context + decodeTokens;
-    f.kv.markFilled(context);
+    markFilled(f.kv, context);
     return;
   }
   // The budgets a `context`-token prompt gets (d2o: from the prompt's attention variance, which a
@@ -40,7 +41,7 @@ export async function writeHistory(backend: WebGpuBackend, context: number, deco
     const pos = Array.from({ length: n }, (_, s) => (s < Math.min(SINKS, heavy) ? s : s < heavy ? SINKS + Math.floor(((s - SINKS) * (older - SINKS)) / Math.max(1, heavy - SINKS)) : older + (s - heavy)));
     for (let h = 0; h < numKvHeads; h++) {
       const seed = 1 + l * numKvHeads + h;
-      f.kv.writeHead(l, h, { pos, keys: randomFloats(n * headDim, seed), values: randomFloats(n * headDim, seed + 7919), score: randomFloats(n, seed + 104729).map(Math.abs) });
+      writeHead(f.kv, l, h, { pos, keys: randomFloats(n * headDim, seed), values: randomFloats(n * headDim, seed + 7919), score: randomFloats(n, seed + 104729).map(Math.abs) });
     }
     policy.liveBound[l] = n;
   });

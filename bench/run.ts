@@ -39,6 +39,7 @@ import { profileDecode, profileMarkdown, profilePrefill, type PrefillRow, type P
 import { measureRoofline } from './roofline';
 import { cpuMs } from './gpu-profile';
 import { benchLongInput, longCharts, longMarkdown, LONG_POLICIES, type LongRow } from './long-input';
+import { markFilled } from '../test/helpers/kv-cache';
 
 const quick = process.env.BENCH_QUICK === '1';
 const modelsDir = resolve(process.env.D2O_MODELS_DIR ?? '../shared/models');
@@ -78,7 +79,7 @@ async function bench(name: string, dtype: string, model: ModelDescription, conte
     const prefillTokS = prefillTokens / ((performance.now() - t0) / 1000);
     for (const context of contexts) {
       backend.reset();
-      backend.forward.kv.markFilled(context);
+      markFilled(backend.forward.kv, context);
       backend.context.push(...ids(context));
       let next = 1;
       await backend.append([next], greedy, 0);

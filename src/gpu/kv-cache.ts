@@ -42,7 +42,6 @@
  */
 import { readBuffer } from './buffers';
 import { ContextOverflowError } from '../errors';
-import { f16BitsToF32, f32ToF16Bits } from '../model/half-float';
 import { kvDtypeBytes, type KvDtype } from '../kv/dtype';
 import { PageAllocator, UNMAPPED } from './page-allocator';
 import { uniformStruct } from './uniforms';
@@ -93,30 +92,6 @@ export interface LayerKv {
   v: GPUBuffer;
   index: GPUBuffer;
   score: GPUBuffer;
-}
-
-export interface HeadState {
-  /** Per slot (maxSlots of them), in slot order. */
-  pos: Int32Array;
-  score: Float32Array;
-  /** maxSlots * headDim, slot after slot (zeros for unmapped pages), as float32. */
-  keys: Float32Array;
-  values: Float32Array;
-  numSlots: number;
-  /** The free list (descending). */
-  freeSlots: number[];
-  /** Where the next appended token goes. */
-  nextSlot: number;
-}
-
-/** What a test or benchmark writes into one head with `writeHead`. */
-export interface HeadContents {
-  /** Positions of slots 0..n-1 (-1 = free): numSlots becomes n, the free list the -1 slots. */
-  pos: ArrayLike<number>;
-  /** n * headDim each (free slots' entries are written too, harmlessly). */
-  keys: Float32Array;
-  values: Float32Array;
-  score?: ArrayLike<number>;
 }
 
 /** A buffer laid out per slot (`rows` rows of slots) that grows with the slot tables. */
@@ -186,7 +161,7 @@ export class GpuKvCache {
   private readonly slotBuffers = new Set<SlotBufferEntry>();
 
   constructor(
-    private readonly device: GPUDevice,
+    readonly device: GPUDevice,
     readonly o: PagedCacheOptions,
   ) {
     if (!(o.capacity >= 1)) throw new RangeError(`a KV cache needs a capacity of at least 1 slot per head (got ${o.capacity})`);
@@ -513,77 +488,6 @@ export class GpuKvCache {
     });
   }
 
-  /**
-   * Marks the first `tokens` slots of every head live at positions 0..tokens-1, leaving their K/V
-   * as they are. Benchmarks use it to time decoding at a context length without prefilling it
-   * (speed does not depend on the values).
-   */
-  markFilled(tokens: number): void {
-    const { numKvHeads } = this.o;
-    this.highWater = tokens;
-    const n = Math.min(tokens, this.maxSlots);
-    for (const layer of this.layers)
-      for (let h = 0; h < numKvHeads; h++) {
-        this.device.queue.writeBuffer(layer.index, 2 * h * 4, Uint32Array.of(n, 0));
-        this.device.queue.writeBuffer(layer.index, (this.slotPosOffset + h * this.maxSlots) * 4, Int32Array.from({ length: n }, (_, i) => i));
-      }
-  }
-
-  /** Frees slots of one head as a policy does (tests use it; policies do it on the GPU). */
-  async freeSlots(layer: number, head: number, slots: number[]): Promise<void> {
-    const L = this.layers[layer];
-    const index = new Int32Array(await readBuffer(this.device, L.index));
-    const list = this.freeListOffset + head * this.maxSlots;
-    const free = Array.from(index.subarray(list, list + index[2 * head + 1]));
-    for (const s of slots) {
-      if (s < 0 || s >= index[2 * head] || index[this.slotPosOffset + head * this.maxSlots + s] < 0) throw new RangeError(`slot ${s} of head ${head} is not live`);
-      index[this.slotPosOffset + head * this.maxSlots + s] = -1;
-      free.push(s);
-    }
-    free.sort((a, b) => b - a);
-    index.set(free, list);
-    index[2 * head + 1] = free.length;
-    this.device.queue.writeBuffer(L.index, 0, index);
-    for (const s of slots) this.device.queue.writeBuffer(L.score, (head * this.maxSlots + s) * 4, new Float32Array(1));
-  }
-
-  /**
-   * Writes a head's slot table and K/V directly (tests and benchmarks: what a long history with
-   * evictions leaves behind, without running it). Raises the layer's high-water mark to cover the slots.
-   */
-  writeHead(layer: number, head: number, c: HeadContents): void {
-    const { headDim } = this.o;
-    const n = c.pos.length;
-    if (n > this.capacity) throw new RangeError(`${n} slots exceed the ${this.capacity} of this cache`);
-    if (this.hw[layer] < n) this.reserve(this.hw.map((x, l) => (l === layer ? n : x)));
-    const L = this.layers[layer];
-    const pos = Int32Array.from(c.pos);
-    const free: number[] = [];
-    for (let s = n - 1; s >= 0; s--) if (pos[s] < 0) free.push(s);
-    this.device.queue.writeBuffer(L.index, 2 * head * 4, Uint32Array.of(n, free.length));
-    if (n > 0) this.device.queue.writeBuffer(L.index, (this.slotPosOffset + head * this.maxSlots) * 4, pos);
-    if (free.length) this.device.queue.writeBuffer(L.index, (this.freeListOffset + head * this.maxSlots) * 4, Uint32Array.from(free));
-    const score = new Float32Array(n);
-    if (c.score) score.set(Array.from(c.score));
-    for (let s = 0; s < n; s++) if (pos[s] < 0) score[s] = 0;
-    if (n > 0) this.device.queue.writeBuffer(L.score, head * this.maxSlots * 4, score);
-    for (let s = 0; s < n; s++) {
-      const at = this.slotOffset(head, s, layer) * this.elementBytes;
-      this.device.queue.writeBuffer(L.k, at, this.encode(c.keys.subarray(s * headDim, (s + 1) * headDim)));
-      this.device.queue.writeBuffer(L.v, at, this.encode(c.values.subarray(s * headDim, (s + 1) * headDim)));
-    }
-  }
-
-  /** Floats as the pools store them. */
-  private encode(x: Float32Array): Float32Array | Uint16Array {
-    return this.dtype === 'f32' ? x : Uint16Array.from(x, f32ToF16Bits);
-  }
-
-  /** Pool elements as float32. */
-  private decode(raw: ArrayBuffer): Float32Array {
-    return this.dtype === 'f32' ? new Float32Array(raw) : Float32Array.from(new Uint16Array(raw), f16BitsToF32);
-  }
-
   /** Element offset of slot `s` of head `h` of a layer in its pools. */
   slotOffset(head: number, slot: number, layer = 0): number {
     const page = this.allocators[layer].physical(head, Math.floor(slot / this.pageSize));
@@ -623,37 +527,6 @@ export class GpuKvCache {
     const indexWords = 2 * H + H * (maxSlots / pageSize) + 2 * H * maxSlots;
     const pool = Math.max(16, a.poolPages * pageSize * o.headDim * kvDtypeBytes(o.dtype ?? 'f32'));
     return o.numLayers * (2 * pool + indexWords * 4 + H * maxSlots * 4);
-  }
-
-  /** Reads one head back in slot order. For tests and statistics only, never in the decode loop. */
-  async readHead(layer: number, head: number): Promise<HeadState> {
-    const { headDim } = this.o;
-    const L = this.layers[layer];
-    const index = new Int32Array(await readBuffer(this.device, L.index));
-    const score = new Float32Array(await readBuffer(this.device, L.score, this.maxSlots * 4, head * this.maxSlots * 4));
-    const kPool = this.decode(await readBuffer(this.device, L.k));
-    const vPool = this.decode(await readBuffer(this.device, L.v));
-    const keys = new Float32Array(this.maxSlots * headDim);
-    const values = new Float32Array(this.maxSlots * headDim);
-    for (let s = 0; s < this.maxSlots; s++) {
-      const page = index[this.pageTableOffset + head * this.pagesPerHead + Math.floor(s / this.pageSize)] >>> 0;
-      if (page === UNMAPPED) continue;
-      const base = (page * this.pageSize + (s % this.pageSize)) * headDim;
-      keys.set(kPool.subarray(base, base + headDim), s * headDim);
-      values.set(vPool.subarray(base, base + headDim), s * headDim);
-    }
-    const numSlots = index[2 * head];
-    const list = this.freeListOffset + head * this.maxSlots;
-    const freeSlots = Array.from(index.subarray(list, list + index[2 * head + 1]));
-    return {
-      pos: index.slice(this.slotPosOffset + head * this.maxSlots, this.slotPosOffset + (head + 1) * this.maxSlots),
-      score,
-      keys,
-      values,
-      numSlots,
-      freeSlots,
-      nextSlot: freeSlots.length ? freeSlots[freeSlots.length - 1] : numSlots,
-    };
   }
 
   destroy(): void {

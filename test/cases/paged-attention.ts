@@ -15,6 +15,7 @@ import { readF32, storageBuffer } from '../../src/gpu/buffers';
 import { HeadSlots } from '../../src/cpu/kv-cache';
 import { attendChunk } from '../../src/cpu/attention';
 import { compare, randomFloats, rng } from './random';
+import { freeSlots, readHead, writeHead } from '../helpers/kv-cache';
 
 export interface PagedAttentionCase {
   variant: KernelVariant;
@@ -109,7 +110,7 @@ export async function pagedAttentionCase(ctx: GpuContext, c: PagedAttentionCase)
         slots.score[s] = r() * 5;
       }
       for (let i = 0; i < (c.holes ?? 0); i++) slots.free(Math.floor(r() * history));
-      cache.writeHead(layer, h, {
+      writeHead(cache, layer, h, {
         pos: slots.pos.subarray(0, history),
         keys: slots.keys.subarray(0, history * hd),
         values: slots.values.subarray(0, history * hd),
@@ -142,7 +143,7 @@ export async function pagedAttentionCase(ctx: GpuContext, c: PagedAttentionCase)
         const live = cpu[h].occupied();
         const victim = live[Math.floor(r() * live.length)];
         cpu[h].free(victim);
-        await cache.freeSlots(layer, h, [victim]);
+        await freeSlots(cache, layer, h, [victim]);
       }
     const k = randomFloats(T * Hkv * hd, 100 + call);
     const v = randomFloats(T * Hkv * hd, 200 + call);
@@ -180,7 +181,7 @@ export async function pagedAttentionCase(ctx: GpuContext, c: PagedAttentionCase)
   let worstColsum = 0;
   const colsumGpu = colsumBuf ? await readF32(device, colsumBuf) : null;
   for (let h = 0; h < Hkv; h++) {
-    const g = await cache.readHead(layer, h);
+    const g = await readHead(cache, layer, h);
     const slots = cpu[h];
     let cpuHigh = 0;
     for (let s = 0; s < slots.capacity; s++) if (slots.pos[s] >= 0) cpuHigh = s + 1;
@@ -205,7 +206,7 @@ export async function pagedAttentionCase(ctx: GpuContext, c: PagedAttentionCase)
         }
     }
   }
-  const other = await cache.readHead(0, 0);
+  const other = await readHead(cache, 0, 0);
   const otherLayerEmpty = other.numSlots === 0 && other.freeSlots.length === 0 && other.pos.every((p) => p === -1);
   const result: PagedAttentionResult = { variant: c.variant, outOk, worstOut, tablesEqual, kvEqual, worstScore, worstColsum, bytes, growths, otherLayerEmpty, maxSlots: cache.maxSlots };
   cache.destroy();

@@ -12,6 +12,7 @@ import { resolveSampling } from '../../src/backend/sampling';
 import { resolvePolicy, type KvOptions } from '../../src/kv/policy';
 import { readBuffer } from '../../src/gpu/buffers';
 import type { KvDtype } from '../../src/kv/dtype';
+import { readHead } from '../helpers/kv-cache';
 
 export interface PolicyCase {
   model: string;
@@ -123,7 +124,7 @@ async function compareState(gpu: WebGpuBackend, cpu: CpuSnapshot, at: string, r:
     else if (tauCpu !== null && tauGpu !== null) r.worstTau = Math.max(r.worstTau, Math.abs(tauCpu - tauGpu));
     const absorbed = gpu.forward.policy ? new Uint32Array(await readBuffer(gpu.ctx.device, gpu.forward.policy.buffers[l].absorbed.buffer!)) : null;
     for (let h = 0; h < c.numKvHeads && !r.mismatch; h++) {
-      const g = await gpu.forward.kv.readHead(l, h);
+      const g = await readHead(gpu.forward.kv, l, h);
       const s = cpu.heads[l][h];
       const n = Math.max(g.numSlots, s.capacity);
       for (let slot = 0; slot < n; slot++) {

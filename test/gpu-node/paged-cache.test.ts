@@ -12,6 +12,7 @@ import { StepParams } from '../../src/gpu/step-params';
 import { storageBuffer } from '../../src/gpu/buffers';
 import { failures, pagedAttentionCase } from '../cases/paged-attention';
 import { randomFloats } from '../cases/random';
+import { freeSlots, markFilled, readHead, writeHead } from '../helpers/kv-cache';
 
 const HD = 4;
 
@@ -49,7 +50,7 @@ describe('GpuKvCache + kv_append', () => {
     const { device, cache, run, keyOf } = await setup({ capacity: 20, pageSeed: 1 });
     await run(6);
     for (let h = 0; h < 2; h++) {
-      const s = await cache.readHead(0, h);
+      const s = await readHead(cache, 0, h);
       expect(s.numSlots).toBe(6);
       expect(s.nextSlot).toBe(6);
       expect(Array.from(s.pos.subarray(0, 7))).toEqual([0, 1, 2, 3, 4, 5, -1]);
@@ -59,17 +60,17 @@ describe('GpuKvCache + kv_append', () => {
       }
     }
     // What a policy does: free slots (head 0: 4 and 1; head 1: 2), and leave junk scores around.
-    await cache.freeSlots(0, 0, [4, 1]);
-    await cache.freeSlots(0, 1, [2]);
+    await freeSlots(cache, 0, 0, [4, 1]);
+    await freeSlots(cache, 0, 1, [2]);
     device.queue.writeBuffer(cache.layers[0].score, 0, new Float32Array(2 * cache.maxSlots).fill(9));
-    let s0 = await cache.readHead(0, 0);
+    let s0 = await readHead(cache, 0, 0);
     expect(s0.freeSlots).toEqual([4, 1]);
     expect(s0.nextSlot).toBe(1);
-    expect((await cache.readHead(0, 1)).nextSlot).toBe(2);
+    expect((await readHead(cache, 0, 1)).nextSlot).toBe(2);
     // A chunk of 3 (positions 6, 7, 8) fills the freed slots first, then appends at the end.
     await run(3);
-    s0 = await cache.readHead(0, 0);
-    const s1 = await cache.readHead(0, 1);
+    s0 = await readHead(cache, 0, 0);
+    const s1 = await readHead(cache, 0, 1);
     expect(Array.from(s0.pos.subarray(0, 8))).toEqual([0, 6, 2, 3, 7, 5, 8, -1]);
     expect(Array.from(s1.pos.subarray(0, 9))).toEqual([0, 1, 6, 3, 4, 5, 7, 8, -1]);
     expect([s0.numSlots, s0.freeSlots.length, s0.nextSlot]).toEqual([7, 0, 7]);
@@ -79,7 +80,7 @@ describe('GpuKvCache + kv_append', () => {
     expect(Array.from(s0.keys.subarray(HD, 2 * HD))).toEqual(keyOf(6, 0));
     expect(Array.from(s1.keys.subarray(2 * HD, 3 * HD))).toEqual(keyOf(6, 1));
     // Freeing a slot twice, or one never used, is refused.
-    await expect(cache.freeSlots(0, 0, [15])).rejects.toThrow(RangeError);
+    await expect(freeSlots(cache, 0, 0, [15])).rejects.toThrow(RangeError);
     cache.destroy();
   });
 
@@ -87,7 +88,7 @@ describe('GpuKvCache + kv_append', () => {
     const { cache, run } = await setup({ capacity: 8, pageSize: 4 });
     await run(6);
     await run(5);
-    const s = await cache.readHead(0, 0);
+    const s = await readHead(cache, 0, 0);
     expect(s.numSlots).toBe(8);
     expect(Array.from(s.pos)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     cache.destroy();
@@ -99,8 +100,8 @@ describe('GpuKvCache + kv_append', () => {
     const keys = randomFloats(pos.length * HD, 1);
     const values = randomFloats(pos.length * HD, 2);
     const score = pos.map((_, i) => i + 0.5);
-    cache.writeHead(1, 1, { pos, keys, values, score });
-    const s = await cache.readHead(1, 1);
+    writeHead(cache, 1, 1, { pos, keys, values, score });
+    const s = await readHead(cache, 1, 1);
     expect(cache.highWater).toBe(11);
     expect(s.numSlots).toBe(11);
     expect(s.freeSlots).toEqual([5, 2]);
@@ -110,8 +111,8 @@ describe('GpuKvCache + kv_append', () => {
     expect(Array.from(s.values.subarray(0, values.length))).toEqual(Array.from(values));
     expect(Array.from(s.score.subarray(0, 11))).toEqual(score.map((x, i) => (pos[i] < 0 ? 0 : x)));
     // Head 0 and layer 0 untouched.
-    expect((await cache.readHead(1, 0)).numSlots).toBe(0);
-    expect((await cache.readHead(0, 1)).numSlots).toBe(0);
+    expect((await readHead(cache, 1, 0)).numSlots).toBe(0);
+    expect((await readHead(cache, 0, 1)).numSlots).toBe(0);
     cache.destroy();
   });
 
@@ -129,7 +130,7 @@ describe('GpuKvCache + kv_append', () => {
     expect(cache.version).toBe(1);
     expect(poolBytes()).toBe(12 * perSlot);
     for (let h = 0; h < 2; h++) {
-      const s = await cache.readHead(0, h);
+      const s = await readHead(cache, 0, h);
       expect(s.numSlots).toBe(11);
       for (let p = 0; p < 11; p++) expect(Array.from(s.keys.subarray(p * HD, (p + 1) * HD))).toEqual(keyOf(p, h));
     }
@@ -140,16 +141,16 @@ describe('GpuKvCache + kv_append', () => {
     expect(cache.bytes()).toBe(bytes);
     expect(grew).toBe(2);
     // Contents survived the second growth too.
-    expect(Array.from((await cache.readHead(0, 1)).keys.subarray(10 * HD, 11 * HD))).toEqual(keyOf(10, 1));
+    expect(Array.from((await readHead(cache, 0, 1)).keys.subarray(10 * HD, 11 * HD))).toEqual(keyOf(10, 1));
     // reset keeps the pools (no growth needed to refill them) and empties every head.
     cache.reset();
-    const s = await cache.readHead(0, 0);
+    const s = await readHead(cache, 0, 0);
     expect([s.numSlots, s.freeSlots.length, cache.highWater]).toEqual([0, 0, 0]);
     expect(s.pos.every((p) => p === -1)).toBe(true);
     expect(cache.bytes()).toBe(bytes);
     await run(5);
     expect(grew).toBe(2);
-    expect(Array.from((await cache.readHead(0, 0)).pos.subarray(0, 6))).toEqual([11, 12, 13, 14, 15, -1]);
+    expect(Array.from((await readHead(cache, 0, 0)).pos.subarray(0, 6))).toEqual([11, 12, 13, 14, 15, -1]);
     void device;
     cache.destroy();
   });
@@ -161,8 +162,8 @@ describe('GpuKvCache + kv_append', () => {
     const index = (4 + 6 + 24 + 24) * 4;
     expect(cache.bytes()).toBe(3 * (2 * 2 * 12 * 8 * 4 + index + 2 * 12 * 4));
     expect(fullCacheBytes(cache.o, 100)).toBe(3 * 2 * 100 * 8 * 2 * 4);
-    cache.markFilled(7);
-    const s = await cache.readHead(2, 1);
+    markFilled(cache, 7);
+    const s = await readHead(cache, 2, 1);
     expect([s.numSlots, cache.highWater]).toEqual([7, 7]);
     expect(Array.from(s.pos.subarray(0, 8))).toEqual([0, 1, 2, 3, 4, 5, 6, -1]);
     cache.destroy();
