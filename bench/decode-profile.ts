@@ -47,7 +47,7 @@ export function kernelGroup(d: DispatchTime): string {
   if (l.startsWith('matvec ') || l.startsWith('matmul ')) return /embed|lm_head|output\.weight|token_embd/.test(l) ? 'lm head' : 'layer matvecs';
   if (l.startsWith('attention')) return 'attention';
   if (l.startsWith('rmsnorm')) return 'rmsnorm';
-  if (l.startsWith('rope') || l.startsWith('kv append')) return 'rope + kv append';
+  if (l.startsWith('kv append')) return 'rope + kv append';
   if (l.startsWith('swiglu')) return 'swiglu';
   if (l.startsWith('embedding')) return 'embedding';
   if (l.startsWith('kv policy')) return 'kv policy';

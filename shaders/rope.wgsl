@@ -1,5 +1,5 @@
-// Rotary embedding in place on q [T, numHeads, headDim] and k [T, numKvHeads, headDim], token t at
-// position pos0 + t. Pairs are (i, i + d/2) in the rotate-half layout, (2i, 2i+1) interleaved.
+// Rotary embedding: the angle and its sin/cos, used by kv_append.wgsl, which rotates the step's q and k
+// (token t at position pos0 + t; pairs (i, i + d/2) in the rotate-half layout, (2i, 2i+1) interleaved).
 //
 // The angle is f32(pos) * invFreq[i]: a correctly rounded f32 product (WGSL), so bit for bit the
 // angle of the CPU reference (Math.fround(pos * invFreq[i])) and of the f32 reference
@@ -14,14 +14,6 @@
 // so a compiler fusing multiply-adds changes nothing. Error vs Math.cos/Math.sin of the same angle:
 // at most 2.2 * 2^-24 (simulated for every position < 2^17 and every 7th one < 2^20, measured on
 // the GPU in test/gpu-node/rope.test.ts), the same on every adapter.
-
-// StepParams and this kernel's uniform structs are prepended by its wrapper (src/gpu/uniforms.ts).
-
-@group(0) @binding(0) var<uniform> p: RopeParams;
-@group(0) @binding(1) var<uniform> step: StepParams;
-@group(0) @binding(2) var<storage, read_write> q: array<f32>;
-@group(0) @binding(3) var<storage, read_write> k: array<f32>;
-@group(0) @binding(4) var<storage, read> invFreq: array<f32>;
 
 const TWO_OVER_PI: f32 = 0.636619747;
 // pi/2 = PIO2_1 + ... + PIO2_5 (the first four have 4 significant bits).
@@ -50,28 +42,8 @@ fn sincos(a: f32) -> vec2<f32> {
   }
 }
 
-// One invocation per (pair, head) in x over q's heads then k's, one token per y.
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let half = p.headDim / 2u;
-  let i = gid.x % half;
-  let h = gid.x / half;
-  let t = gid.y;
-  if (h >= p.numHeads + p.numKvHeads || t >= step.nTokens) { return; }
-  let sc = sincos(f32(step.pos0 + t) * invFreq[i]);
-  let a = select(i, 2u * i, p.interleaved != 0u);
-  let b = select(i + half, 2u * i + 1u, p.interleaved != 0u);
-  if (h < p.numHeads) {
-    let base = (t * p.numHeads + h) * p.headDim;
-    let x0 = q[base + a];
-    let x1 = q[base + b];
-    q[base + a] = x0 * sc.y - x1 * sc.x;
-    q[base + b] = x0 * sc.x + x1 * sc.y;
-  } else {
-    let base = (t * p.numKvHeads + h - p.numHeads) * p.headDim;
-    let x0 = k[base + a];
-    let x1 = k[base + b];
-    k[base + a] = x0 * sc.y - x1 * sc.x;
-    k[base + b] = x0 * sc.x + x1 * sc.y;
-  }
+// The two elements of a head vector that pair i rotates (ROPE_INTERLEAVED comes from the prelude).
+fn rope_pairs(i: u32, half: u32) -> vec2<u32> {
+  if (ROPE_INTERLEAVED) { return vec2<u32>(2u * i, 2u * i + 1u); }
+  return vec2<u32>(i, i + half);
 }

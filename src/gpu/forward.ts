@@ -1,6 +1,6 @@
 /**
  * The forward pass on the GPU, the same steps as src/cpu/forward.ts, for a chunk of T tokens at
- * once: embedding -> per layer (RMSNorm, QKV, RoPE, paged-cache append, GQA attention, output
+ * once: embedding -> per layer (RMSNorm, QKV, RoPE + paged-cache append, GQA attention, output
  * projection added to the residual, RMSNorm, gate/up, SwiGLU, down added to the residual) ->
  * final RMSNorm -> LM head. Weights are uploaded once and every bind group is built here, once;
  * a step only writes its StepParams/RoPE table and encodes the dispatches.
@@ -15,7 +15,7 @@ import { GpuKvCache, type PagedCacheOptions } from './kv-cache';
 import { EmbeddingKernel } from './embedding';
 import { RmsNormKernel } from './rmsnorm';
 import { MatmulKernel } from './matmul';
-import { RopeKernel, RopeTable } from './rope';
+import { RopeTable } from './rope';
 import { KvAppendKernel } from './kv_append';
 import { AttentionKernel, attentionScratch, type AttentionScratch } from './attention';
 import { SwigluKernel } from './swiglu';
@@ -140,7 +140,6 @@ export class GpuForward {
     const step = this.step.buffer;
     const mm = new MatmulKernel(device, { variant: this.variant });
     const norm = new RmsNormKernel(device, { variant: this.variant });
-    const ropeK = new RopeKernel(device);
     const append = new KvAppendKernel(device);
     const attention = new AttentionKernel(device, { variant: this.variant });
     const swiglu = new SwigluKernel(device);
@@ -171,8 +170,7 @@ export class GpuForward {
       this.body.push(
         norm.bind({ x, weight: vector(n.attnNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
         ...product([n.q, n.k, n.v], [q, k, v], `layer ${l} qkv`, hasQkvBias(c) ? [n.qBias, n.kBias, n.vBias] : undefined),
-        ropeK.bind({ q, k, table: this.rope, step }, { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, layout: c.rope.layout }),
-        append.bind({ k, v, cache: this.kv, layer: l, step }),
+        append.bind({ k, v, cache: this.kv, layer: l, step, rope: { q, table: this.rope, numHeads: c.numHeads, layout: c.rope.layout } }),
         attention.bind({ q, out: att, cache: this.kv, layer: l, scratch: this.scratch, step, colsum: colsums?.[l] }, { numHeads: c.numHeads, slidingWindow: c.slidingWindow }),
         mm.bind({ weight: matrix(n.o), x: att, y: x, step }, { accumulate: true }),
         norm.bind({ x, weight: vector(n.mlpNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),

@@ -1,12 +1,15 @@
 /**
- * Wrapper of shaders/kv_append.wgsl: stores the step's post-RoPE K/V [T, numKvHeads, headDim] in one
- * layer's paged cache (slot rules in src/gpu/kv-cache.ts). Barrier-free on every adapter: it is a
- * copy, so there is a single variant.
+ * Wrapper of shaders/kv_append.wgsl: rotates the step's q and k (RoPE, shaders/rope.wgsl) and stores
+ * K/V [T, numKvHeads, headDim] in one layer's paged cache (slot rules in src/gpu/kv-cache.ts), one
+ * dispatch. Workgroup barriers only, so a single variant.
  */
+import type { RopeConfig } from '../model/types';
+import { storageBuffer } from './buffers';
 import { deviceOf, type GpuTarget } from './device';
 import { KV_LAYOUT, kvLayout, type GpuKvCache } from './kv-cache';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { STEP_PARAMS } from './step-params';
+import type { RopeTable } from './rope';
 import { wgslStructs, type UniformStruct } from './uniforms';
 
 /**
@@ -26,6 +29,8 @@ export interface KvAppendBuffers {
   layer: number;
   /** The shared StepParams uniform: pos0 and nTokens. */
   step: GPUBuffer;
+  /** RoPE on q [T, numHeads, headDim] and k before the copy (the forward pass); absent: k is stored as given. */
+  rope?: { q: GPUBuffer; table: RopeTable; numHeads: number; layout: RopeConfig['layout'] };
 }
 
 export class KvAppendKernel {
@@ -41,19 +46,25 @@ export class KvAppendKernel {
     const { cache } = b;
     // The geometry changes when the cache's tables grow: rewritten at each bind.
     const params = KV_LAYOUT.create(device, kvLayout(cache), 'kv append layout');
-    const { shaders, prelude } = kvStorage(cache, 'kv_append');
-    const append = computePipeline(device, shaders, 'append', prelude);
+    const { numKvHeads, headDim } = cache.o;
+    const { rope } = b;
+    if (rope && rope.numHeads % numKvHeads !== 0) throw new RangeError(`${rope.numHeads} query heads do not share ${numKvHeads} kv heads evenly`);
+    if (rope && rope.table.invFreq.length !== headDim / 2) throw new RangeError(`RoPE table of ${rope.table.invFreq.length} pairs for head dimension ${headDim}`);
+    const consts = `const ROPE: bool = ${!!rope};\nconst ROPE_GROUP: u32 = ${rope ? rope.numHeads / numKvHeads : 0}u;\nconst ROPE_INTERLEAVED: bool = ${rope?.layout === 'interleaved'};\n`;
+    const { shaders, prelude } = kvStorage(cache, 'kv_append', [], consts);
+    const append = computePipeline(device, ['rope', ...shaders], 'append', prelude);
+    // Without RoPE the q and table bindings are never read: placeholders fill them.
+    const unused = rope ? null : [storageBuffer(device, 16, 'kv append: no q'), storageBuffer(device, 16, 'kv append: no rope table')];
     let version = -1;
     let appendGroup: GPUBindGroup;
     // Re-bound when the cache's pools were reallocated (growth).
     const rebind = () => {
       KV_LAYOUT.write(device, params, kvLayout(cache));
       const L = cache.layers[b.layer];
-      appendGroup = bindGroup(device, append, { 0: params, 1: b.step, 2: b.k, 3: b.v, 4: L.k, 5: L.v, 6: L.index, 7: L.score }, `kv append ${b.layer}`);
+      appendGroup = bindGroup(device, append, { 0: params, 1: b.step, 2: b.k, 3: b.v, 4: L.k, 5: L.v, 6: L.index, 7: L.score, 8: rope?.q ?? unused![0], 9: rope?.table.buffer ?? unused![1] }, `kv append ${b.layer}`);
       version = cache.version;
     };
     rebind();
-    const { numKvHeads } = cache.o;
     return {
       // One dispatch whatever the token count (the shader reads it from StepParams).
       encode(pass) {
@@ -64,6 +75,7 @@ export class KvAppendKernel {
       },
       destroy() {
         params.destroy();
+        unused?.forEach((u) => u.destroy());
       },
     };
   }

@@ -10,7 +10,9 @@ import type { RopeConfig } from '../../src/model/types';
 import { StepParams } from '../../src/gpu/step-params';
 import { readF32, storageBuffer } from '../../src/gpu/buffers';
 import { RmsNormKernel } from '../../src/gpu/rmsnorm';
-import { RopeKernel, RopeTable } from '../../src/gpu/rope';
+import { RopeTable } from '../../src/gpu/rope';
+import { KvAppendKernel } from '../../src/gpu/kv_append';
+import { GpuKvCache } from '../../src/gpu/kv-cache';
 import { SwigluKernel } from '../../src/gpu/swiglu';
 import { rmsnorm, rope, silu } from '../../src/cpu/ops';
 import { ropeInvFreq } from '../../src/math/rope-freq';
@@ -109,7 +111,7 @@ export interface RopeCheck extends BoundCheck {
 }
 
 /**
- * RoPE in place on q and k. Per rotated pair (x0, x1) -> (y0, y1), bound on |gpu - cpu|:
+ * RoPE in place on q and k (by the KV append, which then stores k and v). Per rotated pair (x0, x1) -> (y0, y1), bound on |gpu - cpu|:
  * u * (4 (|x0| + |x1|) + 2 |y|): cos/sin within 2.2u (+ margin to 3u) of Math.cos/sin of the same
  * f32 angle (which both compute bit-identically), the products and the sum 1u each scaled by
  * |x0| + |x1|, the GPU's final rounding and the CPU's rounding to f32 1u |y| each.
@@ -130,7 +132,10 @@ export async function ropeCheck(ctx: GpuContext, c: RopeCheckCase): Promise<Rope
   const step = new StepParams(device);
   const table = new RopeTable(ctx, c.headDim, rc);
   const inv = ropeInvFreq(c.headDim, rc);
-  const bound = new RopeKernel(ctx).bind({ q: qb, k: kb, table, step: step.buffer }, { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: c.headDim, layout: c.layout });
+  const vb = storageBuffer(device, maxT * kw * 4, 'v');
+  // A small cache: slots past its capacity are dropped, RoPE still applies to every token.
+  const cache = new GpuKvCache(device, { numLayers: 1, numKvHeads: c.kvHeads, headDim: c.headDim, capacity: 32, initialSlots: 32 });
+  const bound = new KvAppendKernel(ctx).bind({ k: kb, v: vb, cache, layer: 0, step: step.buffer, rope: { q: qb, table, numHeads: c.heads, layout: c.layout } });
   const half = c.headDim / 2;
   const parts: BoundCheck[] = [];
   let vsExactAngle = 0;
@@ -176,6 +181,8 @@ export async function ropeCheck(ctx: GpuContext, c: RopeCheckCase): Promise<Rope
   bound.destroy();
   table.destroy();
   step.destroy();
+  cache.destroy();
+  for (const b of [qb, kb, vb]) b.destroy();
   return { ...merge(parts), vsExactAngle };
 }
 
