@@ -4,8 +4,8 @@
  * run one at a time, in call order.
  */
 import { throwIfAborted } from '../errors';
-import { loadModel, type LoadedModel, type ModelSpec } from '../model/load';
-import type { ModelConfig, ProgressCallback } from '../model/types';
+import { loadModel, type LoadedModel, type LoadOptions, type ModelSpec } from '../model/load';
+import type { ModelConfig } from '../model/types';
 import { createTokenizer, type Tokenizer } from '../tokenizer';
 import { resolvePolicy, type KvOptions } from '../kv/policy';
 import type { KvMap, KvStats } from '../kv/stats';
@@ -20,7 +20,8 @@ import { Conversation, type GenerateOptions, type Generation } from './conversat
 import { ChatCompletions, type ChatCompletionsApi } from './chat-completions';
 import { generationDefaults } from './generation-defaults';
 
-export interface EngineOptions {
+/** The engine's options; the loading ones (progress, signal, tokenizerPath, cache, hub access) are LoadOptions'. */
+export interface EngineOptions extends LoadOptions {
   /** A Hugging Face repo id, a URL, browser Files, a FileSource, or (Node) a path. */
   model: ModelSpec;
   /** Default 'webgpu'; 'cpu' is the float32 reference (slow, for checking). */
@@ -38,20 +39,6 @@ export interface EngineOptions {
   prefillChunk?: number;
   /** Storage of K and V: 'f16' halves the memory; 'f32' (default) reproduces the references exactly. */
   kvDtype?: KvDtype;
-  onProgress?: ProgressCallback;
-  signal?: AbortSignal;
-  /** llama2.c: the tokenizer .bin when it is not found beside the model: a path (Node), a URL, or in a page a file name beside the model. */
-  tokenizerPath?: string;
-  /** Keep downloads in the browser's Cache API so a reload does not fetch again (default true; see clearModelCache). */
-  cache?: boolean;
-  /** Where relative model URLs resolve (default: the page's address). */
-  baseUrl?: string;
-  /** Hugging Face access token for gated or private repos (sent as a bearer token to hfEndpoint only). */
-  hfToken?: string;
-  /** Base URL for repo ids (default: the public hub): a mirror or a self-hosted copy laid out as the hub. */
-  hfEndpoint?: string;
-  /** Branch, tag or commit hash of a repo id (default 'main'). */
-  revision?: string;
   /** WebGPU: a device to share between engines (default: the engine gets its own). */
   gpu?: GpuContext;
 }

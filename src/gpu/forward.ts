@@ -9,7 +9,7 @@ import type { ModelDescription } from '../model/types';
 import { hasQkvBias, tensorNames } from '../model/types';
 import type { GpuContext } from './device';
 import { chooseVariant, type KernelVariant } from './variant';
-import { uploadMatrix, uploadVector, type GpuTensor } from './weights';
+import { uploadTensor, uploadVector, type GpuTensor } from './weights';
 import { StepParams } from './step-params';
 import { GpuKvCache, type PagedCacheOptions } from './kv-cache';
 import { EmbeddingKernel } from './embedding';
@@ -128,7 +128,7 @@ export class GpuForward {
     const matrix = (name: string) => {
       const t = model.tensors.get(name)!;
       let g = uploaded.get(t);
-      if (!g) uploaded.set(t, (g = uploadMatrix(device, t)));
+      if (!g) uploaded.set(t, (g = uploadTensor(device, t)));
       return g;
     };
     const vector = (name: string) => {
@@ -149,7 +149,7 @@ export class GpuForward {
       const ts = names.map((name) => model.tensors.get(name)!);
       const t = concatRows(ts, label);
       if (!t) return null;
-      const g = uploadMatrix(device, t);
+      const g = uploadTensor(device, t);
       uploaded.set(t, g);
       return { weight: g, starts: partStarts(ts) };
     };

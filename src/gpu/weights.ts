@@ -216,11 +216,6 @@ export function uploadTensor(ctx: GpuTarget, t: Tensor, opts: UploadOptions = {}
   };
 }
 
-/** Former name of `uploadTensor` (kept for callers that pass a device and a binding limit). */
-export function uploadMatrix(device: GPUDevice, t: Tensor, maxBinding?: number): GpuTensor {
-  return uploadTensor(device, t, { maxBinding });
-}
-
 /** Norm weights and other vectors are tiny: always f32. */
 export function uploadVector(device: GPUDevice, t: Tensor): GPUBuffer {
   const f = dequantize(t);
