@@ -5,26 +5,7 @@
 // Entry points: `simple` (barrier-free, a register tile of 4 tokens x 4 rows per invocation) and `tiled` (workgroup-memory tiles of 32 tokens x 32 rows,
 // 4 x 4 outputs per invocation).
 
-// StepParams is prepended by the wrapper (src/gpu/uniforms.ts).
-
-struct MatmulParams {
-  rows: u32,
-  cols: u32,
-  // Float offset of token 0's input in x (token t at xOffset + t * cols).
-  xOffset: u32,
-  // Output rows: see product_out.wgsl (token t, row r of y at yOffset + t * yStride + r).
-  yOffset: u32,
-  yStride: u32,
-  accumulate: u32,
-  // Token count when not the step's (0: use StepParams.nTokens).
-  fixedTokens: u32,
-  // Row groups along x (more than 65535 wrap into z).
-  groupsX: u32,
-  rowStart: u32,
-  split1: u32,
-  split2: u32,
-  totalRows: u32,
-}
+// StepParams and MatmulParams are prepended by the wrapper (src/gpu/matmul.ts, from src/gpu/uniforms.ts).
 
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<uniform> step: StepParams;

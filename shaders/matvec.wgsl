@@ -5,22 +5,7 @@
 // (a workgroup per row; `row_sum`, the workgroup reduction, is supplied by the wrapper: subgroupAdd
 // when the device has subgroups, else a workgroup-memory tree).
 
-struct MatvecParams {
-  rows: u32,
-  cols: u32,
-  xOffset: u32,
-  yOffset: u32,
-  accumulate: u32,
-  // Workgroups along x of a 2-D dispatch (more than 65535 groups wrap into y).
-  groupsX: u32,
-  // Output rows: see product_out.wgsl (yStride is unused: one token).
-  rowStart: u32,
-  split1: u32,
-  split2: u32,
-  totalRows: u32,
-  yStride: u32,
-  _pad: u32,
-}
+// MatvecParams is prepended by the wrapper (src/gpu/matvec.ts, from src/gpu/uniforms.ts).
 
 @group(0) @binding(0) var<uniform> p: MatvecParams;
 @group(0) @binding(2) var<storage, read> x: array<f32>;

@@ -15,13 +15,6 @@ export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number,
   return buffer;
 }
 
-/** A uniform buffer holding `data` (matmul/matvec; other kernels pack theirs with src/gpu/uniforms.ts). */
-export function uniformBuffer(device: GPUDevice, data: ArrayBufferView, label?: string): GPUBuffer {
-  const buffer = device.createBuffer({ label, size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-  return buffer;
-}
-
 /** Copies `bytes` of `src` from `offset` to the CPU (tests, statistics and the sampled id only). */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
   const staging = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });

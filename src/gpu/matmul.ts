@@ -7,11 +7,16 @@ import type { GpuTarget } from './device';
 import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { STEP_PARAMS } from './step-params';
-import { wgslStructs } from './uniforms';
-import { uniformBuffer } from './buffers';
+import { uniformStruct, wgslStructs } from './uniforms';
 import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
-import { firstPartRows, outputBindings, outputPrelude, outputWords, type ProductOutput } from './product_out';
+import { firstPartRows, OUTPUT_FIELDS, outputBindings, outputFields, outputPrelude, type ProductOutput } from './product_out';
 import { grid2d, MatvecKernel, resolveWeightKernel, type WeightKernelOptions } from './matvec';
+
+/**
+ * matmul.wgsl's uniform. Token t's input at xOffset + t * cols; fixedTokens 0 means StepParams.nTokens;
+ * groupsX: row groups along x (more than 65535 wrap into z); output fields as product_out.wgsl says.
+ */
+const MATMUL_PARAMS = uniformStruct('MatmulParams', { rows: 'u32', cols: 'u32', xOffset: 'u32', yOffset: 'u32', yStride: 'u32', accumulate: 'u32', fixedTokens: 'u32', groupsX: 'u32', ...OUTPUT_FIELDS });
 
 export interface MatmulBuffers extends ProductOutput {
   weight: GpuTensor;
@@ -49,7 +54,7 @@ export class MatmulKernel {
 
   pipeline(weight: GpuTensor, out: Pick<ProductOutput, 'bias' | 'parts'> = {}): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
-    return computePipeline(this.device, [...w.shaders, 'product_out', 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join('') + wgslStructs(STEP_PARAMS) + outputPrelude(out));
+    return computePipeline(this.device, [...w.shaders, 'product_out', 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join('') + wgslStructs(STEP_PARAMS, MATMUL_PARAMS) + outputPrelude(out));
   }
 
   /**
@@ -69,9 +74,9 @@ export class MatmulKernel {
     const dispatches = weight.slices.map((slice) => {
       // Row groups along x, wrapping into z (y counts token groups).
       const [gx, gz] = grid2d(Math.ceil(slice.rows / rowsPerGroup), this.maxGroups);
-      const params = uniformBuffer(
+      const params = MATMUL_PARAMS.create(
         this.device,
-        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, o.yOffset ?? 0, yStride, o.accumulate ? 1 : 0, o.fixedTokens ?? 0, gx, ...outputWords(weight, slice, b)]),
+        { rows: slice.rows, cols: weight.cols, xOffset: o.xOffset ?? 0, yOffset: o.yOffset ?? 0, yStride, accumulate: o.accumulate ? 1 : 0, fixedTokens: o.fixedTokens ?? 0, groupsX: gx, ...outputFields(weight, slice, b) },
         `matmul ${weight.name}`,
       );
       uniforms.push(params);

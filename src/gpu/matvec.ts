@@ -6,8 +6,8 @@ import { deviceOf, variantOf, type GpuTarget } from './device';
 import type { KernelVariant } from './variant';
 import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { shaderSource } from './shaders';
-import { outputBindings, outputPrelude, outputWords, type ProductOutput } from './product_out';
-import { uniformBuffer } from './buffers';
+import { OUTPUT_FIELDS, outputBindings, outputFields, outputPrelude, type ProductOutput } from './product_out';
+import { uniformStruct, wgslStructs } from './uniforms';
 import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
 
 export interface WeightKernelOptions {
@@ -41,6 +41,12 @@ export interface MatvecOptions {
   /** Float offset in y of output row 0 (e.g. to write a part of a larger vector). */
   rowOffset?: number;
 }
+
+/**
+ * matvec.wgsl's uniform. groupsX: workgroups along x of the 2-D dispatch (more than 65535 wrap into y);
+ * yStride is product_out.wgsl's, unused with one token.
+ */
+const MATVEC_PARAMS = uniformStruct('MatvecParams', { rows: 'u32', cols: 'u32', xOffset: 'u32', yOffset: 'u32', accumulate: 'u32', groupsX: 'u32', ...OUTPUT_FIELDS, yStride: 'u32' });
 
 /** Largest workgroup count per dimension every WebGPU device supports. */
 export const MAX_GROUPS = 65535;
@@ -146,7 +152,7 @@ export class MatvecKernel {
     const sg = this.variant === 'tiled' && this.subgroups;
     if (sg) enables.push('subgroups');
     const reduce = sg ? REDUCE_SUBGROUP : REDUCE_WORKGROUP;
-    const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce + outputPrelude(out);
+    const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce + wgslStructs(MATVEC_PARAMS) + outputPrelude(out);
     return computePipeline(this.device, [...w.shaders, 'product_out', 'matvec'], this.variant, prelude);
   }
 
@@ -165,9 +171,9 @@ export class MatvecKernel {
     const uniforms: GPUBuffer[] = [];
     const dispatches = weight.slices.map((slice) => {
       const [gx, gy] = grid2d(Math.ceil(slice.rows / perRow), this.maxGroups);
-      const params = uniformBuffer(
+      const params = MATVEC_PARAMS.create(
         this.device,
-        new Uint32Array([slice.rows, weight.cols, o.xOffset ?? 0, o.rowOffset ?? 0, o.accumulate ? 1 : 0, gx, ...outputWords(weight, slice, b), 0, 0]),
+        { rows: slice.rows, cols: weight.cols, xOffset: o.xOffset ?? 0, yOffset: o.rowOffset ?? 0, accumulate: o.accumulate ? 1 : 0, groupsX: gx, ...outputFields(weight, slice, b), yStride: 0 },
         `matvec ${weight.name}`,
       );
       uniforms.push(params);

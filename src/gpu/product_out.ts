@@ -2,6 +2,7 @@
  * The output side of matvec and matmul (shaders/product_out.wgsl): one buffer, or each part of a
  * fused weight in its own buffer (QKV into q, k, v; gate + up into gate, up), plus an optional bias.
  */
+import type { Scalar } from './uniforms';
 import type { GpuTensor, GpuTensorSlice } from './weights';
 
 export interface ProductOutput {
@@ -13,14 +14,17 @@ export interface ProductOutput {
   bias?: GPUBuffer;
 }
 
-/** [rowStart, split1, split2, totalRows] of a slice. */
-export function outputWords(weight: GpuTensor, slice: GpuTensorSlice, out: ProductOutput): number[] {
+/** The uniform fields product_out.wgsl reads, spread into MatvecParams and MatmulParams. */
+export const OUTPUT_FIELDS = { rowStart: 'u32', split1: 'u32', split2: 'u32', totalRows: 'u32' } as const satisfies Record<string, Scalar>;
+
+/** The OUTPUT_FIELDS values of a slice. */
+export function outputFields(weight: GpuTensor, slice: GpuTensorSlice, out: ProductOutput): Record<keyof typeof OUTPUT_FIELDS, number> {
   const parts = out.parts ?? [];
   if (parts.length > 2) throw new RangeError(`${weight.name}: at most 3 output parts (got ${parts.length + 1})`);
   const split1 = parts[0]?.from ?? weight.rows;
   const split2 = parts[1]?.from ?? weight.rows;
   if (!(split1 > 0 && split1 <= split2 && split2 <= weight.rows)) throw new RangeError(`${weight.name}: output parts from ${split1} and ${split2} of ${weight.rows} rows`);
-  return [slice.rowStart, split1, split2, weight.rows];
+  return { rowStart: slice.rowStart, split1, split2, totalRows: weight.rows };
 }
 
 /** Bindings 3, 5 and 6 (the parts, when split) and 7 (the bias). */
