@@ -77,6 +77,19 @@ fn simple(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
       for (var j = 0u; j < SIMPLE_ROWS; j++) { s[j] += weight1(r[j], c, p.cols) * xc; }
     }
   }
+  if (GLU) {
+    // Rows come in (gate, gate, up, up) fours (src/gpu/fused.ts interleavePairs; the wrapper checks
+    // the alignment): h = SiLU(gate) * up of two outputs per four, into y. exp as in swiglu.wgsl.
+    for (var j = 0u; j < SIMPLE_ROWS; j += 4u) {
+      for (var i = 0u; i < 2u; i++) {
+        if (row0 + j + i < p.rows) {
+          let g = s[j + i];
+          y[p.yOffset + ((p.rowStart + row0 + j) >> 1u) + i] = g / (1.0 + exp(-g)) * s[j + i + 2u];
+        }
+      }
+    }
+    return;
+  }
   for (var j = 0u; j < SIMPLE_ROWS; j++) {
     if (row0 + j < p.rows) { store(row0 + j, s[j]); }
   }

@@ -1,7 +1,7 @@
 /**
  * The forward pass on the GPU, the same steps as src/cpu/forward.ts, for a chunk of T tokens at
  * once: embedding -> per layer (RMSNorm, QKV, RoPE + paged-cache append, GQA attention, output
- * projection added to the residual, RMSNorm, gate/up, SwiGLU, down added to the residual) ->
+ * projection added to the residual, RMSNorm, gate/up (+ SwiGLU in the simple decode matvec), SwiGLU, down added to the residual) ->
  * final RMSNorm -> LM head. Weights are uploaded once and every bind group is built here, once;
  * a step only writes its StepParams/RoPE table and encodes the dispatches.
  */
@@ -19,7 +19,7 @@ import { RopeTable } from './rope';
 import { KvAppendKernel } from './kv_append';
 import { AttentionKernel, attentionScratch, type AttentionScratch } from './attention';
 import { SwigluKernel } from './swiglu';
-import { concatRows, concatVectors, partStarts } from './fused';
+import { concatRows, concatVectors, interleavePairs, partStarts } from './fused';
 import type { BoundKernel } from './pipelines';
 import { GpuKvPolicy } from './kv-policy';
 import { resolvePolicy, type ResolvedPolicy } from '../kv/policy';
@@ -164,6 +164,22 @@ export class GpuForward {
       return names.map((name, i) => mm.bind({ weight: matrix(name), x: xb, y: ys[i], bias: biases && bias([biases[i]]), step }));
     };
 
+    // Gate and up interleaved in pairs: the simple matvec then applies SiLU(gate) * up itself, so a
+    // decode step skips the swiglu dispatch (the tiled variant and prefill's matmul keep it).
+    const mlpIn = (l: number): BoundKernel[] => {
+      const n = tensorNames.layer(l);
+      const t = interleavePairs(model.tensors.get(n.gate)!, model.tensors.get(n.up)!, `layer ${l} gate_up`);
+      const sw = swiglu.bind({ gate, up, step }, { width: c.intermediateSize });
+      if (!t) return [...product([n.gate, n.up], [gate, up], `layer ${l} gate_up`), sw];
+      const weight = uploadTensor(device, t, { rowAlign: 4 });
+      uploaded.set(t, weight);
+      const inProduct = this.variant === 'simple';
+      return [
+        mm.bind({ weight, x: xb, y: gate, parts: [{ from: c.intermediateSize, y: up }], glu: true, step }),
+        { encode: (pass, d) => (inProduct && d?.tokens === 1 ? undefined : sw.encode(pass, d)), destroy: () => sw.destroy() },
+      ];
+    };
+
     this.body = [new EmbeddingKernel(device).bind({ weight: matrix(tensorNames.embed), ids: this.ids, out: x, step })];
     for (let l = 0; l < c.numLayers; l++) {
       const n = tensorNames.layer(l);
@@ -174,8 +190,7 @@ export class GpuForward {
         attention.bind({ q, out: att, cache: this.kv, layer: l, scratch: this.scratch, step, colsum: colsums?.[l] }, { numHeads: c.numHeads, slidingWindow: c.slidingWindow }),
         mm.bind({ weight: matrix(n.o), x: att, y: x, step }, { accumulate: true }),
         norm.bind({ x, weight: vector(n.mlpNorm), out: xb, step }, { width: c.hiddenSize, eps: c.rmsNormEps }),
-        ...product([n.gate, n.up], [gate, up], `layer ${l} gate_up`),
-        swiglu.bind({ gate, up, step }, { width: c.intermediateSize }),
+        ...mlpIn(l),
         mm.bind({ weight: matrix(n.down), x: gate, y: x, step }, { accumulate: true }),
       );
     }

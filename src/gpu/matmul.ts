@@ -52,7 +52,7 @@ export class MatmulKernel {
     this.matvec = new MatvecKernel(this.device, { variant: this.variant, f16: this.f16, subgroups: this.subgroups, maxGroups: this.maxGroups });
   }
 
-  pipeline(weight: GpuTensor, out: Pick<ProductOutput, 'bias' | 'parts'> = {}): GPUComputePipeline {
+  pipeline(weight: GpuTensor, out: Pick<ProductOutput, 'bias' | 'parts' | 'glu'> = {}): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
     return computePipeline(this.device, [...w.shaders, 'product_out', 'matmul'], this.variant, w.enables.map((e) => `enable ${e};\n`).join('') + wgslStructs(STEP_PARAMS, MATMUL_PARAMS) + outputPrelude(out));
   }
@@ -83,7 +83,7 @@ export class MatmulKernel {
       const group = bindGroup(this.device, pipeline, { 0: params, 1: b.step, 2: b.x, ...outputBindings(b), ...sliceBindings(slice) }, `matmul ${weight.name}`);
       return { group, gx, gz };
     });
-    const single = this.matvec.bind({ weight, x: b.x, y: b.y, parts: b.parts, bias: b.bias }, { accumulate: o.accumulate, xOffset: o.xOffset, rowOffset: o.yOffset });
+    const single = this.matvec.bind({ weight, x: b.x, y: b.y, parts: b.parts, bias: b.bias, glu: b.glu }, { accumulate: o.accumulate, xOffset: o.xOffset, rowOffset: o.yOffset });
     const fixed = o.fixedTokens;
     const maxGroups = this.maxGroups;
     return {

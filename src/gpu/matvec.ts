@@ -145,7 +145,7 @@ export class MatvecKernel {
   }
 
   /** The pipeline for a weight format (compiled once per device and shared). */
-  pipeline(weight: GpuTensor, shape: SimpleShape = this.simpleShape(), out: Pick<ProductOutput, 'bias' | 'parts'> = {}): GPUComputePipeline {
+  pipeline(weight: GpuTensor, shape: SimpleShape = this.simpleShape(), out: Pick<ProductOutput, 'bias' | 'parts' | 'glu'> = {}): GPUComputePipeline {
     const w = weightShader(this.device, weight.dtype, this.f16);
     const enables = [...w.enables];
     // Both entry points share the module, so `row_sum` is always defined (unused by `simple`).
@@ -168,6 +168,8 @@ export class MatvecKernel {
     const pipeline = this.pipeline(weight, shape, b);
     // simple: rows x workgroup rows per workgroup; tiled: a workgroup per row.
     const perRow = this.variant === 'simple' ? shape.rows * shape.workgroup : 1;
+    // The simple variant's SiLU(gate) * up needs each invocation's rows in whole (gate, gate, up, up) fours.
+    if (b.glu && this.variant === 'simple' && (shape.rows % 4 !== 0 || weight.slices.some((sl) => sl.rowStart % 4 !== 0))) throw new RangeError(`matvec ${weight.name}: gate/up rows in fours need ${shape.rows} rows per invocation and slices to be multiples of 4`);
     const uniforms: GPUBuffer[] = [];
     const dispatches = weight.slices.map((slice) => {
       const [gx, gy] = grid2d(Math.ceil(slice.rows / perRow), this.maxGroups);

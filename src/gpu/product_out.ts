@@ -12,6 +12,12 @@ export interface ProductOutput {
   parts?: { from: number; y: GPUBuffer }[];
   /** [rows] f32 added to every token's output (Qwen2's q/k/v biases; concatenated for a fused weight). */
   bias?: GPUBuffer;
+  /**
+   * The weight is gate and up with rows interleaved in pairs (src/gpu/fused.ts `interleavePairs`),
+   * `parts` = [{ from: gate rows, y: up }]: rows are written back de-interleaved to y (gate) and up;
+   * the simple matvec writes SiLU(gate) * up to y instead (and nothing to up).
+   */
+  glu?: boolean;
 }
 
 /** The uniform fields product_out.wgsl reads, spread into MatvecParams and MatmulParams. */
@@ -40,6 +46,16 @@ export function firstPartRows(weight: GpuTensor, out: ProductOutput): number {
   return out.parts?.[0]?.from ?? weight.rows;
 }
 
+/** put_part for gate/up interleaved in pairs: row r is gate or up (bit 1) of output (r >> 2) * 2 + (r & 1). */
+const GLU_PUT = `
+@group(0) @binding(5) var<storage, read_write> y2: array<f32>;
+fn put_part(t: u32, r: u32, v: f32) -> bool {
+  let i = t * p.split1 + (r >> 2u) * 2u + (r & 1u);
+  if ((r & 2u) == 0u) { y[i] = v; } else { y2[i] = v; }
+  return true;
+}
+`;
+
 /** put_part for a weight in 1, 2 or 3 parts (y2 at binding 5, y3 at 6). */
 function putPart(parts: number): string {
   if (parts === 1) return 'fn put_part(t: u32, r: u32, v: f32) -> bool { return false; }\n';
@@ -64,9 +80,10 @@ fn put_part(t: u32, r: u32, v: f32) -> bool {
 }
 
 /** The prelude's bias_at and put_part (shaders/product_out.wgsl). */
-export function outputPrelude(out: Pick<ProductOutput, 'bias' | 'parts'>): string {
+export function outputPrelude(out: Pick<ProductOutput, 'bias' | 'parts' | 'glu'>): string {
   const bias = out.bias
     ? '@group(0) @binding(7) var<storage, read> bias: array<f32>;\nfn bias_at(r: u32) -> f32 { return bias[r]; }\n'
     : 'fn bias_at(r: u32) -> f32 { return 0.0; }\n';
-  return bias + putPart(1 + (out.parts?.length ?? 0));
+  if (out.glu && (out.parts?.length !== 1 || out.bias)) throw new RangeError('glu output: one part (up) after gate, no bias');
+  return bias + `const GLU: bool = ${!!out.glu};\n` + (out.glu ? GLU_PUT : putPart(1 + (out.parts?.length ?? 0)));
 }

@@ -48,6 +48,8 @@ export interface GpuTensor {
 export interface UploadOptions {
   /** Largest binding in bytes; defaults to the device's maxStorageBufferBindingSize (tests force small ones). */
   maxBinding?: number;
+  /** Slices start at multiples of this many rows (gate/up interleaved in fours: 4). Default 1. */
+  rowAlign?: number;
   label?: string;
 }
 
@@ -170,8 +172,10 @@ export function uploadTensor(ctx: GpuTarget, t: Tensor, opts: UploadOptions = {}
   const maxBinding = Math.min(opts.maxBinding ?? limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const rb = gpuRowBytes(dtype, cols);
   // Whole rows per slice; the padding to 16 bytes must fit too.
-  const rowsPerSlice = Math.min(rows, Math.floor((Math.floor(maxBinding / 16) * 16) / rb));
-  if (rowsPerSlice < 1) throw new RangeError(`${name}: one row of ${rb} bytes exceeds the ${maxBinding}-byte storage binding limit`);
+  const fit = Math.floor((Math.floor(maxBinding / 16) * 16) / rb);
+  const align = opts.rowAlign ?? 1;
+  const rowsPerSlice = Math.min(rows, fit - (fit % align));
+  if (rowsPerSlice < 1) throw new RangeError(`${name}: ${align === 1 ? 'one row' : `${align} rows`} of ${rb} bytes exceeds the ${maxBinding}-byte storage binding limit`);
 
   const slices: GpuTensorSlice[] = [];
   let bytes = 0;

@@ -31,6 +31,13 @@ describe('weight kernels in Chromium (SwiftShader) vs the float64 reference', ()
   it.each(products)('matvec %o', async (c) => ok(await run('matvecCase', c)));
   it.each(products)('matmul T=5 %o', async (c) => ok(await run('matmulCase', { ...c, tokens: 5 })));
 
+  it.each(VARIANTS)('%s: gate/up interleaved in pairs (matvec: SiLU(gate) * up on simple; matmul: de-interleaved)', async (variant) => {
+    const r = await run<{ ok: boolean; applied: boolean }>('gluCase', { dtype: 'q8_0', variant, rows: 98, cols: 64, maxBinding: 1000 });
+    expect(r.applied).toBe(variant === 'simple');
+    ok(r);
+    ok(await run('gluCase', { dtype: 'f16', variant, rows: 46, cols: 37, tokens: 6 }));
+  });
+
   it.each(VARIANTS)('%s: fused weights (parts in their own buffers) with a bias, and a bias while accumulating', async (variant) => {
     ok(await run('matvecCase', { dtype: 'q8_0', variant, rows: 41, cols: 64, parts: [9, 25], bias: true, maxBinding: 600 }));
     ok(await run('matmulCase', { dtype: 'f16', variant, rows: 41, cols: 37, tokens: 6, parts: [17], bias: true }));

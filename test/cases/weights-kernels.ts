@@ -15,6 +15,7 @@
 import type { GpuContext } from '../../src/gpu/device';
 import { MatvecKernel } from '../../src/gpu/matvec';
 import { MatmulKernel } from '../../src/gpu/matmul';
+import { interleavePairs } from '../../src/gpu/fused';
 import { EmbeddingKernel } from '../../src/gpu/embedding';
 import { uploadTensor, type F16Mode, type GpuTensor } from '../../src/gpu/weights';
 import { StepParams } from '../../src/gpu/step-params';
@@ -220,6 +221,68 @@ export async function productOnTensor(ctx: GpuContext, c: ProductCase, t: Tensor
     return { ...r, ok: r.ok && guardsOk, slices: weight.slices.length, subgroups };
   } finally {
     weight.destroy();
+  }
+}
+
+export interface GluCase {
+  dtype: DType;
+  variant: KernelVariant;
+  /** Rows of gate (and of up): even. */
+  rows: number;
+  cols: number;
+  /** matmul's T; undefined: matvec. */
+  tokens?: number;
+  maxBinding?: number;
+  seed?: number;
+}
+
+/**
+ * Gate and up interleaved in pairs (fused.ts interleavePairs) through matvec or matmul with the
+ * `glu` output. The simple matvec writes h = SiLU(g) * u into gate and leaves up untouched: bound
+ * 1.1 a_g |u| + |SiLU(g)| a_u (|SiLU'| < 1.1; a_g, a_u the products' allowances) plus the SiLU's
+ * own (14 + 4|g|)u |h| (see swigluCheck). Otherwise gate and up come back de-interleaved, each
+ * within its product's allowance. 3 guard floats after each output must stay untouched.
+ */
+export async function gluCase(ctx: GpuContext, c: GluCase): Promise<Check & { applied: boolean }> {
+  const { device } = ctx;
+  const seed = c.seed ?? 1;
+  const { rows, cols } = c;
+  const tokens = c.tokens ?? 1;
+  const gate = randomWeight(c.dtype, rows, cols, seed);
+  const up = randomWeight(c.dtype, rows, cols, seed + 7);
+  const t = interleavePairs(gate, up, 'gate_up')!;
+  const x = randomFloats(tokens * cols, seed + 1);
+  const g = referenceMatmul(dequantize(gate), rows, cols, x, tokens);
+  const u = referenceMatmul(dequantize(up), rows, cols, x, tokens);
+  const guard = 12345.5;
+  const weight = uploadTensor(device, t, { maxBinding: c.maxBinding, rowAlign: 4 });
+  const xb = storageBuffer(device, x);
+  const [gb, ub] = [0, 1].map(() => storageBuffer(device, new Float32Array(tokens * rows + 3).fill(guard)));
+  const step = new StepParams(device);
+  step.write({ pos0: 0, nTokens: tokens, step: 0, seed: 0 });
+  const out = { y: gb, parts: [{ from: rows, y: ub }], glu: true };
+  // A matmul of one token is the matvec.
+  const applied = tokens === 1 && c.variant === 'simple';
+  try {
+    const [gy, uy] = await validated(device, async () => {
+      const bound = c.tokens === undefined ? new MatvecKernel(ctx, { variant: c.variant }).bind({ weight, x: xb, ...out }) : new MatmulKernel(ctx, { variant: c.variant }).bind({ weight, x: xb, step: step.buffer, ...out });
+      await submit(device, (p) => bound.encode(p, { tokens }));
+      bound.destroy();
+      return Promise.all([readF32(device, gb, tokens * rows + 3), readF32(device, ub, tokens * rows + 3)]);
+    });
+    const n = tokens * rows;
+    const guardsOk = [...gy.subarray(n), ...uy.subarray(n)].every((v) => v === guard);
+    if (!applied) {
+      const r = [check(gy.subarray(0, n), g.expected, g.allowance), check(uy.subarray(0, n), u.expected, u.allowance)];
+      return { ...r[0], ok: r[0].ok && r[1].ok && guardsOk, worstRatio: Math.max(r[0].worstRatio, r[1].worstRatio), applied };
+    }
+    const silu = (v: number) => v / (1 + Math.exp(-v));
+    const expected = Float64Array.from({ length: n }, (_, i) => silu(g.expected[i]) * u.expected[i]);
+    const allowance = expected.map((h, i) => 1.1 * g.allowance[i] * Math.abs(u.expected[i]) + Math.abs(silu(g.expected[i])) * u.allowance[i] + U * (14 + 4 * Math.abs(g.expected[i])) * Math.abs(h));
+    const r = check(gy.subarray(0, n), expected, allowance);
+    return { ...r, ok: r.ok && guardsOk && uy.subarray(0, n).every((v) => v === guard), applied };
+  } finally {
+    for (const b of [weight, xb, gb, ub, step]) b.destroy();
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
-import { matmulCase, type ProductResult } from '../cases/weights-kernels';
+import { gluCase, matmulCase, type ProductResult } from '../cases/weights-kernels';
 import type { DType } from '../../src/model/types';
 
 const ok = (r: ProductResult) => expect(r.ok, JSON.stringify(r)).toBe(true);
@@ -42,6 +42,16 @@ describe.each(['simple', 'tiled'] as const)('matmul %s vs the float64 reference 
   ] as { dtype: DType; cols: number; parts: number[]; bias: boolean; tokens: number }[])('$dtype fused weight: parts $parts in their own buffers [T, part rows], bias $bias, T $tokens', async ({ dtype, cols, parts, bias, tokens }) => {
     ok(await matmulCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias, tokens }));
     ok(await matmulCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias, tokens, maxBinding: 1000 }));
+  });
+
+  it.each([
+    { dtype: 'f16', rows: 46, cols: 64, tokens: 5 },
+    { dtype: 'q8_0', rows: 98, cols: 96, tokens: 33, maxBinding: 1600 },
+    { dtype: 'f32', rows: 6, cols: 37, tokens: 1 },
+  ] as { dtype: DType; rows: number; cols: number; tokens: number; maxBinding?: number }[])('$dtype gate/up interleaved in pairs, T $tokens: both de-interleaved into [T, rows] (T = 1: the matvec)', async (c) => {
+    const r = await gluCase(await getTestDevice(), { ...c, variant });
+    expect(r.applied).toBe(variant === 'simple' && c.tokens === 1);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
   });
 
   it('a full prefill chunk of 64 tokens (two token tiles)', async () => {

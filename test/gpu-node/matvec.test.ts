@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
-import { matvecCase, type ProductResult } from '../cases/weights-kernels';
+import { gluCase, matvecCase, type ProductResult } from '../cases/weights-kernels';
 import type { DType } from '../../src/model/types';
 
 const ok = (r: ProductResult) => expect(r.ok, JSON.stringify(r)).toBe(true);
@@ -48,6 +48,17 @@ describe.each(['simple', 'tiled'] as const)('matvec %s vs the float64 reference 
   ] as { dtype: DType; cols: number; parts: number[]; bias: boolean }[])('$dtype fused weight: parts $parts in their own buffers, bias $bias', async ({ dtype, cols, parts, bias }) => {
     ok(await matvecCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias }));
     ok(await matvecCase(await getTestDevice(), { dtype, variant, rows: 97, cols, parts, bias, maxBinding: 1000 }));
+  });
+
+  it.each([
+    { dtype: 'f32', rows: 2, cols: 37 },
+    { dtype: 'f16', rows: 46, cols: 64 },
+    { dtype: 'q8_0', rows: 98, cols: 96, maxBinding: 1600 },
+    { dtype: 'q4_k', rows: 70, cols: 256 },
+  ] as { dtype: DType; rows: number; cols: number; maxBinding?: number }[])('$dtype gate/up interleaved in pairs, $rows rows: SiLU(gate) * up (simple) or both de-interleaved (tiled)', async (c) => {
+    const r = await gluCase(await getTestDevice(), { ...c, variant });
+    expect(r.applied).toBe(variant === 'simple');
+    expect(r.ok, JSON.stringify(r)).toBe(true);
   });
 
   it('adds a bias while accumulating', async () => {
