@@ -2,7 +2,7 @@
  * Turns the runtime's typed errors into messages a user can act on: what went wrong, what to do,
  * and the library's own message underneath for the curious (or a bug report).
  */
-import { AbortError, ContextOverflowError, DeviceLostError, LoadError, ModelFormatError, NoWebGPUError, UnsupportedModelError, type PolicyName } from '../src/index';
+import { AbortError, ContextOverflowError, DeviceLostError, LoadError, ModelFormatError, NoWebGPUError, SINKS, UnsupportedModelError, type PolicyName } from '../src/index';
 
 /** What the page is set to, so advice names what this user can change here. */
 export interface Setting {
@@ -67,7 +67,7 @@ export function explainError(e: unknown, during: 'load' | 'generate', setting?: 
       'The budget is larger than this model’s whole context',
       `This model reads at most ${context[1]} tokens, so a larger budget could never evict anything. Choose fewer tokens per layer under “KV cache”, or the full cache.`,
     );
-  if (e instanceof RangeError) return x('That setting is out of range', 'Check the KV budget (tokens per layer must be above 4; a percentage between 1 and 100) and the sampling fields.');
+  if (e instanceof RangeError) return x('That setting is out of range', `Check the KV budget (tokens per layer must be above ${SINKS}; a percentage between 1 and 100) and the sampling fields.`);
   return x(during === 'load' ? 'The model could not be loaded' : 'Generation failed', 'This looks like a bug. Reload the page and try again; if it persists, please report the message below.');
 }
 

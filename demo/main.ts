@@ -3,7 +3,7 @@
  * policy does to the cache. This file owns the state (engine, history, the generation in flight)
  * and wires the views together; each view lives in its own file.
  */
-import { AbortError, SINKS, type ChatMessage, type KvMap, type KvOptions, type KvStats, type PolicyName } from '../src/index';
+import { AbortError, resolvePolicy, SINKS, type ChatMessage, type KvMap, type KvOptions, type KvStats, type PolicyName } from '../src/index';
 import { ChatView, type Reply } from './chat';
 import { openEngine, type DemoEngine, type TurnResult } from './engine';
 import { explainError, renderNotice, type Setting } from './explain';
@@ -81,17 +81,23 @@ function setState(state: 'idle' | 'loading' | 'ready' | 'generating'): void {
 
 // ---- Settings ---------------------------------------------------------------------------------
 
-/** The KV options from the form; a RangeError names what is wrong. */
+/**
+ * The KV options from the form, checked by the library's own `resolvePolicy`; a RangeError says what
+ * is wrong in the page's words (the form fixes everything but the budget, so the budget is what failed).
+ */
 function kvOptions(): KvOptions {
   const name = policy.value as PolicyName;
   if (name === 'full') return { policy: 'full' };
-  const v = Number(budget.value);
-  if (budgetUnit.value === '%') {
-    if (!(v > 0 && v <= 100)) throw new RangeError(`a budget in percent is between 1 and 100, got ${budget.value || 'nothing'}`);
-    return { policy: name, budget: `${v}%` };
+  const percent = budgetUnit.value === '%';
+  const kv: KvOptions = { policy: name, budget: `${budget.value.trim()}${percent ? '%' : ''}` };
+  try {
+    resolvePolicy(kv);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const got = budget.value || 'nothing';
+    throw new RangeError(percent ? `a budget in percent is between 1 and 100, got ${got}` : `a budget in tokens per layer is a whole number above ${SINKS}, got ${got}`);
   }
-  if (!(Number.isInteger(v) && v > SINKS)) throw new RangeError(`a budget in tokens per layer is a whole number above ${SINKS}, got ${budget.value || 'nothing'}`);
-  return { policy: name, budget: v };
+  return kv;
 }
 
 function settingsKey(): string {

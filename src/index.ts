@@ -4,7 +4,7 @@ export { createEngine, Engine, type EngineLike, type EngineOptions } from './eng
 export type { GenerateOptions, Generation, GenerationChunk, GenerationResult, GenerationStats, FinishReason } from './engine/conversation';
 export type { ChatCompletionRequest, ChatCompletion, ChatCompletionChunk, ChatCompletionStream, CompletionUsage } from './engine/chat-completions';
 export { GenerationStream } from './engine/stream';
-export { POLICIES, SINKS, type PolicyName, type Budget, type KvOptions } from './kv/policy';
+export { POLICIES, SINKS, resolvePolicy, type PolicyName, type Budget, type KvOptions, type ResolvedPolicy } from './kv/policy';
 export type { KvStats, KvLayerStats, KvMap, KvMapLayer } from './kv/stats';
 export { KV_DTYPES, type KvDtype } from './kv/dtype';
 export { DEFAULT_PREFILL_CHUNK } from './kv/chunks';
