@@ -23,7 +23,8 @@ export type ModelFormatProblem =
   | 'missing-file'
   | 'not-a-file'
   | 'non-finite'
-  | 'bad-config';
+  | 'bad-config'
+  | 'template-too-costly';
 
 /** The model files are corrupt, truncated or inconsistent. `problem` says which check failed. */
 export class ModelFormatError extends D2OError {

@@ -1,6 +1,6 @@
-import { Template } from '@huggingface/jinja';
 import { D2OError, ModelFormatError } from '../errors';
 import { plainChat } from './plain-chat';
+import { BoundedTemplate } from './template-budget';
 import type { ChatMessage, Tokenizer } from './types';
 
 type Json = Record<string, unknown>;
@@ -22,9 +22,9 @@ export function chatTemplate(config: Json | null): Tokenizer['applyChatTemplate'
   // Several named templates: transformers uses "default" when no name is asked for.
   if (Array.isArray(source)) source = source.find((t: Json) => t?.name === 'default')?.template;
   if (typeof source !== 'string' || !config) return plainChat;
-  let template: Template;
+  let template: BoundedTemplate;
   try {
-    template = new Template(source);
+    template = new BoundedTemplate(source);
   } catch (e) {
     throw new ModelFormatError('bad-config', `chat_template does not parse: ${(e as Error).message}`, 'tokenizer_config.json');
   }
@@ -37,6 +37,7 @@ export function chatTemplate(config: Json | null): Tokenizer['applyChatTemplate'
     try {
       return template.render({ messages, add_generation_prompt: opts.addGenerationPrompt ?? true, ...tokens });
     } catch (e) {
+      if (e instanceof ModelFormatError) throw e;
       // Templates reject conversations they do not support (raise_exception), e.g. non-alternating roles.
       throw new D2OError(`chat template: ${(e as Error).message}`, { cause: e });
     }

@@ -61,17 +61,28 @@ describe('engine.generate (cpu backend)', () => {
 });
 
 /** TinyStories-656K with a chat template added (the weights linked, not copied). */
-function chatModel(): string {
+function chatModel(template = "{{ bos_token }}{% for m in messages %}{{ m['role'] }}:{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}"): string {
   const dir = mkdtempSync(join(tmpdir(), 'd2o-chat-'));
   for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'special_tokens_map.json']) cpSync(join(tinystories656k.dir, f), join(dir, f));
   symlinkSync(join(tinystories656k.dir, 'model.safetensors'), join(dir, 'model.safetensors'));
   const config = JSON.parse(readFileSync(join(tinystories656k.dir, 'tokenizer_config.json'), 'utf8'));
-  config.chat_template = "{{ bos_token }}{% for m in messages %}{{ m['role'] }}:{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+  config.chat_template = template;
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
   return dir;
 }
 
 describe('engine.chat.completions.create (cpu backend)', () => {
+  it('a chat template too costly to render is a typed error before any step; the engine still generates', async () => {
+    const engine = await createEngine({ model: chatModel('{% for i in range(30000000) %}x{% endfor %}'), backend: 'cpu' });
+    const baseline = await engine.generate('Once upon a time', { maxTokens: 8, temperature: 0 });
+    const request = { messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 8 };
+    const held = engine.contextLength;
+    await expect(engine.chat.completions.create(request)).rejects.toMatchObject({ name: 'ModelFormatError', problem: 'template-too-costly' });
+    expect(engine.contextLength).toBe(held);
+    expect(await engine.generate('Once upon a time', { maxTokens: 8, temperature: 0 })).toEqual(baseline);
+    await engine.dispose();
+  });
+
   it('returns the OpenAI shapes, streamed and not, and reuses the compressed cache across turns', async () => {
     const engine = await createEngine({ model: chatModel(), backend: 'cpu', kv: { policy: 'd2o', budget: 16 } });
     const first = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Tell me a story about a cat.' }], max_tokens: 40, temperature: 0, seed: 1 });

@@ -73,4 +73,33 @@ describe('chat templates', () => {
   it('rejects a template that does not parse', () => {
     expect(() => withTemplate('{% for m in messages %}')).toThrow(ModelFormatError);
   });
+
+  // A template is code from the model's files: rendering it must not hang the page.
+  it.each([
+    ['a huge range', '{% for i in range(30000000) %}x{% endfor %}', /range\(\) of more than 100000 items/],
+    ['nested loops', '{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}', /more than 500000 evaluation steps/],
+    ['a string doubled', "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}", /a string longer than 16000000 characters/],
+    ['a huge join', "{{ range(100000) | join('xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx') }}", /a string longer than 16000000 characters/],
+    ['an indent past the longest string', "{{ 'x' | indent(1000000000, true) }}", /too costly to render: Invalid string length/],
+  ])('refuses a template too costly to render (%s) with a typed error, then still tokenizes', (_, source, message) => {
+    const { tok } = withTemplate(source);
+    const started = performance.now();
+    let error: unknown;
+    try {
+      tok.applyChatTemplate([user]);
+    } catch (e) {
+      error = e;
+    }
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(error).toBeInstanceOf(ModelFormatError);
+    expect((error as ModelFormatError).problem).toBe('template-too-costly');
+    expect((error as Error).message).toMatch(message);
+    expect(tok.decode(tok.encode('Once upon a time'))).toContain('Once upon a time');
+  });
+
+  it('renders long conversations of a real-size template within the budget', () => {
+    const { tok, ref } = withTemplate(llama3, { bos_token: '<|begin_of_text|>' });
+    const long = Array.from({ length: 2000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }));
+    expect(tok.applyChatTemplate(long)).toBe(ref.apply_chat_template(long, { tokenize: false, add_generation_prompt: true }));
+  });
 });
