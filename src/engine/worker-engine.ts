@@ -79,9 +79,13 @@ class WorkerEngine implements EngineLike {
 
   create(options: WorkerEngineOptions, progress?: ProgressCallback, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      try {
+        this.post({ t: 'create', options });
+      } catch (e) {
+        return reject(e);
+      }
       this.ready = { resolve, reject, progress };
       signal?.addEventListener('abort', () => reject(new AbortError('loading aborted', { cause: signal.reason })), { once: true });
-      this.post({ t: 'create', options });
     });
   }
 
@@ -128,8 +132,13 @@ class WorkerEngine implements EngineLike {
       if (this.disposed) return reject(disposedError());
       if (signal?.aborted) return reject(new AbortError('generation aborted', { cause: signal.reason }));
       this.pending.set(id, { chunk: chunk as (c: unknown) => void, resolve: resolve as (v: unknown) => void, reject });
+      try {
+        this.post(message(id));
+      } catch (e) {
+        this.pending.delete(id);
+        return reject(e);
+      }
       signal?.addEventListener('abort', () => this.post({ t: 'abort', id }), { once: true });
-      this.post(message(id));
     });
   }
 
@@ -164,8 +173,28 @@ class WorkerEngine implements EngineLike {
     this.pending.clear();
   }
 
+  /** A value the structured clone cannot copy (a function, a DOM node) is the caller's argument error. */
   private post(m: ToWorker): void {
-    this.worker.postMessage(m);
+    try {
+      this.worker.postMessage(m);
+    } catch (e) {
+      if ((e as Error)?.name !== 'DataCloneError') throw e;
+      const [name, value] = m.t === 'chat' ? ['request', m.req] : m.t === 'generate' ? ['options', m.options] : m.t === 'create' ? ['options', m.options] : [m.t, m];
+      throw new RangeError(`${uncloneable(value, name)} cannot be sent to the engine worker: only plain data can (no functions, DOM objects or class instances with methods)`, { cause: e });
+    }
   }
+}
+
+/** The path (`request.messages[0].content`) of the innermost value under `value` that cannot be cloned. */
+function uncloneable(value: unknown, path: string): string {
+  if (value === null || typeof value !== 'object') return path;
+  for (const [key, v] of Object.entries(value)) {
+    try {
+      structuredClone(v);
+    } catch {
+      return uncloneable(v, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
+    }
+  }
+  return path;
 }
 

@@ -32,6 +32,8 @@ describe('createWorkerEngine in Chromium', () => {
     expect(r.badLoad).toBe('ModelFormatError missing-file');
     expect(r.misuse).toMatch(/^RangeError: topP must be/);
     expect(r.chatMisuse).toMatch(/^RangeError: n must be 1/);
+    expect(r.uncloneable[0]).toMatch(/^RangeError: request\.messages\[0\]\.content cannot be sent to the engine worker/);
+    expect(r.uncloneable[1]).toMatch(/^RangeError: options\.onToken cannot be sent to the engine worker/);
     expect(r.partsChat).toBe(true);
     expect(r.disposed).toEqual(['EngineDisposedError', 'EngineDisposedError']);
   });

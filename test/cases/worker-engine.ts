@@ -1,6 +1,7 @@
 /** The worker engine in a browser page: the same API and typed errors as the engine in the page. */
 import { createWorkerEngine } from '../../src/engine/worker-engine';
 import { ContextOverflowError, ModelFormatError, AbortError, LoadError } from '../../src/errors';
+import type { GenerateOptions } from '../../src/engine/conversation';
 
 export async function workerEngineCase(_ctx: unknown, o: { model: string; badModel: string; prompt: number[] }) {
   const progress: number[] = [];
@@ -39,6 +40,11 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
     const error = (p: Promise<unknown>) => p.then(() => '', (e: Error) => `${e.name}: ${e.message}`);
     const misuse = await error(engine.generate(o.prompt, { topP: 0 }).result);
     const chatMisuse = await error(engine.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], n: 2 }));
+    // Values the structured clone cannot copy: a RangeError naming them, the engine still usable after.
+    const uncloneable = [
+      await error(engine.chat.completions.create({ messages: [{ role: 'user', content: (() => 'x') as unknown as string }] })),
+      await error(engine.generate(o.prompt, { maxTokens: 2, onToken: () => {} } as GenerateOptions).result),
+    ];
     const parts = await engine.chat.completions.create({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Once upon' }, { type: 'text', text: ' a time' }] }], max_tokens: 5, temperature: 0 });
     engine.dispose();
     const disposed = [await error(engine.kvStats()), await error(engine.generate(o.prompt).result)].map((m) => m.split(':')[0]);
@@ -68,6 +74,7 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
       badLoad,
       misuse,
       chatMisuse,
+      uncloneable,
       partsChat: parts.choices[0].message.content === chat.choices[0].message.content.slice(0, parts.choices[0].message.content.length),
       disposed,
     };
