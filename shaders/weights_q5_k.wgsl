@@ -1,7 +1,7 @@
 // llama.cpp Q5_K super-blocks as stored (256 elements in 176 bytes = 44 words; src/gpu/weights.ts):
 // as Q4_K (weights_q4_k.wgsl) with the fifth bits in words 4-11 (element 64g + 32s + l: bit 2g + s of
 // byte l) and the nibbles in words 12-43. value = d * sc * q - dmin * m.
-// Interface: see weights_f32.wgsl (cols is a multiple of 256).
+// Interface (weight4/weight1 from w_quad in weights_quad.wgsl): see weights_f32.wgsl (cols is a multiple of 256).
 @group(0) @binding(8) var<storage, read> w_data: array<u32>;
 
 fn w_quad(i: u32) -> vec4<f32> {
@@ -15,13 +15,4 @@ fn w_quad(i: u32) -> vec4<f32> {
   let h = w_data[b + 4u + ((e & 31u) >> 2u)] >> (2u * g + s);
   let q = (vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u)) | ((vec4<u32>(h, h >> 8u, h >> 16u, h >> 24u) & vec4<u32>(1u)) << vec4<u32>(4u));
   return dm.x * sm.x * vec4<f32>(q) - dm.y * sm.y;
-}
-
-fn weight4(row: u32, col: u32, cols: u32) -> vec4<f32> {
-  return w_quad(row * cols + col);
-}
-
-fn weight1(row: u32, col: u32, cols: u32) -> f32 {
-  let i = row * cols + col;
-  return w_quad(i & ~3u)[i & 3u];
 }

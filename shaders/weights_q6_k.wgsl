@@ -3,7 +3,7 @@
 // int8 scales, word 52 the f16 d. In half n (128 elements), quarter k, element l < 32: low bits are
 // nibble k >> 1 of byte 64n + 32 (k & 1) + l, high bits are bits 2k, 2k+1 of byte 128 + 32n + l, the
 // scale is byte 8n + 2k + l / 16 of the scales. value = d * sc * (q - 32).
-// Interface: see weights_f32.wgsl (cols is a multiple of 256).
+// Interface (weight4/weight1 from w_quad in weights_quad.wgsl): see weights_f32.wgsl (cols is a multiple of 256).
 @group(0) @binding(8) var<storage, read> w_data: array<u32>;
 
 fn w_quad(i: u32) -> vec4<f32> {
@@ -19,13 +19,4 @@ fn w_quad(i: u32) -> vec4<f32> {
   let si = n * 8u + 2u * k + (l >> 4u);
   let sc = f32(bitcast<i32>(w_data[b + 48u + (si >> 2u)] << (24u - 8u * (si & 3u))) >> 24u);
   return d * sc * (vec4<f32>(q) - 32.0);
-}
-
-fn weight4(row: u32, col: u32, cols: u32) -> vec4<f32> {
-  return w_quad(row * cols + col);
-}
-
-fn weight1(row: u32, col: u32, cols: u32) -> f32 {
-  let i = row * cols + col;
-  return w_quad(i & ~3u)[i & 3u];
 }

@@ -228,6 +228,8 @@ export function uploadVector(device: GPUDevice, t: Tensor): GPUBuffer {
   return buf;
 }
 
+const QUAD_FORMATS = new Set<DType>(['q4_1', 'q5_1', 'q4_k', 'q5_k', 'q6_k']);
+
 /** How f16 weights are read: packed in u32 words (core WGSL), or as native `f16` (needs shader-f16). */
 export type F16Mode = 'packed' | 'native';
 
@@ -237,9 +239,12 @@ export type F16Mode = 'packed' | 'native';
  */
 export function weightShader(device: GPUDevice, dtype: DType, f16: F16Mode = 'packed'): { shaders: string[]; enables: string[] } {
   if (dtype === 'f16' && f16 === 'native' && device.features.has('shader-f16')) return { shaders: ['weights_f16_native'], enables: ['f16'] };
-  // Q4_K and Q5_K share the unpacking of their sub-block scales.
-  if (dtype === 'q4_k' || dtype === 'q5_k') return { shaders: ['weights_k_scales', `weights_${dtype}`], enables: [] };
-  return { shaders: [`weights_${dtype}`], enables: [] };
+  // Q4_K and Q5_K share the unpacking of their sub-block scales; the formats that decode four
+  // elements at a time share weight4/weight1 on top of their w_quad.
+  const shaders = [`weights_${dtype}`];
+  if (dtype === 'q4_k' || dtype === 'q5_k') shaders.unshift('weights_k_scales');
+  if (QUAD_FORMATS.has(dtype)) shaders.push('weights_quad');
+  return { shaders, enables: [] };
 }
 
 /** Binding 8 (data) and 9 (scales) of a slice, as the weight WGSL declares them. */
