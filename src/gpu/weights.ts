@@ -54,16 +54,11 @@ export interface UploadOptions {
 }
 
 const QK = 32;
-const BLOCK = { q8_0: { bytes: 34, quants: 32 }, q4_0: { bytes: 18, quants: 16 } } as const;
-/** Block formats uploaded whole: `pad` zero bytes, then the block, in slots of `stride` bytes. */
-const WHOLE_BLOCKS = {
-  q4_1: { pad: 0, stride: 20 },
-  q5_0: { pad: 2, stride: 24 },
-  q5_1: { pad: 0, stride: 24 },
-  q4_k: { pad: 0, stride: 144 },
-  q5_k: { pad: 0, stride: 176 },
-  q6_k: { pad: 0, stride: 212 },
-} as const;
+/** Quant bytes of a q8_0 / q4_0 block: what follows its f16 scale (uploaded apart from the scales). */
+const quantBytes = (dtype: 'q8_0' | 'q4_0') => BLOCKS[dtype].bytes - 2;
+/** Block formats uploaded whole: `pad` zero bytes before each block, in slots of whole words. */
+const WHOLE_BLOCKS = { q4_1: { pad: 0 }, q5_0: { pad: 2 }, q5_1: { pad: 0 }, q4_k: { pad: 0 }, q5_k: { pad: 0 }, q6_k: { pad: 0 } } as const;
+const slotBytes = (dtype: WholeBlockDType) => Math.ceil((WHOLE_BLOCKS[dtype].pad + BLOCKS[dtype].bytes) / 4) * 4;
 type WholeBlockDType = keyof typeof WHOLE_BLOCKS;
 const isWhole = (d: DType): d is WholeBlockDType => d in WHOLE_BLOCKS;
 /** Blocks repacked per writeBuffer call: bounds the CPU copy at 1 MiB of quants. */
@@ -81,9 +76,9 @@ export function gpuRowBytes(dtype: DType, cols: number): number {
       return cols * 2;
     case 'q8_0':
     case 'q4_0':
-      return (cols / QK) * BLOCK[dtype].quants;
+      return (cols / QK) * quantBytes(dtype);
     default:
-      return (cols / BLOCKS[dtype].elements) * WHOLE_BLOCKS[dtype].stride;
+      return (cols / BLOCKS[dtype].elements) * slotBytes(dtype);
   }
 }
 
@@ -115,7 +110,8 @@ function createStorage(device: GPUDevice, bytes: number, label: string): GPUBuff
 
 /** Repacks the GGUF blocks of rows [r0, r1) into the slice's quants and scales buffers, a chunk at a time. */
 function uploadBlocks(device: GPUDevice, t: Tensor, dtype: 'q8_0' | 'q4_0', cols: number, r0: number, r1: number, quantsBuf: GPUBuffer, scalesBuf: GPUBuffer): void {
-  const { bytes, quants: qn } = BLOCK[dtype];
+  const { bytes } = BLOCKS[dtype];
+  const qn = quantBytes(dtype);
   const perRow = cols / QK;
   const nBlocks = (r1 - r0) * perRow;
   const base = r0 * perRow * bytes;
@@ -140,7 +136,8 @@ function uploadBlocks(device: GPUDevice, t: Tensor, dtype: 'q8_0' | 'q4_0', cols
 /** Copies the blocks of rows [r0, r1) into their word-aligned slots, a chunk at a time. */
 function uploadWholeBlocks(device: GPUDevice, t: Tensor, dtype: WholeBlockDType, cols: number, r0: number, r1: number, buf: GPUBuffer): void {
   const { bytes } = BLOCKS[dtype];
-  const { pad, stride } = WHOLE_BLOCKS[dtype];
+  const { pad } = WHOLE_BLOCKS[dtype];
+  const stride = slotBytes(dtype);
   const perRow = cols / BLOCKS[dtype].elements;
   const base = r0 * perRow * bytes;
   const nBlocks = (r1 - r0) * perRow;
