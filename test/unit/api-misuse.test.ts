@@ -1,6 +1,7 @@
 /** API misuse on the CPU backend (the WebGPU route runs the same table in test/gpu-node/api-misuse.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { disposedCase, engineMisuseCase, misuseCase, timerAbortCase } from '../cases/api-misuse';
+import { expectDisposed, expectEngineMisuse, expectMisuse } from '../helpers/api-misuse';
 import { tinystories656k } from '../helpers/models';
 
 const o = { model: tinystories656k.dir, backend: 'cpu' as const };
@@ -9,25 +10,16 @@ describe('API misuse (cpu backend)', () => {
   it('each bad argument is a RangeError naming it, before anything runs; the conversation then reproduces its baseline', async () => {
     const r = await misuseCase(null, o);
     expect(r.baseline).toHaveLength(12);
-    for (const m of r.results) {
-      expect({ name: m.name, error: m.error?.name }).toEqual({ name: m.name, error: m.expected });
-      expect(m.error!.message, m.name).toContain(m.names);
-      expect(m.reproduces, m.name).toBe(true);
-    }
-    expect(r.typedArrayReproduces).toBe(true);
+    expectMisuse(r);
   });
 
   it('createEngine: bad options are RangeErrors naming them', async () => {
-    for (const m of await engineMisuseCase(null, o)) {
-      expect({ name: m.name, error: m.error?.name }).toEqual({ name: m.name, error: 'RangeError' });
-      expect(m.error!.message, m.name).toContain(m.names);
-    }
+    expectEngineMisuse(await engineMisuseCase(null, o));
   });
 
   it('after dispose() every call fails with EngineDisposedError, a generation in flight too; dispose() again is harmless', async () => {
     const r = await disposedCase(null, o);
-    expect(r.dispose).toBeNull();
-    for (const k of ['generate', 'chat', 'kvStats', 'kvMap', 'reset', 'midGeneration'] as const) expect(r[k]?.name, k).toBe('EngineDisposedError');
+    expectDisposed(r);
   });
 
   it('a timer AbortSignal stops a generation: the decode loop yields to the event loop', async () => {
