@@ -328,6 +328,7 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     expect(await page.locator('[data-stat=memory-saving]').textContent()).toMatch(/^Saved [\d.]+ KB \(\d+%\): D2O holds [\d.]+ of [\d,]+ positions per layer, and merged [\d.]+ of the [\d.]+ it evicted into the ones it holds\.$/);
     expect(await page.locator('[data-stat=memory-allocated]').textContent()).toMatch(/^Allocated now: [\d.]+ KB, against [\d.]+ KB a full cache allocates for this conversation/);
     expect(st.bytesFullAllocated).toBeGreaterThan(0);
+    expect(st.bytesAllocated, JSON.stringify(st)).toBeLessThan(st.bytesFull);
     expect(await page.locator('[data-stat=tau]').textContent()).toMatch(/^Merge threshold τ [\d.]+: /);
 
     // The chart: layer labels, an axis in tokens, one scale for every row (the context or the largest budget).
