@@ -138,7 +138,16 @@ class WorkerEngine implements EngineLike {
         this.pending.delete(id);
         return reject(e);
       }
-      signal?.addEventListener('abort', () => this.post({ t: 'abort', id }), { once: true });
+      // The stream ends at once, as in the page: chunks the worker sent before it saw the abort are dropped.
+      signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.pending.delete(id)) return;
+          this.post({ t: 'abort', id });
+          reject(new AbortError('generation aborted', { cause: signal.reason }));
+        },
+        { once: true },
+      );
     });
   }
 

@@ -19,7 +19,8 @@ describe('createWorkerEngine in Chromium', () => {
     expect(r.joined).toBe(true);
     expect(r.evictions.every((e) => e > 0)).toBe(true);
     expect(r.aborted).toBe('AbortError');
-    expect(r.abortedAfter).toBeLessThan(20);
+    // The stream ends at the abort: nothing the worker sent before it saw the abort message comes after it.
+    expect(r.abortedAfter).toBe(3);
     expect(r.chatObject).toBe('chat.completion');
     expect(r.chatContent).toBeGreaterThan(0);
     expect(r.overflow).toBe('ContextOverflowError 512');

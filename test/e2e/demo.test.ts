@@ -482,7 +482,8 @@ describe('chat demo in Chromium (SwiftShader)', () => {
     // Attached with the button: a 6,000-token document.
     const first = doc(6000, 1);
     await page.setInputFiles('#attach', { name: 'first.txt', mimeType: 'text/plain', buffer: Buffer.from(first) });
-    expect(await page.inputValue('#prompt')).toBe(first);
+    // The file is read asynchronously (File.text()) after the change event.
+    await page.waitForFunction((text) => (document.getElementById('prompt') as HTMLTextAreaElement).value === text, first);
     expect(await page.locator('#attached').textContent()).toMatch(/^first\.txt: [\d,]+ characters in the message box/);
     await page.click('#send');
     await waitState(page, 'ready', 300_000);
