@@ -399,21 +399,26 @@ async function send(): Promise<void> {
     }
   } finally {
     generating = null;
+    // The final picture of the cache (the last token's eviction and merges included) is drawn
+    // before the page says it is ready: a read still in flight from the stream lands first, so
+    // what the panel shows once the turn is over is the final state, not a stale one.
+    if (engine === e) await poller.flush();
     // Stop (or Esc) hid the focused button: keep the keyboard in the conversation.
     const lost = document.activeElement === stopButton || document.activeElement === document.body || document.activeElement === null;
     setState(engine ? 'ready' : 'idle');
     if (lost && engine) prompt.focus({ preventScroll: true });
   }
-  // The final picture of the cache (the last token's eviction and merges included).
-  if (engine === e) await poller.flush();
 }
 
 async function newChat(): Promise<void> {
-  if (!engine || generating) return;
-  await engine.reset();
+  const e = engine;
+  if (!e || generating) return;
+  // The page forgets at once: clearing after the reset's round trip would wipe a message sent
+  // meanwhile. The engine runs its calls in order, so that message still meets the reset cache.
   clearConversation();
-  chat.showEmpty({ kind: 'ready', label: loaded?.label ?? '', storyModel: !engine.hasChatTemplate });
+  chat.showEmpty({ kind: 'ready', label: loaded?.label ?? '', storyModel: !e.hasChatTemplate });
   setState('ready');
+  await e.reset();
 }
 
 function autoGrow(): void {

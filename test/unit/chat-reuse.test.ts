@@ -75,13 +75,14 @@ describe("chat turns on a cache miss (Llama 3.2's template: trimmed replies, tod
   for (const kv of [undefined, { policy: 'd2o' as const, budget: 16 }]) {
     it(`${kv ? 'd2o' : 'full cache'}: a changed date and a trimmed reply never fail; replies equal a fresh engine's`, async () => {
       vi.useFakeTimers({ toFake: ['Date'] });
-      vi.setSystemTime(new Date('2026-11-29T23:59:00Z'));
+      // Local times: the template's date is the local day (strftime_now), whatever TZ the machine has.
+      vi.setSystemTime(new Date(2026, 10, 29, 23, 59));
       const o: EngineOptions = { model, backend: 'cpu', kv, prefillChunk: 32 };
       const engine = await createEngine(o);
       try {
         const r1 = await engine.chat.completions.create(request([system, user]));
         // The next day: the system header's date differs, early in the conversation.
-        vi.setSystemTime(new Date('2026-11-30T00:01:00Z'));
+        vi.setSystemTime(new Date(2026, 10, 30, 0, 1));
         // The reply as the client keeps it, with surrounding spaces the template trims away.
         const t2: ChatMessage[] = [system, user, { role: 'assistant', content: `  ${r1.choices[0].message.content}  \n` }, { role: 'user', content: 'Go on.' }];
         const r2 = await engine.chat.completions.create(request(t2));
