@@ -7,8 +7,7 @@
  * was reused. Real chat templates (../shared/hf-real): TinyLlama's with its real tokenizer.json
  * (synthetic weights at its vocabulary), Llama 3.2's (trim, strftime_now date) over TinyStories.
  */
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEngine, type EngineOptions } from '../../src/engine/engine';
@@ -16,12 +15,13 @@ import type { ChatMessage } from '../../src/tokenizer';
 import { HF_REAL, hfRealJson } from '../fixtures/hf-real';
 import { editedTurnCase, fresh, request, story, tinyllamaChat } from '../cases/chat-reuse';
 import { tinystories656k } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 const tinyllama = tinyllamaChat();
 
 /** TinyStories-656K with Llama 3.2's real chat template (the weights linked, not copied). */
 function llama32Template(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'd2o-llama32-'));
+  const dir = scratchDir('d2o-llama32-');
   for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'special_tokens_map.json']) cpSync(join(tinystories656k.dir, f), join(dir, f));
   symlinkSync(join(tinystories656k.dir, 'model.safetensors'), join(dir, 'model.safetensors'));
   const config = JSON.parse(readFileSync(join(tinystories656k.dir, 'tokenizer_config.json'), 'utf8'));
