@@ -336,6 +336,15 @@ function replyMeta(r: TurnResult, e: DemoEngine, setting: Setting): string {
   return `${s.completionTokens} tokens · ${formatRate(s.decodeTokensPerSecond)} tokens/s · ${why}${how}`;
 }
 
+/**
+ * The final picture of the cache (the last token's eviction and merges included), drawn before the
+ * turn is shown as over: a read still in flight from the stream lands first, so what the panel
+ * shows once the page says 'ready' is the final state, not a stale one.
+ */
+async function finalPicture(e: DemoEngine): Promise<void> {
+  if (engine === e) await poller.flush();
+}
+
 async function send(): Promise<void> {
   const text = prompt.value.trim();
   const e = engine;
@@ -362,6 +371,9 @@ async function send(): Promise<void> {
     }
     const r = await turn.result;
     history.push({ role: 'assistant', content: r.text });
+    stats.generation(r.stats);
+    showKv(r.stats.kv, null);
+    await finalPicture(e);
     // A story model that wrote only its end marker: say so, and offer a line that opens something.
     const ended = !e.hasChatTemplate && r.finishReason === 'stop' && reply.shown().trim() === '';
     if (ended)
@@ -372,12 +384,11 @@ async function send(): Promise<void> {
         { label: `Continue with “${STORY_OPENER}”`, run: () => ((prompt.value = STORY_OPENER), void send()) },
       );
     else reply.finish(replyMeta(r, e, setting), 'done');
-    stats.generation(r.stats);
-    showKv(r.stats.kv, null);
   } catch (err) {
     if (ac.signal.aborted || err instanceof AbortError) {
       // Keep what was written: the next turn builds on it.
       history.push({ role: 'assistant', content: reply.text() });
+      await finalPicture(e);
       reply.finish(`stopped after ${chunks} tokens`, 'stopped');
     } else {
       const x = explainError(err, 'generate', setting);
@@ -387,6 +398,8 @@ async function send(): Promise<void> {
         prompt.value = text;
         autoGrow();
       }
+      // A lost device has no picture to read.
+      if (!x.fatal) await finalPicture(e);
       reply.fail(renderNotice(x));
       if (x.fatal) {
         engine?.dispose();
@@ -399,10 +412,6 @@ async function send(): Promise<void> {
     }
   } finally {
     generating = null;
-    // The final picture of the cache (the last token's eviction and merges included) is drawn
-    // before the page says it is ready: a read still in flight from the stream lands first, so
-    // what the panel shows once the turn is over is the final state, not a stale one.
-    if (engine === e) await poller.flush();
     // Stop (or Esc) hid the focused button: keep the keyboard in the conversation.
     const lost = document.activeElement === stopButton || document.activeElement === document.body || document.activeElement === null;
     setState(engine ? 'ready' : 'idle');
