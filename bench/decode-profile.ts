@@ -10,6 +10,7 @@ import { WebGpuBackend } from '../src/gpu/backend';
 import type { GpuContext } from '../src/gpu/device';
 import { resolveSampling } from '../src/backend/sampling';
 import type { ModelDescription } from '../src/model/types';
+import type { KvDtype } from '../src/kv/dtype';
 import { cpuMs, groupTimes, minProfile, profile, type DispatchTime } from './gpu-profile';
 import { markFilled } from '../test/helpers/kv-cache';
 
@@ -18,6 +19,8 @@ const greedy = resolveSampling({ greedy: true });
 export interface ProfileRow {
   model: string;
   dtype: string;
+  /** Storage of the KV cache. */
+  kvDtype: KvDtype;
   adapter: string;
   context: number;
   decodeTokS: number;
@@ -61,13 +64,16 @@ export interface ProfileOptions {
   /** Profiled forward passes (element-wise minimum). */
   profileRounds: number;
   rooflineGBs: number;
+  /** Default f32. */
+  kvDtype?: KvDtype;
 }
 
 export async function profileDecode(ctx: GpuContext, name: string, dtype: string, model: ModelDescription, contexts: number[], o: ProfileOptions, log: (r: ProfileRow) => void): Promise<ProfileRow[]> {
   const c = model.config;
   const maxCtx = Math.max(...contexts);
   const extra = o.rounds * o.decodeTokens + o.profileRounds + 2;
-  const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: maxCtx + extra });
+  const kvDtype = o.kvDtype ?? 'f32';
+  const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: maxCtx + extra, kvDtype });
   const f = backend.forward;
   const vocab = c.vocabSize;
   const ids = (n: number) => Array.from({ length: n }, (_, i) => (i * 7919 + 3) % vocab);
@@ -106,6 +112,7 @@ export async function profileDecode(ctx: GpuContext, name: string, dtype: string
       const row: ProfileRow = {
         model: name,
         dtype,
+        kvDtype,
         adapter: `${ctx.info.vendor} ${ctx.info.architecture}`.trim(),
         context,
         decodeTokS: 1000 / best.wall,
@@ -204,18 +211,18 @@ export function profileMarkdown(rows: ProfileRow[], prefill: PrefillRow[], machi
     '',
     conditions,
     '',
-    '| model | weights | context | decode tok/s | wall ms/token | CPU ms/token | dispatches/token | per layer | GPU ms/pass | layer matvecs GB/s | of roofline | LM head GB/s | attention KV GB/s | roofline GB/s |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | weights | KV | context | decode tok/s | wall ms/token | CPU ms/token | dispatches/token | per layer | GPU ms/pass | layer matvecs GB/s | of roofline | LM head GB/s | attention KV GB/s | roofline GB/s |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.dtype} | ${r.context} | ${f(r.decodeTokS, 2)} | ${f(r.wallMsPerToken)} | ${f(r.cpuMsPerToken)} | ${r.dispatchesPerToken} | ${r.dispatchesPerLayer} | ${f(r.gpuMs)} | ${f(r.matvecGBs, 2)} | ${f(100 * r.matvecOfRoofline, 0)} % | ${f(r.headGBs, 2)} | ${f(r.attentionGBs, 2)} | ${f(r.rooflineGBs, 1)} |`,
+        `| ${r.model} | ${r.dtype} | ${r.kvDtype} | ${r.context} | ${f(r.decodeTokS, 2)} | ${f(r.wallMsPerToken)} | ${f(r.cpuMsPerToken)} | ${r.dispatchesPerToken} | ${r.dispatchesPerLayer} | ${f(r.gpuMs)} | ${f(r.matvecGBs, 2)} | ${f(100 * r.matvecOfRoofline, 0)} % | ${f(r.headGBs, 2)} | ${f(r.attentionGBs, 2)} | ${f(r.rooflineGBs, 1)} |`,
     ),
     '',
     'GPU ms per kernel group (one forward pass, each dispatch timed alone, minimum over the profiled passes):',
     '',
-    `| model | weights | context | ${groupNames.join(' | ')} |`,
-    `| --- | --- | ---: | ${groupNames.map(() => '---:').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.model} | ${r.dtype} | ${r.context} | ${groupNames.map((g) => f(r.groups[g] ?? NaN, 2)).join(' | ')} |`),
+    `| model | weights | KV | context | ${groupNames.join(' | ')} |`,
+    `| --- | --- | --- | ---: | ${groupNames.map(() => '---:').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.model} | ${r.dtype} | ${r.kvDtype} | ${r.context} | ${groupNames.map((g) => f(r.groups[g] ?? NaN, 2)).join(' | ')} |`),
     '',
     'Prefill from an empty cache (wall and CPU time of the whole prompt; GFLOP/s of the layer matmuls in one chunk, from timestamps):',
     '',

@@ -7,7 +7,7 @@
  * - policies: decode speed and KV memory against context length for full, streaming, h2o and d2o at
  *             a 20 % budget (docs/results/bench-policies.json, .md, bench-*.svg);
  * - profile:  where a decode step's time goes at the SmolLM2-135M shape (f16, Q8_0) at 512 / 2,048 /
- *             8,192 tokens: tok/s, CPU-ms per token, dispatches, GPU time per kernel group
+ *             8,192 tokens (and Q8_0 with the f16 KV cache at 8,192): tok/s, CPU-ms per token, dispatches, GPU time per kernel group
  *             (timestamp queries), the matvecs' GB/s against the adapter's read roofline measured
  *             in the same run (docs/results/bench-profile.json, .md);
  * - long:     long inputs (1k to 32k tokens) at the SmolLM2-135M and Llama-3.2-1B shapes for the full
@@ -149,10 +149,12 @@ if (sections.includes('profile')) {
     rows.push(...(await profileDecode(ctx, 'SmolLM2-135M', dtype, model, contexts, { ...timing, rooflineGBs: roofline.best }, (r) => console.log(JSON.stringify(r)))));
     prefill.push(await profilePrefill(ctx, 'SmolLM2-135M', dtype, model, { tokens: quick ? 8 : 256, rounds: timing.rounds, profileRounds: timing.profileRounds }, (r) => console.log(JSON.stringify(r))));
   }
+  // The f16 KV cache (opt-in) at the longest context, where attention dominates.
+  rows.push(...(await profileDecode(ctx, 'SmolLM2-135M', 'q8_0', syntheticModel('SmolLM2-135M', 'q8_0'), contexts.slice(-1), { ...timing, rooflineGBs: roofline.best, kvDtype: 'f16' }, (r) => console.log(JSON.stringify(r)))));
   const roofline2 = await measure();
   const load = { start: load0, end: loadavg()[0], cpuOverWall: (cpuMs() - c0) / (performance.now() - w0) };
   const conditions =
-    `Synthetic weights at the SmolLM2-135M shape (30 layers, hidden 576, 9 / 3 heads of 64, intermediate 1536, vocab 49152), full cache marked filled to each context. ` +
+    `Synthetic weights at the SmolLM2-135M shape (30 layers, hidden 576, 9 / 3 heads of 64, intermediate 1536, vocab 49152), full cache marked filled to each context; KV stored as f32 (the default) or f16 (kvDtype: 'f16'). ` +
     `Decode: the best of ${timing.rounds} rounds of ${timing.decodeTokens} greedy steps, each one submit and a 4-byte readback; CPU ms/token is the process's user + system time over the same steps. ` +
     `GPU times: timestamp queries around each dispatch in its own pass (Dawn's timestamp quantization disabled), the minimum over ${timing.profileRounds} forward passes. ` +
     `Roofline: the best of plain streaming-read kernels over ${(roofline.bytes / 2 ** 20).toFixed(0)} MiB in the same run, ${roofline.best.toFixed(1)} GB/s before the rows and ${roofline2.best.toFixed(1)} GB/s after. ` +

@@ -8,19 +8,21 @@
 //
 // The wrapper prepends `const GROUP: u32` (query heads per kv head), `const GROUP_CAP: u32` (GROUP
 // rounded up to a power of two: it sizes the tiled variant's workgroup arrays), `const HEAD_DIM_CAP:
-// u32` (the head dim) and `const HD4: u32` (head dim / 4). The per-invocation vectors of the simple
-// prefill loop over the constant HD4 and those of decode_values / accumulate_* over GROUP, so that
-// LLVM unrolls them into registers; everything else loops to uniform sizes, as constant trip counts
-// everywhere made the first dispatch of tiled_partial take ~30 s to compile on lavapipe, and made
-// decode_logits 1.6-2.5x slower (too many live registers). q, out and the pools are bound as vec4 (headDim % 4 == 0).
+// u32` (the head dim), `const HD4: u32` (head dim / 4) and `const SPAN_GROUP: u32` (decode_spans'
+// workgroup size). The per-invocation vectors of the simple kernels loop over the constants GROUP
+// and HD4, so that LLVM unrolls them into registers; the tiled kernels loop to uniform sizes, as
+// constant trip counts there made the first dispatch of tiled_partial take ~30 s to compile on
+// lavapipe. q, out and the pools are bound as vec4 (headDim % 4 == 0).
 // Threads read each head's live numSlots from meta and skip free slots; dispatch sizes come from
 // the CPU's high-water mark (an upper bound of every head's numSlots).
 //
 // simple (barrier-free, no workgroup memory: software adapters)
 //   decode (T == 1):
-//     decode_logits   one invocation per (kv head, slot): the group's scaled dot products -> scratch
-//     decode_values[_colsum]  one per (kv head, 4 dims): softmax, out = sum_slot p * V (V read once
-//                     for the group), score (and colsum) += the group's p
+//     decode_spans    one invocation per (span of p.chunkSlots slots, kv head) (flash decoding):
+//                     the group's logits -> scratch, then the span's unnormalised output, max and
+//                     sum of exps per head -> the partials (K and V read once for the group)
+//     decode_merge[_colsum]  one per (kv head, 4 dims): merges the spans, writes out and stats,
+//                     then score (and colsum) += the group's p, one exp per slot and head
 //   prefill (T > 1):
 //     prefill_flash   one per (token, query head), a workgroup's invocations all of one kv head so
 //                     K/V loads are uniform: online softmax over the slots (flash-attention style,
@@ -32,7 +34,7 @@
 //                   group's queries in workgroup memory, tiles of 64 slots (one thread per slot for
 //                   the logits, one per dim for P.V, K and V read once for the group), a running
 //                   max/sum per head; writes the chunk's unnormalised output and (max, sum). With
-//                   T == 1 it also keeps the logits for accumulate_decode.
+//                   T == 1 it also keeps the logits for the scores.
 //   tiled_combine   one workgroup per (kv head, token): merges the group's chunks, writes out and
 //                   stats; then accumulate_prefill (T > 1)
 //   tiled_combine_decode[_colsum]  (T == 1) the same merge, then score (and colsum) += the group's
@@ -89,55 +91,136 @@ fn logit_at(head: u32, slot: u32) -> u32 {
   return head * kv.maxSlots + slot;
 }
 
-// ---- simple decode -------------------------------------------------------------------------
+// A chunk's partial in scratch: unnormalised output [headDim], then its max and its sum of exps.
+fn partial_at(t: u32, head: u32, chunk: u32) -> u32 {
+  return p.partialOffset + ((t * p.numHeads + head) * p.numChunks + chunk) * (kv.headDim + 2u);
+}
 
-@compute @workgroup_size(64)
-fn decode_logits(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let slot = gid.x;
+// ---- simple decode -------------------------------------------------------------------------
+// Flash decoding over spans of p.chunkSlots slots, in two dispatches.
+// decode_spans: one invocation per (span, kv head) walks its span twice: the keys (the group's
+// logits to scratch, for the scores, and each head's max), then the values weighted by
+// exp(logit - span max); each key and value is read once for the whole group, and the group's
+// scaled queries and partial outputs stay in registers (GROUP and HD4 are constants, so the loops
+// unroll). It writes per (head, span) the unnormalised output, the max and the sum of exps.
+// decode_merge: one invocation per (4 dims, kv head) merges the spans (one exp per span and head),
+// writes out and stats, then adds the probabilities to the scores, slot s by invocation s % HD4,
+// so that every exp of the step is taken once. (With one invocation per slot for the logits and
+// each of the merge's invocations redoing the group's softmax, the exps were taken HD4 times and
+// the values were read by HD4 invocations per kv head only: ~2-3x slower at 8,192 slots.)
+
+@compute @workgroup_size(SPAN_GROUP)
+fn decode_spans(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let span = gid.x;
   let h = gid.y;
-  if (h >= kv.numKvHeads || slot >= num_slots(h)) { return; }
-  let live = visible(kv_slot_pos(h, slot), i32(step.pos0));
-  var kb = 0u;
-  if (live) { kb = slot_base(h, slot); }
-  for (var g = 0u; g < p.group; g++) {
-    let head = h * p.group + g;
-    var x = NEG_INF;
-    if (live) { x = dot_qk(head * p.hd4, kb); }
-    scratch[logit_at(head, slot)] = x;
+  if (h >= kv.numKvHeads) { return; }
+  let start = span * p.chunkSlots;
+  let end = min(start + p.chunkSlots, num_slots(h));
+  if (start >= end) { return; }
+  let head0 = h * GROUP;
+  let qp = i32(step.pos0);
+  var qs: array<vec4<f32>, GROUP * HD4>;
+  for (var j = 0u; j < GROUP * HD4; j++) { qs[j] = q[head0 * HD4 + j] * p.scale; }
+  // The span's keys: the group's logits to scratch and each head's max. Pages are followed slot
+  // by slot (an integer division per slot costs more than the walk on a CPU adapter).
+  let page0 = start / kv.pageSize;
+  let table = kv.pageTableOffset + h * kv.pagesPerHead;
+  var m: array<f32, GROUP>;
+  for (var g = 0u; g < GROUP; g++) { m[g] = NEG_INF; }
+  var page = page0;
+  var off = start - page0 * kv.pageSize;
+  for (var s = start; s < end; s++) {
+    // Zeroed by hand: a var declared in a loop body was not re-zeroed per iteration on lavapipe.
+    var x: array<f32, GROUP>;
+    for (var g = 0u; g < GROUP; g++) { x[g] = NEG_INF; }
+    if (visible(kv_slot_pos(h, s), qp)) {
+      let kb = (index[table + page] * kv.pageSize + off) * HD4;
+      for (var g = 0u; g < GROUP; g++) { x[g] = 0.0; }
+      for (var i = 0u; i < HD4; i++) {
+        let k = kv_vec4(kPool[kb + i]);
+        for (var g = 0u; g < GROUP; g++) { x[g] += dot(qs[g * HD4 + i], k); }
+      }
+    }
+    for (var g = 0u; g < GROUP; g++) {
+      scratch[logit_at(head0 + g, s)] = x[g];
+      m[g] = max(m[g], x[g]);
+    }
+    off++;
+    if (off == kv.pageSize) {
+      page++;
+      off = 0u;
+    }
+  }
+  // The span's values weighted by exp(logit - span max).
+  var l: array<f32, GROUP>;
+  var acc: array<vec4<f32>, GROUP * HD4>;
+  page = page0;
+  off = start - page0 * kv.pageSize;
+  for (var s = start; s < end; s++) {
+    var e: array<f32, GROUP>;
+    var live = false;
+    for (var g = 0u; g < GROUP; g++) {
+      let x = scratch[logit_at(head0 + g, s)];
+      live = live || x > NEG_INF;
+      e[g] = select(0.0, exp(x - m[g]), x > NEG_INF);
+      l[g] += e[g];
+    }
+    if (live) {
+      let vb = (index[table + page] * kv.pageSize + off) * HD4;
+      for (var i = 0u; i < HD4; i++) {
+        let v = kv_vec4(vPool[vb + i]);
+        for (var g = 0u; g < GROUP; g++) { acc[g * HD4 + i] += e[g] * v; }
+      }
+    }
+    off++;
+    if (off == kv.pageSize) {
+      page++;
+      off = 0u;
+    }
+  }
+  for (var g = 0u; g < GROUP; g++) {
+    let at = partial_at(0u, head0 + g, span);
+    for (var i = 0u; i < HD4; i++) {
+      let a = acc[g * HD4 + i];
+      scratch[at + 4u * i] = a.x;
+      scratch[at + 4u * i + 1u] = a.y;
+      scratch[at + 4u * i + 2u] = a.z;
+      scratch[at + 4u * i + 3u] = a.w;
+    }
+    scratch[at + 4u * HD4] = m[g];
+    scratch[at + 4u * HD4 + 1u] = l[g];
   }
 }
 
-// One invocation per (4 dims i, kv head h), a workgroup row per kv head so every load of the slot
-// loops is workgroup-uniform: the softmax of the group's logits (each invocation finds the max and
-// the sum itself, which saves the dispatch and the pass over scratch that a softmax kernel costs),
-// out = sum_slot p V (V read once for the group), and the probabilities added to the slots' scores,
-// the slots shared out over the row's invocations (slot s by invocation s % hd4). GROUP is a
-// constant: the per-head arrays stay in registers (2.2-2.5x faster than loops to p.group).
+// The group's max and 1 / sum over every span.
 struct GroupSoftmax { m: array<f32, GROUP>, inv: array<f32, GROUP> }
 
-fn decode_values_impl(i: u32, h: u32) -> GroupSoftmax {
-  let n = num_slots(h);
+fn decode_merge_impl(i: u32, h: u32) -> GroupSoftmax {
+  let spans = (num_slots(h) + p.chunkSlots - 1u) / p.chunkSlots;
   let head0 = h * GROUP;
   var sm: GroupSoftmax;
   for (var g = 0u; g < GROUP; g++) { sm.m[g] = NEG_INF; }
-  for (var s = 0u; s < n; s++) {
-    for (var g = 0u; g < GROUP; g++) { sm.m[g] = max(sm.m[g], scratch[logit_at(head0 + g, s)]); }
+  for (var c = 0u; c < spans; c++) {
+    for (var g = 0u; g < GROUP; g++) { sm.m[g] = max(sm.m[g], scratch[partial_at(0u, head0 + g, c) + 4u * HD4]); }
   }
   var l: array<f32, GROUP>;
   var acc: array<vec4<f32>, GROUP>;
-  for (var s = 0u; s < n; s++) {
-    if (kv_slot_pos(h, s) < 0) { continue; }
-    let v = kv_vec4(vPool[slot_base(h, s) + i]);
+  for (var c = 0u; c < spans; c++) {
     for (var g = 0u; g < GROUP; g++) {
-      let x = scratch[logit_at(head0 + g, s)];
-      let e = select(0.0, exp(x - sm.m[g]), x > NEG_INF);
-      l[g] += e;
-      acc[g] += e * v;
+      let at = partial_at(0u, head0 + g, c);
+      let mc = scratch[at + 4u * HD4];
+      // A span without a visible slot has no output.
+      if (mc > NEG_INF) {
+        let w = exp(mc - sm.m[g]);
+        l[g] += scratch[at + 4u * HD4 + 1u] * w;
+        let d = at + 4u * i;
+        acc[g] += vec4<f32>(scratch[d], scratch[d + 1u], scratch[d + 2u], scratch[d + 3u]) * w;
+      }
     }
   }
   for (var g = 0u; g < GROUP; g++) {
     sm.inv[g] = select(0.0, 1.0 / l[g], l[g] > 0.0);
-    out[(head0 + g) * p.hd4 + i] = acc[g] * sm.inv[g];
+    out[(head0 + g) * HD4 + i] = acc[g] * sm.inv[g];
     if (i == 0u) { stats[head0 + g] = vec2<f32>(sm.m[g], sm.inv[g]); }
   }
   return sm;
@@ -154,23 +237,23 @@ fn slot_probs(h: u32, s: u32, sm: GroupSoftmax) -> array<f32, GROUP> {
 }
 
 @compute @workgroup_size(64)
-fn decode_values(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn decode_merge(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   let h = gid.y;
-  if (i >= p.hd4 || h >= kv.numKvHeads) { return; }
-  let sm = decode_values_impl(i, h);
-  for (var s = i; s < num_slots(h); s += p.hd4) {
+  if (i >= HD4 || h >= kv.numKvHeads) { return; }
+  let sm = decode_merge_impl(i, h);
+  for (var s = i; s < num_slots(h); s += HD4) {
     if (kv_slot_pos(h, s) >= 0) { add_score(h, s, slot_probs(h, s, sm)); }
   }
 }
 
 @compute @workgroup_size(64)
-fn decode_values_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn decode_merge_colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   let h = gid.y;
-  if (i >= p.hd4 || h >= kv.numKvHeads) { return; }
-  let sm = decode_values_impl(i, h);
-  for (var s = i; s < num_slots(h); s += p.hd4) {
+  if (i >= HD4 || h >= kv.numKvHeads) { return; }
+  let sm = decode_merge_impl(i, h);
+  for (var s = i; s < num_slots(h); s += HD4) {
     if (kv_slot_pos(h, s) < 0) { continue; }
     let pr = slot_probs(h, s, sm);
     add_score(h, s, pr);
@@ -284,10 +367,6 @@ var<workgroup> tileBase: array<u32, TILE>;
 var<workgroup> runMax: array<f32, GROUP_CAP>;
 var<workgroup> runSum: array<f32, GROUP_CAP>;
 var<workgroup> corr: array<f32, GROUP_CAP>;
-
-fn partial_at(t: u32, head: u32, chunk: u32) -> u32 {
-  return p.partialOffset + ((t * p.numHeads + head) * p.numChunks + chunk) * (kv.headDim + 2u);
-}
 
 @compute @workgroup_size(64)
 fn tiled_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

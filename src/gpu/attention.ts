@@ -25,47 +25,64 @@ const ATTENTION_PARAMS = uniformStruct('AttentionParams', {
   hd4: 'u32',
   /** Row stride of the column sums (they cover the prompt's first chunk). */
   colsumStride: 'u32',
+  /** Slots per chunk of the partials (the simple decode's spans; the tiled variant's CHUNK). */
+  chunkSlots: 'u32',
 });
 import { kvStorage } from './kv_append';
 
 /** Slots per tiled workgroup (split-K chunk) and threads per workgroup; as in the WGSL. */
 const CHUNK = 256;
 const TILE = 64;
+/**
+ * Slots per span of the simple decode (one invocation each) and its workgroup size: long enough to
+ * keep the queries' loads and the span's partial output cheap beside its keys and values, short
+ * enough to leave the adapter's threads many spans at a few thousand slots.
+ */
+const SPAN = 32;
+const SPAN_GROUP = 8;
 
 export interface AttentionScratch {
   /**
-   * [numHeads][maxSlots] decode logits/probabilities, then (from `partialOffset` floats, when
-   * `partialOffset >= 0`) the tiled partials [maxTokens][numHeads][numChunks][headDim + 2].
+   * [numHeads][maxSlots] decode logits, then (from `partialOffset` floats) the partials
+   * [tokens][numHeads][numChunks][headDim + 2] (unnormalised output, max, sum) of chunks of
+   * `chunkSlots` slots: the tiled variant's for maxTokens tokens, the simple decode's spans for one.
    * Reallocated when the cache's slot tables grow (the attention wrappers re-bind by themselves).
    */
   logits: GPUBuffer;
   /** [maxTokens][numHeads] (row max, 1 / row sum). */
   stats: GPUBuffer;
   maxTokens: number;
+  /** The variant whose partials it holds ('simple' also serves a tiled kernel that falls back). */
+  variant: KernelVariant;
+  chunkSlots: number;
   numChunks: number;
-  /** Float offset of the tiled partials in `logits`, -1 when sized for the simple variant only. */
   partialOffset: number;
   destroy(): void;
 }
 
 /**
  * Scratch for up to `maxTokens` queries per call over the cache; shared by all layers (they run one
- * after another), resized with the cache's slot tables. `variant: 'simple'` leaves out the tiled
- * partials (a few MB for large models).
+ * after another), resized with the cache's slot tables. Sized for `variant`'s partials; a tiled
+ * variant whose group does not fit workgroup memory gets the simple variant's.
  */
-export function attentionScratch(device: GPUDevice, cache: GpuKvCache, numHeads: number, maxTokens: number, variant?: KernelVariant): AttentionScratch {
+export function attentionScratch(device: GPUDevice, cache: GpuKvCache, numHeads: number, maxTokens: number, variant: KernelVariant): AttentionScratch {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+  const { numKvHeads, headDim } = cache.o;
+  const tiled = variant === 'tiled' && AttentionKernel.tiledWorkgroupBytes(numHeads / numKvHeads, headDim) <= device.limits.maxComputeWorkgroupStorageSize;
+  const chunkSlots = tiled ? CHUNK : SPAN;
   const layout = () => {
-    const numChunks = Math.ceil(cache.maxSlots / CHUNK);
+    const numChunks = Math.ceil(cache.maxSlots / chunkSlots);
     const logitFloats = numHeads * cache.maxSlots;
-    const partialFloats = variant === 'simple' ? 0 : maxTokens * numHeads * numChunks * (cache.o.headDim + 2);
-    return { numChunks, partialOffset: variant === 'simple' ? -1 : logitFloats, size: (logitFloats + partialFloats) * 4 };
+    const partialFloats = (tiled ? maxTokens : 1) * numHeads * numChunks * (headDim + 2);
+    return { numChunks, partialOffset: logitFloats, size: (logitFloats + partialFloats) * 4 };
   };
   const first = layout();
   const scratch: AttentionScratch = {
     logits: device.createBuffer({ label: 'attention scratch', size: first.size, usage }),
     stats: device.createBuffer({ label: 'attention stats', size: Math.max(16, maxTokens * numHeads * 8), usage }),
     maxTokens,
+    variant: tiled ? 'tiled' : 'simple',
+    chunkSlots,
     numChunks: first.numChunks,
     partialOffset: first.partialOffset,
     destroy() {
@@ -150,12 +167,12 @@ export class AttentionKernel {
     if (headDim % 4 !== 0) throw new RangeError(`GPU attention needs a head dim that is a multiple of 4 (got ${headDim})`);
     const group = numHeads / numKvHeads;
     let variant = this.variant;
-    if (variant === 'tiled' && (scratch.partialOffset < 0 || AttentionKernel.tiledWorkgroupBytes(group, headDim) > device.limits.maxComputeWorkgroupStorageSize)) variant = 'simple';
+    if (variant === 'tiled' && scratch.variant !== 'tiled') variant = 'simple';
     const slotBuffer = b.colsum && 'release' in b.colsum ? b.colsum : null;
     const colsumBuffer = () => (slotBuffer ? slotBuffer.buffer : ((b.colsum as GPUBuffer | undefined) ?? null));
     const colsumStride = () => (slotBuffer ? slotBuffer.rowSlots : cache.maxSlots);
     // The cache's geometry (and the scratch's) changes when its tables grow: written at each bind.
-    const paramsOf = () => ({ numHeads, window: o.slidingWindow ?? 0, scale: 1 / Math.sqrt(headDim), numChunks: scratch.numChunks, partialOffset: Math.max(0, scratch.partialOffset), group, hd4: headDim / 4, colsumStride: colsumStride() });
+    const paramsOf = () => ({ numHeads, window: o.slidingWindow ?? 0, scale: 1 / Math.sqrt(headDim), numChunks: scratch.numChunks, partialOffset: scratch.partialOffset, group, hd4: headDim / 4, colsumStride: colsumStride(), chunkSlots: scratch.chunkSlots });
     const params = ATTENTION_PARAMS.create(device, paramsOf(), 'attention params');
     const layout = KV_LAYOUT.create(device, kvLayout(cache), 'attention kv layout');
     const writeParams = () => {
@@ -163,13 +180,13 @@ export class AttentionKernel {
       KV_LAYOUT.write(device, layout, kvLayout(cache));
     };
     const { groupCap, headDimCap } = AttentionKernel.caps(group, headDim);
-    const prelude = `const GROUP: u32 = ${group}u;\nconst GROUP_CAP: u32 = ${groupCap}u;\nconst HEAD_DIM_CAP: u32 = ${headDimCap}u;\nconst HD4: u32 = ${headDim / 4}u;\n`;
+    const prelude = `const GROUP: u32 = ${group}u;\nconst GROUP_CAP: u32 = ${groupCap}u;\nconst HEAD_DIM_CAP: u32 = ${headDimCap}u;\nconst HD4: u32 = ${headDim / 4}u;\nconst SPAN_GROUP: u32 = ${SPAN_GROUP}u;\n`;
 
     // Bindings each entry point uses (the 'auto' layout holds exactly those).
     const uses: Record<string, number[]> = {
-      decode_logits: [0, 11, 1, 2, 4, 6, 8],
-      decode_values: [0, 11, 3, 5, 6, 7, 8, 9],
-      decode_values_colsum: [0, 11, 3, 5, 6, 7, 8, 9, 10],
+      decode_spans: [0, 11, 1, 2, 4, 5, 6, 8],
+      decode_merge: [0, 11, 3, 6, 7, 8, 9],
+      decode_merge_colsum: [0, 11, 3, 6, 7, 8, 9, 10],
       prefill_flash: [0, 11, 1, 2, 3, 4, 5, 6, 9],
       accumulate_prefill: [0, 11, 1, 2, 4, 6, 7, 9],
       accumulate_prefill_colsum: [0, 11, 1, 2, 4, 6, 7, 9, 10],
@@ -179,9 +196,9 @@ export class AttentionKernel {
       tiled_combine_decode_colsum: [0, 11, 3, 6, 7, 8, 9, 10],
     };
     const wanted = variant === 'simple'
-      ? ['decode_logits', 'decode_values', 'prefill_flash', 'accumulate_prefill']
+      ? ['decode_spans', 'decode_merge', 'prefill_flash', 'accumulate_prefill']
       : ['tiled_partial', 'tiled_combine', 'tiled_combine_decode', 'accumulate_prefill'];
-    if (b.colsum) wanted.push(variant === 'simple' ? 'decode_values_colsum' : 'tiled_combine_decode_colsum', 'accumulate_prefill_colsum');
+    if (b.colsum) wanted.push(variant === 'simple' ? 'decode_merge_colsum' : 'tiled_combine_decode_colsum', 'accumulate_prefill_colsum');
     const storage = kvStorage(cache, 'attention', [ATTENTION_PARAMS], prelude);
     const pipelines = new Map(wanted.map((e) => [e, computePipeline(device, storage.shaders, e, storage.prelude)]));
     let groups = new Map<string, GPUBindGroup>();
@@ -212,11 +229,11 @@ export class AttentionKernel {
         };
         const slotGroups = Math.ceil(slots / 64);
         const withColsum = colsum ? '_colsum' : '';
-        // Decode: two dispatches (the logits or chunk partials, then softmax or merge, values and scores together).
+        // Decode: two dispatches (the chunk partials, then their merge and the scores).
         if (variant === 'simple') {
           if (T === 1) {
-            run('decode_logits', slotGroups, numKvHeads);
-            run(`decode_values${withColsum}`, Math.ceil(headDim / 4 / 64), numKvHeads);
+            run('decode_spans', Math.ceil(slots / scratch.chunkSlots / SPAN_GROUP), numKvHeads);
+            run(`decode_merge${withColsum}`, Math.ceil(headDim / 4 / 64), numKvHeads);
             return;
           }
           run('prefill_flash', Math.ceil((T * group) / 64), numKvHeads);
