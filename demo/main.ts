@@ -336,6 +336,15 @@ function replyMeta(r: TurnResult, e: DemoEngine, setting: Setting): string {
   return `${s.completionTokens} tokens · ${formatRate(s.decodeTokensPerSecond)} tokens/s · ${why}${how}`;
 }
 
+/**
+ * The final picture of the cache (the last token's eviction and merges included), drawn before the
+ * turn is shown as over: a read still in flight from the stream lands first, so what the panel
+ * shows once the page says 'ready' is the final state, not a stale one.
+ */
+async function finalPicture(e: DemoEngine): Promise<void> {
+  if (engine === e) await poller.flush();
+}
+
 async function send(): Promise<void> {
   const text = prompt.value.trim();
   const e = engine;
@@ -362,6 +371,9 @@ async function send(): Promise<void> {
     }
     const r = await turn.result;
     history.push({ role: 'assistant', content: r.text });
+    stats.generation(r.stats);
+    showKv(r.stats.kv, null);
+    await finalPicture(e);
     // A story model that wrote only its end marker: say so, and offer a line that opens something.
     const ended = !e.hasChatTemplate && r.finishReason === 'stop' && reply.shown().trim() === '';
     if (ended)
@@ -372,12 +384,11 @@ async function send(): Promise<void> {
         { label: `Continue with “${STORY_OPENER}”`, run: () => ((prompt.value = STORY_OPENER), void send()) },
       );
     else reply.finish(replyMeta(r, e, setting), 'done');
-    stats.generation(r.stats);
-    showKv(r.stats.kv, null);
   } catch (err) {
     if (ac.signal.aborted || err instanceof AbortError) {
       // Keep what was written: the next turn builds on it.
       history.push({ role: 'assistant', content: reply.text() });
+      await finalPicture(e);
       reply.finish(`stopped after ${chunks} tokens`, 'stopped');
     } else {
       const x = explainError(err, 'generate', setting);
@@ -387,6 +398,8 @@ async function send(): Promise<void> {
         prompt.value = text;
         autoGrow();
       }
+      // A lost device has no picture to read.
+      if (!x.fatal) await finalPicture(e);
       reply.fail(renderNotice(x));
       if (x.fatal) {
         engine?.dispose();
@@ -404,16 +417,17 @@ async function send(): Promise<void> {
     setState(engine ? 'ready' : 'idle');
     if (lost && engine) prompt.focus({ preventScroll: true });
   }
-  // The final picture of the cache (the last token's eviction and merges included).
-  if (engine === e) await poller.flush();
 }
 
 async function newChat(): Promise<void> {
-  if (!engine || generating) return;
-  await engine.reset();
+  const e = engine;
+  if (!e || generating) return;
+  // The page forgets at once: clearing after the reset's round trip would wipe a message sent
+  // meanwhile. The engine runs its calls in order, so that message still meets the reset cache.
   clearConversation();
-  chat.showEmpty({ kind: 'ready', label: loaded?.label ?? '', storyModel: !engine.hasChatTemplate });
+  chat.showEmpty({ kind: 'ready', label: loaded?.label ?? '', storyModel: !e.hasChatTemplate });
   setState('ready');
+  await e.reset();
 }
 
 function autoGrow(): void {

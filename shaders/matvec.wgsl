@@ -51,7 +51,23 @@ fn simple(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   // One f32 accumulator per row (a vec4 per row would take 4x the registers: on an 8-wide CPU
   // SIMD each vec4 lane set is 4 vector registers, and spills cost more than the extra adds).
   var s: array<f32, SIMPLE_ROWS>;
-  if ((p.cols & 31u) == 0u) {
+  if (GROUPED) {
+    // The format stores these 8 rows as one group (src/gpu/weights.ts) and reads a 4-column chunk
+    // of all of them, and a block's 8 scales, in wide loads (group_dot4 / group_scales). cols % 32 == 0.
+    let g = row0 >> 3u;
+    var t: array<f32, SIMPLE_ROWS>;
+    for (var b = 0u; b < p.cols; b += 32u) {
+      for (var k = 0u; k < 32u; k += 4u) {
+        let d = group_dot4(g, b + k, p.cols, x4(b + k));
+        for (var j = 0u; j < SIMPLE_ROWS; j++) { t[j] += d[j]; }
+      }
+      let d = group_scales(g, b, p.cols);
+      for (var j = 0u; j < SIMPLE_ROWS; j++) {
+        s[j] += t[j] * d[j];
+        t[j] = 0.0;
+      }
+    }
+  } else if ((p.cols & 31u) == 0u) {
     // Whole 32-column blocks: a block's scale is loaded once per row (block-quantized formats
     // define block_scale / weight4_unscaled; for the others the wrapper supplies 1 and weight4).
     // (t is zeroed by hand: lavapipe did not re-initialize a var declared in the loop body.)

@@ -8,7 +8,7 @@ import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { shaderSource } from './shaders';
 import { OUTPUT_FIELDS, outputBindings, outputFields, outputPrelude, type ProductOutput } from './product_out';
 import { uniformStruct, wgslStructs } from './uniforms';
-import { sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
+import { ROW_GROUP, sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
 
 export interface WeightKernelOptions {
   /** Forced in tests; default: `chooseVariant(ctx.info)` (or 'simple' when given a bare device). */
@@ -118,8 +118,21 @@ fn block_scale(row: u32, col: u32, cols: u32) -> f32 { return 1.0; }
 fn weight4_unscaled(row: u32, col: u32, cols: u32) -> vec4<f32> { return weight4(row, col, cols); }
 `;
 
-function blockAccessors(shaders: string[]): string {
-  return shaders.some((n) => shaderSource(n).includes('fn block_scale(')) ? '' : UNIT_BLOCK_SCALE;
+/** Stand-ins for the optional group accessors (weights_q8_0.wgsl) where the simple matvec does not use them. */
+const NO_GROUP_ACCESSORS = `
+fn group_dot4(g: u32, col: u32, cols: u32, xv: vec4<f32>) -> array<f32, 8> { return array<f32, 8>(); }
+fn group_scales(g: u32, col: u32, cols: u32) -> array<f32, 8> { return array<f32, 8>(); }
+`;
+
+const defines = (shaders: string[], fn: string) => shaders.some((n) => shaderSource(n).includes(`fn ${fn}(`));
+
+/**
+ * The optional accessors the simple variant calls, supplied where the format lacks them, and
+ * GROUPED: whether it reads whole row groups (the format has group accessors, 8 rows per invocation).
+ */
+function blockAccessors(shaders: string[], shape: SimpleShape): string {
+  const grouped = defines(shaders, 'group_dot4') && shape.rows === ROW_GROUP;
+  return (defines(shaders, 'block_scale') ? '' : UNIT_BLOCK_SCALE) + (defines(shaders, 'group_dot4') ? '' : NO_GROUP_ACCESSORS) + `const GROUPED: bool = ${grouped};\n`;
 }
 
 /**
@@ -152,7 +165,7 @@ export class MatvecKernel {
     const sg = this.variant === 'tiled' && this.subgroups;
     if (sg) enables.push('subgroups');
     const reduce = sg ? REDUCE_SUBGROUP : REDUCE_WORKGROUP;
-    const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce + wgslStructs(MATVEC_PARAMS) + outputPrelude(out);
+    const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders, shape) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce + wgslStructs(MATVEC_PARAMS) + outputPrelude(out);
     return computePipeline(this.device, [...w.shaders, 'product_out', 'matvec'], this.variant, prelude);
   }
 

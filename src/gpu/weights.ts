@@ -6,16 +6,24 @@
  *
  * GPU layouts (every buffer is padded to a multiple of 16 bytes, so vec4 views see every element):
  * - f32:  the row-major floats.
- * - f16, bf16: the row-major halves, two per u32 word (element 2k in the low half).
- * - q8_0: quants = the 32 int8 of each block, blocks in row-major order (4 per u32 word);
- *         scales = the f16 block scales, two per u32 word.
+ * - bf16: the row-major halves, two per u32 word (element 2k in the low half).
+ * - f16:  rows in groups of ROW_GROUP (8; the last group zero-padded), each group stored by column
+ *         chunks: for chunk k (columns 4k..4k+3, the row's last chunk zero-padded) the group's rows'
+ *         4 halves (8 bytes each) one after the other; element (r, c) is half
+ *         ((r / 8 * ceil(cols / 4) + c / 4) * 8 + r % 8) * 4 + c % 4. One invocation of the simple
+ *         matvec reads its 8 rows as one contiguous stream (lavapipe loads each lane's word
+ *         separately, and 8 rows x 8 lanes of row-major streams ran 1.5-1.8x slower).
+ * - q8_0: quants = the int8 of each row (4 per u32 word), grouped like f16 by 4-column words: byte
+ *         ((r / 8 * cols / 4 + c / 4) * 8 + r % 8) * 4 + c % 4; scales = the f16 block scales,
+ *         grouped by blocks: half (r / 8 * cols / 32 + c / 32) * 8 + r % 8, two per u32 word.
  * - q4_0: quants = the 16 nibble bytes of each block as they are in GGUF (4 u32 words per block:
  *         element e < 16 is the low nibble of byte e, element e >= 16 the high nibble of byte e - 16);
  *         scales as q8_0.
  * - q4_1, q5_0, q5_1, q4_k, q5_k, q6_k: whole blocks in one buffer, each at a word-aligned stride
  *         (`WHOLE_BLOCKS`): as stored where the block is whole words, q5_0 moved 2 bytes in (24-byte
  *         slots) and q6_k padded to 212 bytes, so every field is read as aligned words.
- * A slice's element (r, c) is at flat index (r - rowStart) * cols + c of its own buffers.
+ * A slice's element (r, c) is at flat index (r - rowStart) * cols + c of its own buffers (for the
+ * grouped formats, r - rowStart in the formula above; slices start at multiples of ROW_GROUP rows).
  */
 import { dequantize } from '../model/dtypes';
 import { BLOCKS } from '../model/block-formats';
@@ -54,6 +62,12 @@ export interface UploadOptions {
 }
 
 const QK = 32;
+/** Rows per group of the grouped layouts (f16, q8_0: see above). */
+export const ROW_GROUP = 8;
+/** Rows per group of a format's GPU layout (1: row-major). */
+export function rowGroup(dtype: DType): number {
+  return dtype === 'f16' || dtype === 'q8_0' ? ROW_GROUP : 1;
+}
 /** Quant bytes of a q8_0 / q4_0 block: what follows its f16 scale (uploaded apart from the scales). */
 const quantBytes = (dtype: 'q8_0' | 'q4_0') => BLOCKS[dtype].bytes - 2;
 /** Block formats uploaded whole: `pad` zero bytes before each block, in slots of whole words. */
@@ -72,6 +86,7 @@ export function gpuRowBytes(dtype: DType, cols: number): number {
     case 'f32':
       return cols * 4;
     case 'f16':
+      return Math.ceil(cols / 4) * 8;
     case 'bf16':
       return cols * 2;
     case 'q8_0':
@@ -84,9 +99,12 @@ export function gpuRowBytes(dtype: DType, cols: number): number {
 
 /** Bytes of one row as the loader holds it. */
 function sourceRowBytes(dtype: DType, cols: number): number {
-  if (dtype === 'f32' || dtype === 'f16' || dtype === 'bf16') return gpuRowBytes(dtype, cols);
+  if (dtype === 'f32' || dtype === 'f16' || dtype === 'bf16') return cols * (dtype === 'f32' ? 4 : 2);
   return (cols / BLOCKS[dtype].elements) * BLOCKS[dtype].bytes;
 }
+
+const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
 
 const pad16 = (n: number) => Math.max(16, Math.ceil(n / 16) * 16);
 
@@ -108,28 +126,76 @@ function createStorage(device: GPUDevice, bytes: number, label: string): GPUBuff
   return device.createBuffer({ label, size: pad16(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
 }
 
-/** Repacks the GGUF blocks of rows [r0, r1) into the slice's quants and scales buffers, a chunk at a time. */
+/**
+ * Rows [0, n) of a matrix with `srcRowBytes` per row, in the grouped layout: rows padded to
+ * `rowBytes` and to whole groups, each group stored by `unit`-byte column chunks (the chunk of every
+ * row of the group, then the next chunk).
+ */
+function groupRows(src: Uint8Array, n: number, srcRowBytes: number, rowBytes: number, unit: 2 | 4 | 8): Uint8Array {
+  const rows = Math.ceil(n / ROW_GROUP) * ROW_GROUP;
+  const padded = new Uint8Array(rows * rowBytes);
+  if (srcRowBytes === rowBytes) padded.set(src.subarray(0, n * rowBytes));
+  else for (let r = 0; r < n; r++) padded.set(src.subarray(r * srcRowBytes, (r + 1) * srcRowBytes), r * rowBytes);
+  const out = new Uint8Array(padded.length);
+  const [a, b] = unit === 2 ? [new Uint16Array(padded.buffer), new Uint16Array(out.buffer)] : [new Uint32Array(padded.buffer), new Uint32Array(out.buffer)];
+  const w = unit === 8 ? 2 : 1;
+  const rowEl = rowBytes / a.BYTES_PER_ELEMENT;
+  const chunks = rowBytes / unit;
+  for (let g = 0; g < rows; g += ROW_GROUP) {
+    for (let j = 0; j < ROW_GROUP; j++) {
+      const from = (g + j) * rowEl;
+      for (let k = 0, o = g * rowEl + j * w; k < chunks; k++, o += ROW_GROUP * w) {
+        b[o] = a[from + k * w];
+        if (w === 2) b[o + 1] = a[from + k * w + 1];
+      }
+    }
+  }
+  return out;
+}
+
+/** Rows per upload chunk: whole groups of ROW_GROUP rows, about CHUNK_BYTES of `rowBytes` each. */
+const chunkRows = (rowBytes: number) => Math.max(1, Math.floor(CHUNK_BYTES / (ROW_GROUP * rowBytes))) * ROW_GROUP;
+
+/** f16 rows [r0, r1) in the grouped layout, a chunk of rows at a time. */
+function uploadGrouped(device: GPUDevice, t: Tensor, cols: number, r0: number, r1: number, buf: GPUBuffer): void {
+  const src = sourceRowBytes(t.dtype, cols);
+  const rb = gpuRowBytes(t.dtype, cols);
+  const step = chunkRows(rb);
+  for (let c0 = r0; c0 < r1; c0 += step) {
+    const c1 = Math.min(r1, c0 + step);
+    write(device, buf, (c0 - r0) * rb, groupRows(t.data.subarray(c0 * src, c1 * src), c1 - c0, src, rb, 8));
+  }
+}
+
+/**
+ * Repacks the GGUF blocks of rows [r0, r1) into the slice's quants and scales buffers (q8_0 in the
+ * grouped layout), a chunk of whole groups of rows at a time.
+ */
 function uploadBlocks(device: GPUDevice, t: Tensor, dtype: 'q8_0' | 'q4_0', cols: number, r0: number, r1: number, quantsBuf: GPUBuffer, scalesBuf: GPUBuffer): void {
   const { bytes } = BLOCKS[dtype];
   const qn = quantBytes(dtype);
   const perRow = cols / QK;
-  const nBlocks = (r1 - r0) * perRow;
-  const base = r0 * perRow * bytes;
-  const chunk = Math.min(nBlocks, CHUNK_BLOCKS);
-  const quants = new Uint8Array(chunk * qn);
-  const scales = new Uint8Array(chunk * 2 + 2);
+  const grouped = rowGroup(dtype) > 1;
+  // Whole groups per chunk (ROW_GROUP is even, so every scales offset is a whole word).
+  const step = Math.max(1, Math.floor(CHUNK_BLOCKS / (perRow * ROW_GROUP))) * ROW_GROUP;
+  const chunkBlocks = Math.min(r1 - r0, step) * perRow;
+  const quants = new Uint8Array(chunkBlocks * qn);
+  const scales = new Uint8Array(chunkBlocks * 2);
   const src = t.data;
-  for (let b0 = 0; b0 < nBlocks; b0 += CHUNK_BLOCKS) {
-    const n = Math.min(CHUNK_BLOCKS, nBlocks - b0);
+  for (let c0 = r0; c0 < r1; c0 += step) {
+    const c1 = Math.min(r1, c0 + step);
+    const n = (c1 - c0) * perRow;
+    const base = c0 * perRow * bytes;
     for (let b = 0; b < n; b++) {
-      const s = base + (b0 + b) * bytes;
+      const s = base + b * bytes;
       scales[2 * b] = src[s];
       scales[2 * b + 1] = src[s + 1];
       quants.set(src.subarray(s + 2, s + bytes), b * qn);
     }
-    // b0 is even (CHUNK_BLOCKS is), so both offsets are whole words.
-    write(device, quantsBuf, b0 * qn, quants.subarray(0, n * qn));
-    write(device, scalesBuf, b0 * 2, scales.subarray(0, n * 2));
+    const q = quants.subarray(0, n * qn);
+    const d = scales.subarray(0, n * 2);
+    write(device, quantsBuf, (c0 - r0) * perRow * qn, grouped ? groupRows(q, c1 - c0, perRow * qn, perRow * qn, 4) : q);
+    write(device, scalesBuf, (c0 - r0) * perRow * 2, grouped ? groupRows(d, c1 - c0, perRow * 2, perRow * 2, 2) : d);
   }
 }
 
@@ -170,7 +236,8 @@ export function uploadTensor(ctx: GpuTarget, t: Tensor, opts: UploadOptions = {}
   const rb = gpuRowBytes(dtype, cols);
   // Whole rows per slice; the padding to 16 bytes must fit too.
   const fit = Math.floor((Math.floor(maxBinding / 16) * 16) / rb);
-  const align = opts.rowAlign ?? 1;
+  const group = rowGroup(dtype);
+  const align = lcm(opts.rowAlign ?? 1, group);
   const rowsPerSlice = Math.min(rows, fit - (fit % align));
   if (rowsPerSlice < 1) throw new RangeError(`${name}: ${align === 1 ? 'one row' : `${align} rows`} of ${rb} bytes exceeds the ${maxBinding}-byte storage binding limit`);
 
@@ -180,15 +247,18 @@ export function uploadTensor(ctx: GpuTarget, t: Tensor, opts: UploadOptions = {}
     for (let r0 = 0; r0 < rows; r0 += rowsPerSlice) {
       const r1 = Math.min(rows, r0 + rowsPerSlice);
       const label = slices.length || r1 < rows ? `${name} [${r0}, ${r1})` : name;
-      const data = createStorage(device, (r1 - r0) * rb, label);
+      // Grouped layouts hold whole groups (the last one zero-padded).
+      const held = Math.ceil((r1 - r0) / group) * group;
+      const data = createStorage(device, held * rb, label);
       let scales: GPUBuffer | null = null;
       if (q) {
-        scales = createStorage(device, (r1 - r0) * (cols / QK) * 2, label + ' scales');
+        scales = createStorage(device, held * (cols / QK) * 2, label + ' scales');
         slices.push({ rowStart: r0, rows: r1 - r0, data, scales });
         uploadBlocks(device, t, dtype, cols, r0, r1, data, scales);
       } else {
         slices.push({ rowStart: r0, rows: r1 - r0, data, scales });
         if (isWhole(dtype)) uploadWholeBlocks(device, t, dtype, cols, r0, r1, data);
+        else if (group > 1) uploadGrouped(device, t, cols, r0, r1, data);
         else write(device, data, 0, t.data.subarray(r0 * rb, r1 * rb));
       }
       bytes += data.size + (scales?.size ?? 0);

@@ -342,7 +342,9 @@ export function expectedLayout(t: Tensor, r0: number, r1: number): { data: Uint8
       scales[2 * b + 1] = t.data[o + 1];
       for (let j = 2; j < bb; j++) data[b * (bb - 2) + j - 2] = t.data[o + j];
     }
-    return { data, scales };
+    if (t.dtype === 'q4_0') return { data, scales };
+    // Q8_0: rows grouped by 8, by 4-byte words (quants) and 2-byte halves (scales).
+    return { data: grouped(data, r1 - r0, cols, 4), scales: grouped(scales, r1 - r0, perRow * 2, 2) };
   }
   // Whole blocks at word-aligned slots: [block bytes, slot bytes, zero bytes before the block].
   const whole = { q4_1: [20, 20, 0], q5_0: [22, 24, 2], q5_1: [24, 24, 0], q4_k: [144, 144, 0], q5_k: [176, 176, 0], q6_k: [210, 212, 0] } as Record<string, number[]>;
@@ -355,7 +357,25 @@ export function expectedLayout(t: Tensor, r0: number, r1: number): { data: Uint8
     return { data, scales: null };
   }
   const eb = t.dtype === 'f32' ? 4 : 2;
-  return { data: t.data.slice(r0 * cols * eb, r1 * cols * eb), scales: null };
+  const rowMajor = t.data.slice(r0 * cols * eb, r1 * cols * eb);
+  if (t.dtype !== 'f16') return { data: rowMajor, scales: null };
+  // F16: rows padded to whole 4-column chunks of 8 bytes, grouped by 8 rows by chunk.
+  const chunks = Math.ceil(cols / 4);
+  const padded = new Uint8Array((r1 - r0) * chunks * 8);
+  for (let r = 0; r < r1 - r0; r++) padded.set(rowMajor.subarray(r * cols * 2, (r + 1) * cols * 2), r * chunks * 8);
+  return { data: grouped(padded, r1 - r0, chunks * 8, 8), scales: null };
+}
+
+/**
+ * docs/gpu-kernels.md's grouped layout of a row-major [rows, rowBytes] buffer: rows padded to a
+ * multiple of 8, then for each group of 8 rows and each `unit`-byte chunk k, the chunk k of the 8 rows.
+ */
+function grouped(rowMajor: Uint8Array, rows: number, rowBytes: number, unit: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil(rows / 8) * 8 * rowBytes);
+  for (let r = 0; r < rows; r++)
+    for (let k = 0; k < rowBytes / unit; k++)
+      for (let b = 0; b < unit; b++) out[((Math.floor(r / 8) * (rowBytes / unit) + k) * 8 + (r % 8)) * unit + b] = rowMajor[r * rowBytes + k * unit + b];
+  return out;
 }
 
 export interface UploadCase {

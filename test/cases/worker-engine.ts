@@ -14,7 +14,8 @@ export async function workerEngineCase(_ctx: unknown, o: { model: string; badMod
 
     const ac = new AbortController();
     let aborted = '';
-    const long = engine.generate(o.prompt, { maxTokens: 400, signal: ac.signal });
+    // No end at EOS: a sampled EOS among the first tokens would end the stream before the abort.
+    const long = engine.generate(o.prompt, { maxTokens: 400, stopAtEos: false, signal: ac.signal });
     let n = 0;
     try {
       for await (const _ of long) if (++n === 3) ac.abort();

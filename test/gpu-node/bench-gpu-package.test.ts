@@ -4,17 +4,17 @@
  * Node on the test adapter with --quick. Checks the JSON a GPU machine would bring back.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../helpers/scratch';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('npm run bench:gpu', () => {
   it('builds a package under 64 MiB that runs on its own and writes the adapter, roofline, decode and prefill figures', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-gpu-pkg-'));
+    const dir = scratchDir('d2o-gpu-pkg-');
     const pkg = join(dir, 'pkg');
     const b = spawnSync(process.execPath, ['scripts/bench-gpu-package.mjs', '--out', pkg, '--no-node'], { cwd: root, encoding: 'utf8' });
     expect(b.status, b.stderr).toBe(0);

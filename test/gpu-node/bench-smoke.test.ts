@@ -4,8 +4,7 @@
  * (the same evaluation code a browser page runs). No timing is asserted, only that one was taken.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import type { ProfileRow } from '../../bench/decode-profile';
 import type { LongRow } from '../../bench/long-input';
 import type { EvalReport } from '../../src/eval/eval-report';
 import { POLICIES } from '../../src/kv/policy';
+import { scratchDir } from '../helpers/scratch';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,7 +26,7 @@ const json = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8'));
 
 describe('npm run bench (BENCH_QUICK=1)', () => {
   it('the full-cache table and the policy section: every policy at each context, ratios to the full cache, two charts per model', () => {
-    const out = mkdtempSync(join(tmpdir(), 'd2o-bench-'));
+    const out = scratchDir('d2o-bench-');
     run('bench/run.ts', { BENCH_QUICK: '1', BENCH_OUT: out, BENCH_ONLY: 'table,policies' });
     const table = json<{ rows: { model: string; decodeTokS: number }[] }>(join(out, 'bench.json'));
     expect(table.rows.length).toBeGreaterThan(0);
@@ -55,7 +55,7 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
 
 describe('npm run bench, profile section (BENCH_QUICK=1)', () => {
   it('reports dispatches, GPU time per kernel group from timestamps, the matvecs against a roofline of the same run, CPU time', () => {
-    const out = mkdtempSync(join(tmpdir(), 'd2o-bench-profile-'));
+    const out = scratchDir('d2o-bench-profile-');
     run('bench/run.ts', { BENCH_QUICK: '1', BENCH_OUT: out, BENCH_ONLY: 'profile' });
     const { rows, roofline } = json<{ rows: ProfileRow[]; roofline: { best: number }[] }>(join(out, 'results', 'bench-profile.json'));
     expect(roofline).toHaveLength(2);
@@ -81,7 +81,7 @@ describe('npm run bench, profile section (BENCH_QUICK=1)', () => {
 
 describe('npm run eval on the WebGPU backend (EVAL_QUICK=1)', () => {
   it('perplexity through WebGpuBackend.nll agrees with the CPU reference step by step', () => {
-    const out = mkdtempSync(join(tmpdir(), 'd2o-eval-gpu-'));
+    const out = scratchDir('d2o-eval-gpu-');
     run('bench/eval.ts', { EVAL_QUICK: '1', EVAL_OUT: out, EVAL_BACKEND: 'webgpu' });
     const report = json<EvalReport>(join(out, 'eval.json'));
     expect(report.backend).toBe('webgpu');
@@ -95,7 +95,7 @@ describe('npm run eval on the WebGPU backend (EVAL_QUICK=1)', () => {
 
 describe('npm run bench, long-input section (BENCH_QUICK=1)', () => {
   it('every policy at each input: prefill and decode speed with CPU time, KV memory, ratios to the full cache, a chart', () => {
-    const out = mkdtempSync(join(tmpdir(), 'd2o-bench-long-'));
+    const out = scratchDir('d2o-bench-long-');
     run('bench/run.ts', { BENCH_QUICK: '1', BENCH_OUT: out, BENCH_ONLY: 'long' });
     const { rows } = json<{ rows: LongRow[] }>(join(out, 'results', 'bench-long.json'));
     expect(rows.map((r) => `${r.policy} ${r.input}`)).toEqual(['full 64', 'full 200', 'd2o 20% 64', 'd2o 20% 200', 'd2o 16 64', 'd2o 16 200']);

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli';
 import { golden, modelsDir } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 describe('cli --backend webgpu', () => {
   it('generate prints the TinyStories-656K golden ids', () => {
@@ -37,7 +37,7 @@ describe('cli --backend webgpu', () => {
     expect(gpu.kv.layers.map((l: { evictions: number }) => l.evictions)).toEqual(cpu.kv.layers.map((l: { evictions: number }) => l.evictions));
     expect(gpu.kv.bytesAllocated).toBeLessThan(gpu.kv.bytesFull);
 
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-cli-'));
+    const dir = scratchDir('d2o-cli-');
     writeFileSync(join(dir, 'ids.txt'), golden['tinystories-656k'].greedy_ids.slice(0, 120).join(' '));
     const score = (backend: string) => {
       const r = cli('score', '--model', model, '--backend', backend, '--ids-file', join(dir, 'ids.txt'), '--prompt-tokens', '20', '--policy', 'h2o', '--budget', '20%', '--json');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getTestDevice } from '../helpers/gpu';
 import { randomWeight, uploadCase } from '../cases/weights-kernels';
-import { gpuRowBytes, uploadTensor } from '../../src/gpu/weights';
+import { gpuRowBytes, rowGroup, uploadTensor } from '../../src/gpu/weights';
 import type { DType } from '../../src/model/types';
 
 describe('uploadTensor: GPU layouts of docs/gpu-kernels.md', () => {
@@ -19,8 +19,9 @@ describe('uploadTensor: GPU layouts of docs/gpu-kernels.md', () => {
     expect(r.layoutOk).toBe(true);
     expect(r.slices).toHaveLength(1);
     expect(r.bytes).toBe(r.slices[0].dataBytes + r.slices[0].scalesBytes);
-    // Only padding to 16 bytes on top of the payload.
-    expect(r.slices[0].dataBytes).toBe(Math.max(16, Math.ceil((c.rows * gpuRowBytes(c.dtype, c.cols)) / 16) * 16));
+    // Only padding to 16 bytes on top of the payload (the grouped layouts hold whole groups of rows).
+    const held = Math.ceil(c.rows / rowGroup(c.dtype)) * rowGroup(c.dtype);
+    expect(r.slices[0].dataBytes).toBe(Math.max(16, Math.ceil((held * gpuRowBytes(c.dtype, c.cols)) / 16) * 16));
     expect(r.destroyedOk).toBe(true);
   });
 
@@ -28,7 +29,7 @@ describe('uploadTensor: GPU layouts of docs/gpu-kernels.md', () => {
     { dtype: 'f32', rows: 257, cols: 33, maxBinding: 1000 },
     { dtype: 'f16', rows: 257, cols: 33, maxBinding: 1000 },
     { dtype: 'bf16', rows: 100, cols: 7, maxBinding: 64 },
-    { dtype: 'q8_0', rows: 65, cols: 96, maxBinding: 500 },
+    { dtype: 'q8_0', rows: 65, cols: 96, maxBinding: 1000 },
     { dtype: 'q4_0', rows: 65, cols: 288, maxBinding: 500 },
     // A whole-binding slice: 4 rows of 256 bytes in 1024.
     { dtype: 'f32', rows: 9, cols: 64, maxBinding: 1024 },
@@ -46,8 +47,9 @@ describe('uploadTensor: GPU layouts of docs/gpu-kernels.md', () => {
       next += s.rows;
     }
     expect(next).toBe(c.rows);
-    // As many rows as fit.
-    expect((r.rowsPerSlice + 1) * gpuRowBytes(c.dtype, c.cols)).toBeGreaterThan(c.maxBinding);
+    // As many rows (whole groups of them) as fit.
+    expect((r.rowsPerSlice + rowGroup(c.dtype)) * gpuRowBytes(c.dtype, c.cols)).toBeGreaterThan(c.maxBinding);
+    expect(r.rowsPerSlice % rowGroup(c.dtype)).toBe(0);
     expect(r.bytes).toBe(r.slices.reduce((a, s) => a + s.dataBytes + s.scalesBytes, 0));
     expect(r.destroyedOk).toBe(true);
   });

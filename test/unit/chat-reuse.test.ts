@@ -7,8 +7,7 @@
  * was reused. Real chat templates (../shared/hf-real): TinyLlama's with its real tokenizer.json
  * (synthetic weights at its vocabulary), Llama 3.2's (trim, strftime_now date) over TinyStories.
  */
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEngine, type EngineOptions } from '../../src/engine/engine';
@@ -16,12 +15,13 @@ import type { ChatMessage } from '../../src/tokenizer';
 import { HF_REAL, hfRealJson } from '../fixtures/hf-real';
 import { editedTurnCase, fresh, request, story, tinyllamaChat } from '../cases/chat-reuse';
 import { tinystories656k } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 const tinyllama = tinyllamaChat();
 
 /** TinyStories-656K with Llama 3.2's real chat template (the weights linked, not copied). */
 function llama32Template(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'd2o-llama32-'));
+  const dir = scratchDir('d2o-llama32-');
   for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'special_tokens_map.json']) cpSync(join(tinystories656k.dir, f), join(dir, f));
   symlinkSync(join(tinystories656k.dir, 'model.safetensors'), join(dir, 'model.safetensors'));
   const config = JSON.parse(readFileSync(join(tinystories656k.dir, 'tokenizer_config.json'), 'utf8'));
@@ -75,13 +75,14 @@ describe("chat turns on a cache miss (Llama 3.2's template: trimmed replies, tod
   for (const kv of [undefined, { policy: 'd2o' as const, budget: 16 }]) {
     it(`${kv ? 'd2o' : 'full cache'}: a changed date and a trimmed reply never fail; replies equal a fresh engine's`, async () => {
       vi.useFakeTimers({ toFake: ['Date'] });
-      vi.setSystemTime(new Date('2026-11-29T23:59:00Z'));
+      // Local times: the template's date is the local day (strftime_now), whatever TZ the machine has.
+      vi.setSystemTime(new Date(2026, 10, 29, 23, 59));
       const o: EngineOptions = { model, backend: 'cpu', kv, prefillChunk: 32 };
       const engine = await createEngine(o);
       try {
         const r1 = await engine.chat.completions.create(request([system, user]));
         // The next day: the system header's date differs, early in the conversation.
-        vi.setSystemTime(new Date('2026-11-30T00:01:00Z'));
+        vi.setSystemTime(new Date(2026, 10, 30, 0, 1));
         // The reply as the client keeps it, with surrounding spaces the template trims away.
         const t2: ChatMessage[] = [system, user, { role: 'assistant', content: `  ${r1.choices[0].message.content}  \n` }, { role: 'user', content: 'Go on.' }];
         const r2 = await engine.chat.completions.create(request(t2));

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli';
 import { golden, modelsDir } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 describe('cli (cpu backend)', () => {
   it('generate --json prints the golden ids for stories260K', () => {
@@ -26,7 +26,7 @@ describe('cli (cpu backend)', () => {
   });
 
   it('score --json prints per-token NLL and their mean', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-cli-'));
+    const dir = scratchDir('d2o-cli-');
     const ids = golden['tinystories-656k'].greedy_ids.slice(0, 30);
     writeFileSync(join(dir, 'ids.txt'), ids.join(' '));
     const r = cli('score', '--model', join(modelsDir, 'tinystories-656k'), '--ids-file', join(dir, 'ids.txt'), '--json');
@@ -67,7 +67,7 @@ describe('cli (cpu backend)', () => {
     // The last sampled token has not been fed back yet.
     expect(out.kv.sequenceLength).toBe(99);
 
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-cli-'));
+    const dir = scratchDir('d2o-cli-');
     writeFileSync(join(dir, 'ids.txt'), golden['tinystories-656k'].greedy_ids.join(' '));
     const score = (...extra: string[]) => {
       const s = cli('score', '--model', model, '--ids-file', join(dir, 'ids.txt'), '--prompt-tokens', '20', '--json', ...extra);

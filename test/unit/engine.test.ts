@@ -1,11 +1,11 @@
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/engine';
 import type { ChatCompletionChunk } from '../../src/engine/chat-completions';
 import { abortCase, continueCase, overflowCase, streamCase } from '../cases/engine';
 import { golden, stories260K, tinystories656k } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 const g = golden['tinystories-656k'];
 
@@ -62,7 +62,7 @@ describe('engine.generate (cpu backend)', () => {
 
 /** TinyStories-656K with a chat template added (the weights linked, not copied). */
 function chatModel(template = "{{ bos_token }}{% for m in messages %}{{ m['role'] }}:{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}"): string {
-  const dir = mkdtempSync(join(tmpdir(), 'd2o-chat-'));
+  const dir = scratchDir('d2o-chat-');
   for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'special_tokens_map.json']) cpSync(join(tinystories656k.dir, f), join(dir, f));
   symlinkSync(join(tinystories656k.dir, 'model.safetensors'), join(dir, 'model.safetensors'));
   const config = JSON.parse(readFileSync(join(tinystories656k.dir, 'tokenizer_config.json'), 'utf8'));

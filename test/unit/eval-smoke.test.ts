@@ -6,33 +6,33 @@
  * stays browser-safe.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { POLICIES } from '../../src/kv/policy';
 import type { EvalReport } from '../../src/eval/eval-report';
+import { scratchDir } from '../helpers/scratch';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 type Report = EvalReport & { quick: boolean; lengths: { tokens: number; promptTokens: number }[] };
 
-function runEval(env: Record<string, string>): { out: string; report: Report } {
-  const out = mkdtempSync(join(tmpdir(), 'd2o-eval-'));
+function runEval(out: string, env: Record<string, string>): Report {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/eval.ts'], { cwd: root, encoding: 'utf8', env: { ...process.env, EVAL_QUICK: '1', EVAL_OUT: out, ...env } });
   expect(r.status, r.stderr).toBe(0);
-  return { out, report: JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) };
+  return JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
 }
 
 describe('npm run eval (EVAL_QUICK=1)', () => {
-  let out: string;
+  const out = scratchDir('d2o-eval-');
+  const cpuOut = scratchDir('d2o-eval-cpu-');
   let report: Report;
   let throughCpu: Report;
 
   beforeAll(() => {
-    ({ out, report } = runEval({}));
-    throughCpu = runEval({ EVAL_BACKEND: 'cpu' }).report;
+    report = runEval(out, {});
+    throughCpu = runEval(cpuOut, { EVAL_BACKEND: 'cpu' });
   }, 120_000);
 
   it('eval.json: both models, the full cache once and every other policy at each budget', () => {

@@ -3,8 +3,7 @@
  * ends in a typed error (with its `problem`) before any forward pass, or loads correctly.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../../src/errors';
@@ -21,6 +20,7 @@ import { mergeByScore } from '../../src/tokenizer/llama2c';
 import { rng } from '../cases/random';
 import { expectFormatError, expectFormatErrorAsync, f32Bytes, findBytes, llamaMetadata, memoryFolder, safetensorsOf, syntheticGguf, tiny } from '../fixtures/model-builders';
 import { stories260K, tinystories656k } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 const none: TokenizerSource = { kind: 'none' };
 const read = (path: string) => new Uint8Array(readFileSync(path));
@@ -162,7 +162,7 @@ describe('safetensors layout', () => {
 
 describe('sharded index', () => {
   it.each(['../../etc/passwd', '/etc/passwd', 'sub/model.safetensors', '..\\x.safetensors', 'config.json', 42])('weight_map naming %j is refused, nothing outside read or quoted', async (shard) => {
-    const secret = mkdtempSync(join(tmpdir(), 'd2o-shard-'));
+    const secret = scratchDir('d2o-shard-');
     writeFileSync(join(secret, 'passwd'), 'root:SECRET');
     const f = hfFiles();
     const e = await loadHf(memoryFolder({ ...f, 'model.safetensors.index.json': { weight_map: { 'model.norm.weight': shard } } })).catch((x: unknown) => x);
@@ -267,7 +267,7 @@ describe('tokenizer.json ids', () => {
 });
 
 describe('paths (Node)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'd2o-paths-'));
+  const dir = scratchDir('d2o-paths-');
   mkdirSync(join(dir, 'x.gguf'));
   mkdirSync(join(dir, 'tokdir'));
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) symlinkSync(join(hfDir, f), join(dir, f));

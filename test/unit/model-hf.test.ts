@@ -1,6 +1,5 @@
 /** Hugging Face folders: config.json -> ModelConfig, (sharded) safetensors, tied embeddings, tokenizer files. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedModelError } from '../../src/errors';
@@ -10,6 +9,7 @@ import { nodeDirSource } from '../../src/model/sources';
 import { tensorNames, type LoadProgress } from '../../src/model/types';
 import { expectFormatError, expectFormatErrorAsync, memoryFolder, safetensorsOf } from '../fixtures/model-builders';
 import { tinystories656k } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 const base = { architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 100 };
 
@@ -150,7 +150,7 @@ describe('synthetic folders', () => {
 
 describe('sharded safetensors', () => {
   it('model.safetensors.index.json joins the shards into the same model, in views of each shard', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-shards-'));
+    const dir = scratchDir('d2o-shards-');
     const whole = parseSafetensors(new Uint8Array(readFileSync(join(tinystories656k.dir, 'model.safetensors'))));
     const names = [...whole.keys()];
     const weightMap: Record<string, string> = {};

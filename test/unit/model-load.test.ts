@@ -1,6 +1,5 @@
 /** loadModel: one entry point that finds the format and the tokenizer, whatever the spec. */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AbortError } from '../../src/errors';
@@ -9,6 +8,7 @@ import { nodeDirSource, urlSource } from '../../src/model/sources';
 import type { LoadProgress } from '../../src/model/types';
 import { expectFormatErrorAsync, memoryFolder } from '../fixtures/model-builders';
 import { stories260K, tinystories656k } from '../helpers/models';
+import { scratchDir } from '../helpers/scratch';
 
 /** A fake web server over a folder, with real 404s. */
 const served = (dir: string) =>
@@ -38,14 +38,14 @@ describe('format detection from a Node path', () => {
   });
   it('a .bin path; an explicit tokenizerPath wins', async () => {
     expect((await loadModel(stories260K.bin)).tokenizer.kind).toBe('llama2c');
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-l2c-'));
+    const dir = scratchDir('d2o-l2c-');
     copyFileSync(stories260K.bin, join(dir, 'model.bin'));
     expect((await loadModel(join(dir, 'model.bin'))).tokenizer.kind).toBe('none');
     expect((await loadModel(join(dir, 'model.bin'), { tokenizerPath: stories260K.tokenizer })).tokenizer.kind).toBe('llama2c');
     await expectFormatErrorAsync(loadModel(join(dir, 'model.bin'), { tokenizerPath: join(dir, 'nope.bin') }), 'missing-file');
   });
   it('a .gguf whose bytes are not GGUF', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-gguf-'));
+    const dir = scratchDir('d2o-gguf-');
     writeFileSync(join(dir, 'x.gguf'), 'not a gguf at all');
     await expectFormatErrorAsync(loadModel(join(dir, 'x.gguf')), 'bad-header');
   });
@@ -74,7 +74,7 @@ describe('other sources', () => {
   it('one file of a URL folder; llama2.c finds tok<vocab>.bin beside it, as on disk', async () => {
     expect((await loadModel({ source: served(tinystories656k.dir), file: 'tinystories-656k-q8_0.gguf' })).format).toBe('gguf');
     expect((await loadModel({ source: served(stories260K.dir), file: 'stories260K.bin' })).tokenizer).toMatchObject({ kind: 'llama2c', vocabSize: 512 });
-    const dir = mkdtempSync(join(tmpdir(), 'd2o-l2c-url-'));
+    const dir = scratchDir('d2o-l2c-url-');
     copyFileSync(stories260K.bin, join(dir, 'model.bin'));
     expect((await loadModel({ source: served(dir), file: 'model.bin' })).tokenizer.kind).toBe('none');
   });

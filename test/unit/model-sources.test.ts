@@ -1,12 +1,12 @@
 /** File sources: streamed reads into one buffer with progress, and typed errors for missing files, failures, aborts. */
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AbortError, LoadError } from '../../src/errors';
 import { fileListSource, hfRepoSource, nodeDirSource, readFiles, resolveSource, urlSource } from '../../src/model/sources';
 import type { LoadProgress } from '../../src/model/types';
 import { expectFormatErrorAsync } from '../fixtures/model-builders';
+import { scratchDir } from '../helpers/scratch';
 
 /** A response whose body arrives in `chunks`, with or without a content-length. */
 function chunked(chunks: Uint8Array[], opts: { length?: boolean; failAfter?: number } = {}): Response {
@@ -101,7 +101,7 @@ describe('fileListSource', () => {
 });
 
 describe('nodeDirSource', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'd2o-src-'));
+  const dir = scratchDir('d2o-src-');
   writeFileSync(join(dir, 'a.bin'), new Uint8Array(100).fill(9));
   writeFileSync(join(dir, 'empty.bin'), new Uint8Array(0));
   mkdirSync(join(dir, 'sub'));
@@ -132,7 +132,7 @@ describe('nodeDirSource', () => {
 });
 
 describe('resolveSource', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'd2o-resolve-'));
+  const dir = scratchDir('d2o-resolve-');
   writeFileSync(join(dir, 'model.gguf'), 'GGUF');
   it('an existing folder, or a file and the folder around it', async () => {
     expect(await resolveSource(dir)).toMatchObject({ source: { name: dir } });
