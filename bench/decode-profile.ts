@@ -11,6 +11,8 @@ import type { GpuContext } from '../src/gpu/device';
 import { resolveSampling } from '../src/backend/sampling';
 import type { ModelDescription } from '../src/model/types';
 import type { KvDtype } from '../src/kv/dtype';
+import type { KernelVariant } from '../src/gpu/variant';
+import type { F16Mode } from '../src/gpu/weights';
 import { cpuMs, groupTimes, minProfile, profile, type DispatchTime } from './gpu-profile';
 import { markFilled } from '../test/helpers/kv-cache';
 
@@ -22,6 +24,9 @@ export interface ProfileRow {
   /** Storage of the KV cache. */
   kvDtype: KvDtype;
   adapter: string;
+  /** The kernels that ran, and how they read f16 weights. */
+  variant: KernelVariant;
+  f16: F16Mode;
   context: number;
   decodeTokS: number;
   /** Process CPU time per decoded token (all threads: the software adapter's workers included). */
@@ -66,6 +71,8 @@ export interface ProfileOptions {
   rooflineGBs: number;
   /** Default f32. */
   kvDtype?: KvDtype;
+  /** Default: the adapter's (chooseVariant). */
+  variant?: KernelVariant;
 }
 
 export async function profileDecode(ctx: GpuContext, name: string, dtype: string, model: ModelDescription, contexts: number[], o: ProfileOptions, log: (r: ProfileRow) => void): Promise<ProfileRow[]> {
@@ -73,7 +80,7 @@ export async function profileDecode(ctx: GpuContext, name: string, dtype: string
   const maxCtx = Math.max(...contexts);
   const extra = o.rounds * o.decodeTokens + o.profileRounds + 2;
   const kvDtype = o.kvDtype ?? 'f32';
-  const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: maxCtx + extra, kvDtype });
+  const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: maxCtx + extra, kvDtype, variant: o.variant });
   const f = backend.forward;
   const vocab = c.vocabSize;
   const ids = (n: number) => Array.from({ length: n }, (_, i) => (i * 7919 + 3) % vocab);
@@ -114,6 +121,8 @@ export async function profileDecode(ctx: GpuContext, name: string, dtype: string
         dtype,
         kvDtype,
         adapter: `${ctx.info.vendor} ${ctx.info.architecture}`.trim(),
+        variant: f.variant,
+        f16: f.weightF16,
         context,
         decodeTokS: 1000 / best.wall,
         cpuMsPerToken: best.cpu,
@@ -142,6 +151,8 @@ export interface PrefillRow {
   model: string;
   dtype: string;
   adapter: string;
+  variant: KernelVariant;
+  f16: F16Mode;
   /** Prompt tokens prefilled from an empty cache, in chunks of `chunk`. */
   tokens: number;
   chunk: number;
@@ -160,8 +171,8 @@ function layerMacs(model: ModelDescription): number {
   return c.numLayers * (c.hiddenSize * (2 * q + 2 * kv) + 3 * c.hiddenSize * c.intermediateSize);
 }
 
-export async function profilePrefill(ctx: GpuContext, name: string, dtype: string, model: ModelDescription, o: { tokens: number; rounds: number; profileRounds: number }, log: (r: PrefillRow) => void): Promise<PrefillRow> {
-  const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: o.tokens + 64 });
+export async function profilePrefill(ctx: GpuContext, name: string, dtype: string, model: ModelDescription, o: { tokens: number; rounds: number; profileRounds: number; variant?: KernelVariant }, log: (r: PrefillRow) => void): Promise<PrefillRow> {
+  const backend = await WebGpuBackend.create(model, { ctx, kvCapacity: o.tokens + 64, variant: o.variant });
   const f = backend.forward;
   const ids = Array.from({ length: o.tokens }, (_, i) => (i * 7919 + 3) % model.config.vocabSize);
   try {
@@ -187,6 +198,8 @@ export async function profilePrefill(ctx: GpuContext, name: string, dtype: strin
       model: name,
       dtype,
       adapter: `${ctx.info.vendor} ${ctx.info.architecture}`.trim(),
+      variant: f.variant,
+      f16: f.weightF16,
       tokens: o.tokens,
       chunk: f.maxChunk,
       prefillTokS: o.tokens / (best.wall / 1000),

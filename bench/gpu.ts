@@ -5,14 +5,16 @@
  * decode profile (tok/s, CPU-ms per token, dispatches, GPU time per kernel group, GB/s of the
  * matvecs against the roofline) and the prefill (tok/s, matmul GFLOP/s). The JSON is rewritten
  * after every row, so a run cut short still leaves what it measured.
- *   node bench.mjs [--json FILE] [--quick] [--full]
- *   --quick  one small context and dtype (to check a package works)
- *   --full   also the Llama-3.2-1B shape
+ *   node bench.mjs [--json FILE] [--quick] [--full] [--variant simple|tiled]
+ *   --quick    one small context and dtype (to check a package works)
+ *   --full     also the Llama-3.2-1B shape
+ *   --variant  the kernels to run (default: the adapter's, i.e. tiled on a real GPU, with f16 weights
+ *              read as native f16 where it has shader-f16); every row says which ran
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { acquireDevice } from '../src/gpu/device';
-import { chooseVariant } from '../src/gpu/variant';
+import { chooseVariant, type KernelVariant } from '../src/gpu/variant';
 import type { DType } from '../src/model/types';
 import { syntheticModel } from './synthetic';
 import { measureRoofline } from './roofline';
@@ -23,6 +25,9 @@ const flag = (name: string) => args.includes(name);
 const jsonAt = args.indexOf('--json');
 const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : 'bench-gpu.json';
 const quick = flag('--quick');
+const variantAt = args.indexOf('--variant');
+const askedVariant = variantAt >= 0 ? args[variantAt + 1] : undefined;
+if (askedVariant !== undefined && askedVariant !== 'simple' && askedVariant !== 'tiled') throw new RangeError(`--variant must be simple or tiled, got ${askedVariant}`);
 
 const t0 = performance.now();
 const ctx = await acquireDevice();
@@ -40,7 +45,8 @@ const report = {
     device: info.device,
     description: info.description,
     isFallback: ctx.info.isFallback,
-    variant: chooseVariant(ctx.info),
+    /** The kernels every row ran (each row repeats it, with how its f16 weights were read). */
+    variant: (askedVariant as KernelVariant | undefined) ?? chooseVariant(ctx.info),
     features: [...ctx.device.features].sort(),
     limits,
   },
@@ -68,12 +74,12 @@ for (const [name, dtypes, contexts] of shapes) {
   for (const dtype of dtypes) {
     try {
       const model = syntheticModel(name, dtype);
-      await profileDecode(ctx, name, dtype, model, contexts, { ...timing, rooflineGBs: report.roofline.best }, (r) => {
+      await profileDecode(ctx, name, dtype, model, contexts, { ...timing, rooflineGBs: report.roofline.best, variant: report.adapter.variant }, (r) => {
         report.decode.push(r);
         console.log(JSON.stringify(r));
         save();
       });
-      await profilePrefill(ctx, name, dtype, model, { tokens: quick ? 8 : 512, rounds: timing.rounds, profileRounds: timing.profileRounds }, (r) => {
+      await profilePrefill(ctx, name, dtype, model, { tokens: quick ? 8 : 512, rounds: timing.rounds, profileRounds: timing.profileRounds, variant: report.adapter.variant }, (r) => {
         report.prefill.push(r);
         console.log(JSON.stringify(r));
         save();

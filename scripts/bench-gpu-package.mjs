@@ -71,7 +71,7 @@ if (withNode) writeFileSync(join(out, 'node.xz'), execFileSync('xz', ['-T2', '-6
 writeFileSync(
   join(out, 'run.sh'),
   `#!/bin/sh
-# Runs the packaged benchmark: sh .gpu/run.sh [RESULTS_DIR] [--quick] [--full]
+# Runs the packaged benchmark: sh .gpu/run.sh [RESULTS_DIR] [--quick] [--full] [--variant simple|tiled]
 # Writes RESULTS_DIR/bench-gpu.json (rewritten after every row) and RESULTS_DIR/log.txt.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
@@ -105,6 +105,9 @@ places, or set VK_DRIVER_FILES), and Node >= 20: the package carries this machin
 No network and no npm are needed: Dawn (node_modules/webgpu) and a Vulkan loader (lib/) travel here.
 
 Run:   sh .gpu/run.sh RESULTS_DIR            (add --quick for a 1-minute check, --full for Llama-3.2-1B too)
+       A GPU runs the tiled kernels, f16 weights as native f16 where the adapter has shader-f16;
+       add --variant simple to measure the software-adapter kernels there too. Every decode and
+       prefill row records its variant and f16 mode.
 Writes RESULTS_DIR/bench-gpu.json: the adapter's name, features and limits, the streaming-read
 roofline, per dtype and context decode tok/s, CPU-ms per token, dispatches per token and layer, GPU
 ms per kernel group (timestamp queries), the matvecs' GB/s against the roofline, and prefill tok/s

@@ -2,8 +2,9 @@
 // decoding, for every weight format (prepended by a weights_<format>.wgsl; src/gpu/matvec.ts
 // composes it, one dispatch per row slice of the weight; outputs as product_out.wgsl says).
 // Entry points: `simple` (SIMPLE_ROWS rows per invocation, no barriers: software adapters) and `tiled`
-// (a workgroup per row; `row_sum`, the workgroup reduction, is supplied by the wrapper: subgroupAdd
-// when the device has subgroups, else a workgroup-memory tree).
+// (real GPUs: a workgroup per group of 8 rows for the row-grouped formats, below; else a workgroup
+// per row, `row_sum`, the workgroup reduction, supplied by the wrapper: subgroupAdd when the device
+// has subgroups, else a workgroup-memory tree).
 
 // MatvecParams is prepended by the wrapper (src/gpu/matvec.ts, from src/gpu/uniforms.ts).
 
@@ -113,14 +114,52 @@ fn simple(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
 
 const WG: u32 = 64u;
 
+// Row-grouped formats (f16, q8_0: TILED_GROUP, set by the wrapper): a workgroup per group of 8 rows,
+// invocation lid on row lid % 8 and the 4-column chunks lid / 8, lid / 8 + 8, ... The layout keeps a
+// chunk's 8 rows contiguous, so the 64 invocations read 64 consecutive 8-byte (f16: one vec4<f16> or
+// vec2<u32>) or 4-byte (q8_0) pieces per load: every load of the workgroup is one contiguous stretch.
+// Rows past the last read the group's zero padding. The 8 partial sums of a row are added from
+// workgroup memory after one barrier (WGSL does not say which invocations share a subgroup, so a
+// subgroup reduction could not rely on the row's 8 invocations sharing one).
+var<workgroup> lane_partials: array<f32, 64>;
+
+fn tiled_group(g: u32, lid: u32) {
+  let row0 = g * 8u;
+  let row = row0 + (lid & 7u);
+  let lane = lid >> 3u;
+  var s = 0.0;
+  if ((p.cols & 3u) == 0u) {
+    var a = vec4<f32>();
+    for (var c = lane * 4u; c < p.cols; c += 32u) {
+      a += weight4(row, c, p.cols) * x4(c);
+    }
+    s = (a.x + a.y) + (a.z + a.w);
+  } else {
+    for (var c = lane; c < p.cols; c += 8u) {
+      s += weight1(row, c, p.cols) * x[p.xOffset + c];
+    }
+  }
+  lane_partials[lid] = s;
+  workgroupBarrier();
+  if (lid < 8u && row0 + lid < p.rows) {
+    var t = 0.0;
+    for (var i = 0u; i < 64u; i += 8u) { t += lane_partials[i + lid]; }
+    store(row0 + lid, t);
+  }
+}
+
 @compute @workgroup_size(WG)
 fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wg.y * p.groupsX + wg.x;
-  if (row >= p.rows) {
+  let i = wg.y * p.groupsX + wg.x;  // the row, or the row group (TILED_GROUP)
+  if (TILED_GROUP) {
+    if (i * 8u < p.rows) { tiled_group(i, lid); }
     return;
   }
-  let s = row_sum(row_partial(row, lid, WG), lid);
+  if (i >= p.rows) {
+    return;
+  }
+  let s = row_sum(row_partial(i, lid, WG), lid);
   if (lid == 0u) {
-    store(row, s);
+    store(i, s);
   }
 }

@@ -9,7 +9,7 @@ import type { ModelDescription } from '../model/types';
 import { hasQkvBias, tensorNames } from '../model/types';
 import type { GpuContext } from './device';
 import { chooseVariant, type KernelVariant } from './variant';
-import { uploadTensor, uploadVector, type GpuTensor } from './weights';
+import { uploadTensor, uploadVector, type F16Mode, type GpuTensor } from './weights';
 import { StepParams } from './step-params';
 import { GpuKvCache, type PagedCacheOptions } from './kv-cache';
 import { EmbeddingKernel } from './embedding';
@@ -67,6 +67,8 @@ export class GpuForward {
   readonly maxChunk: number;
   readonly prefillChunk: number;
   readonly variant: KernelVariant;
+  /** How the products read f16 weights ('native' only on the tiled variant of a device with shader-f16). */
+  readonly weightF16: F16Mode;
   readonly weightBytes: number;
   /** Bytes of the layers' projection weights, and of the LM head, as uploaded (what a decode step streams). */
   readonly layerWeightBytes: number;
@@ -139,6 +141,7 @@ export class GpuForward {
 
     const step = this.step.buffer;
     const mm = new MatmulKernel(device, { variant: this.variant });
+    this.weightF16 = mm.f16;
     const norm = new RmsNormKernel(device, { variant: this.variant });
     const append = new KvAppendKernel(device);
     const attention = new AttentionKernel(device, { variant: this.variant });

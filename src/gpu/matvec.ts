@@ -8,12 +8,15 @@ import { bindGroup, computePipeline, type BoundKernel } from './pipelines';
 import { shaderSource } from './shaders';
 import { OUTPUT_FIELDS, outputBindings, outputFields, outputPrelude, type ProductOutput } from './product_out';
 import { uniformStruct, wgslStructs } from './uniforms';
-import { ROW_GROUP, sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
+import { ROW_GROUP, rowGroup, sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
 
 export interface WeightKernelOptions {
   /** Forced in tests; default: `chooseVariant(ctx.info)` (or 'simple' when given a bare device). */
   variant?: KernelVariant;
-  /** f16 weights: 'packed' (u32 words + unpack2x16float, default) or 'native' (shader-f16; packed without it). */
+  /**
+   * f16 weights: 'packed' (u32 words + unpack2x16float) or 'native' (vec4<f16> loads; shader-f16,
+   * packed without it). Default: native on the tiled variant (real GPUs), packed on simple.
+   */
   f16?: F16Mode;
   /** Tiled variant: reduce with subgroupAdd when the device has 'subgroups' (default true). */
   subgroups?: boolean;
@@ -103,10 +106,13 @@ export interface ResolvedWeightKernel {
 /** The settings a weight kernel (matvec, matmul) runs with on `ctx`. */
 export function resolveWeightKernel(ctx: GpuTarget, opts: WeightKernelOptions): ResolvedWeightKernel {
   const device = deviceOf(ctx);
+  const variant = variantOf(ctx, opts.variant);
+  // What runs: native only where the device has shader-f16 (weightShader falls back likewise).
+  const f16 = (opts.f16 ?? (variant === 'tiled' ? 'native' : 'packed')) === 'native' && device.features.has('shader-f16') ? 'native' : 'packed';
   return {
     device,
-    variant: variantOf(ctx, opts.variant),
-    f16: opts.f16 ?? 'packed',
+    variant,
+    f16,
     subgroups: (opts.subgroups ?? true) && device.features.has('subgroups' as GPUFeatureName),
     maxGroups: Math.min(opts.maxGroups ?? MAX_GROUPS, device.limits.maxComputeWorkgroupsPerDimension),
   };
@@ -146,6 +152,7 @@ export const SIMPLE_SHAPE: SimpleShape = { rows: 8, workgroup: 8 };
 export class MatvecKernel {
   readonly device: GPUDevice;
   readonly variant: KernelVariant;
+  /** How f16 weights are read on this device ('native' only where it has shader-f16). */
   readonly f16: F16Mode;
   /** True when the tiled variant reduces with subgroupAdd. */
   readonly subgroups: boolean;
@@ -166,7 +173,8 @@ export class MatvecKernel {
     if (sg) enables.push('subgroups');
     const reduce = sg ? REDUCE_SUBGROUP : REDUCE_WORKGROUP;
     const prelude = enables.map((e) => `enable ${e};\n`).join('') + blockAccessors(w.shaders, shape) + `const SIMPLE_ROWS: u32 = ${shape.rows}u;\nconst SIMPLE_WG: u32 = ${shape.workgroup}u;\n` + reduce + wgslStructs(MATVEC_PARAMS) + outputPrelude(out);
-    return computePipeline(this.device, [...w.shaders, 'product_out', 'matvec'], this.variant, prelude);
+    const tiledGroup = `const TILED_GROUP: bool = ${this.variant === 'tiled' && rowGroup(weight.dtype) === ROW_GROUP};\n`;
+    return computePipeline(this.device, [...w.shaders, 'product_out', 'matvec'], this.variant, prelude + tiledGroup);
   }
 
   /** The simple variant's shape: the option when given, else SIMPLE_SHAPE. */
@@ -179,8 +187,8 @@ export class MatvecKernel {
     const { weight } = b;
     const shape = this.simpleShape();
     const pipeline = this.pipeline(weight, shape, b);
-    // simple: rows x workgroup rows per workgroup; tiled: a workgroup per row.
-    const perRow = this.variant === 'simple' ? shape.rows * shape.workgroup : 1;
+    // simple: rows x workgroup rows per workgroup; tiled: a workgroup per row group (8 rows of f16 / q8_0, else 1).
+    const perRow = this.variant === 'simple' ? shape.rows * shape.workgroup : rowGroup(weight.dtype);
     // The simple variant's SiLU(gate) * up needs each invocation's rows in whole (gate, gate, up, up) fours.
     if (b.glu && this.variant === 'simple' && (shape.rows % 4 !== 0 || weight.slices.some((sl) => sl.rowStart % 4 !== 0))) throw new RangeError(`matvec ${weight.name}: gate/up rows in fours need ${shape.rows} rows per invocation and slices to be multiples of 4`);
     const uniforms: GPUBuffer[] = [];

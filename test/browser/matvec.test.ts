@@ -63,6 +63,17 @@ describe('weight kernels in Chromium (SwiftShader) vs the float64 reference', ()
     expect(tree.subgroups).toBe(false);
   });
 
+  it('tiled f16 on SwiftShader (no shader-f16): packed f16 by default, the row-group path on odd sizes', async () => {
+    const f = await run<{ hasF16: boolean }>('deviceFeatures', undefined);
+    for (const [rows, cols] of [[9, 37], [7, 3], [17, 64]]) {
+      const r = await run<{ ok: boolean; f16: string }>('matvecCase', { dtype: 'f16', variant: 'tiled', rows, cols, accumulate: rows === 9, seed: rows });
+      expect(r.f16).toBe(f.hasF16 ? 'native' : 'packed');
+      ok(r);
+    }
+    const q = await run<{ ok: boolean; subgroups: boolean }>('matvecCase', { dtype: 'q8_0', variant: 'tiled', rows: 17, cols: 96, subgroups: false });
+    ok(q);
+  });
+
   it.each(DTYPES)('embedding gather %s (exact), also row-sliced', async (dtype) => {
     const cols = dtype.startsWith('q') ? 64 : 33;
     const c: EmbeddingCase = { dtype, vocab: 11, cols, ids: [0, 10, 3, 3] };

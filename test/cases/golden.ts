@@ -4,6 +4,7 @@ import { loadModel } from '../../src/model/load';
 import { WebGpuBackend } from '../../src/gpu/backend';
 import { generateIds } from '../../src/engine/generate';
 import type { KernelVariant } from '../../src/gpu/variant';
+import type { ModelDescription } from '../../src/model/types';
 
 export async function greedyCase(ctx: GpuContext, c: { model: string; prompt: number[]; tokens: number; variant?: KernelVariant; maxChunk?: number }): Promise<number[]> {
   const backend = await WebGpuBackend.create(await loadModel(c.model), { ctx, variant: c.variant, maxChunk: c.maxChunk });
@@ -16,8 +17,8 @@ export async function greedyCase(ctx: GpuContext, c: { model: string; prompt: nu
   }
 }
 
-export async function nllCase(ctx: GpuContext, c: { model: string; ids: number[]; variant?: KernelVariant; maxChunk?: number }): Promise<number[]> {
-  const backend = await WebGpuBackend.create(await loadModel(c.model), { ctx, variant: c.variant, maxChunk: c.maxChunk });
+export async function nllCase(ctx: GpuContext, c: { model: string | ModelDescription; ids: number[]; variant?: KernelVariant; maxChunk?: number }): Promise<number[]> {
+  const backend = await WebGpuBackend.create(typeof c.model === 'string' ? await loadModel(c.model) : c.model, { ctx, variant: c.variant, maxChunk: c.maxChunk });
   try {
     return Array.from(await backend.nll(c.ids));
   } finally {

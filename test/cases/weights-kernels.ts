@@ -132,8 +132,10 @@ export interface ProductCase {
 
 export interface ProductResult extends Check {
   slices: number;
-  /** Whether the pipeline reduced with subgroups / read native f16 (what was actually tested). */
+  /** Whether the pipeline reduced with subgroups (what was actually tested). */
   subgroups: boolean;
+  /** How the kernel read f16 weights on this device (what was actually tested). */
+  f16: F16Mode;
 }
 
 /** The parts of [tokens, rows] outputs: row ranges [from, to), each read back as its own [tokens, to - from]. */
@@ -143,7 +145,7 @@ function partRanges(c: ProductCase, rows: number): [number, number][] {
 }
 
 /** Runs matvec (tokens undefined) or matmul on a given weight and inputs; returns y (part 1) and the other parts as read back. */
-async function runProduct(ctx: GpuContext, c: ProductCase, weight: GpuTensor, x: Float32Array, yInit: Float32Array, partInit: Float32Array[], bias: Float32Array | undefined, matvec: boolean): Promise<{ y: Float32Array; parts: Float32Array[]; subgroups: boolean }> {
+async function runProduct(ctx: GpuContext, c: ProductCase, weight: GpuTensor, x: Float32Array, yInit: Float32Array, partInit: Float32Array[], bias: Float32Array | undefined, matvec: boolean): Promise<{ y: Float32Array; parts: Float32Array[]; subgroups: boolean; f16: F16Mode }> {
   const { device } = ctx;
   const xb = storageBuffer(device, x);
   const yb = storageBuffer(device, yInit);
@@ -156,21 +158,24 @@ async function runProduct(ctx: GpuContext, c: ProductCase, weight: GpuTensor, x:
   try {
     return await validated(device, async () => {
       let subgroups: boolean;
+      let f16: F16Mode;
       if (matvec) {
         const k = new MatvecKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups });
         subgroups = k.variant === 'tiled' && k.subgroups;
+        f16 = k.f16;
         const bound = k.bind({ weight, x: xb, ...out }, { accumulate: c.accumulate, xOffset: c.xOffset, rowOffset: c.rowOffset });
         await submit(device, (p) => bound.encode(p));
         bound.destroy();
       } else {
         const k = new MatmulKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups });
         subgroups = tokens === 1 && k.variant === 'tiled' && k.subgroups;
+        f16 = k.f16;
         const bound = k.bind({ weight, x: xb, step: step.buffer, ...out }, { accumulate: c.accumulate, xOffset: c.xOffset, yOffset: c.rowOffset });
         await submit(device, (p) => bound.encode(p, { tokens }));
         bound.destroy();
       }
       const parts = await Promise.all(pb.map((b, i) => readF32(device, b, partInit[i].length)));
-      return { y: await readF32(device, yb, yInit.length), parts, subgroups };
+      return { y: await readF32(device, yb, yInit.length), parts, subgroups, f16 };
     });
   } finally {
     for (const b of [xb, yb, ...pb, step]) b.destroy();
@@ -207,7 +212,7 @@ export async function productOnTensor(ctx: GpuContext, c: ProductCase, t: Tensor
   const partInit = ranges.slice(1).map(([a, b]) => new Float32Array(tokens * (b - a) + 3).fill(guard));
   const weight = uploadTensor(device, t, { maxBinding: c.maxBinding });
   try {
-    const { y, parts, subgroups } = await runProduct(ctx, c, weight, xAll, yInit, partInit, bias, matvec);
+    const { y, parts, subgroups, f16 } = await runProduct(ctx, c, weight, xAll, yInit, partInit, bias, matvec);
     // Reassemble [tokens, rows] from the parts.
     const actual = new Float32Array(tokens * rows);
     const outs = [y.subarray(yOff), ...parts];
@@ -218,7 +223,7 @@ export async function productOnTensor(ctx: GpuContext, c: ProductCase, t: Tensor
       guardsOk &&= [...outs[i].subarray(tokens * n)].every((v) => v === guard);
     });
     const r = check(actual, expected, allowance);
-    return { ...r, ok: r.ok && guardsOk, slices: weight.slices.length, subgroups };
+    return { ...r, ok: r.ok && guardsOk, slices: weight.slices.length, subgroups, f16 };
   } finally {
     weight.destroy();
   }

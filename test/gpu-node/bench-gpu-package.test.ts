@@ -25,7 +25,8 @@ describe('npm run bench:gpu', () => {
 
     const results = join(dir, 'results');
     // A bare environment: only this Node and the system's tools on PATH, run from elsewhere.
-    const r = spawnSync('sh', [join(pkg, 'run.sh'), results, '--quick'], { cwd: dir, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: dir, NODE: process.execPath } });
+    // --variant tiled: the kernels a GPU runs (lavapipe has shader-f16, so its f16 weights read native f16).
+    const r = spawnSync('sh', [join(pkg, 'run.sh'), results, '--quick', '--variant', 'tiled'], { cwd: dir, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: dir, NODE: process.execPath } });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(results, 'bench-gpu.json'), 'utf8'));
     expect(report.adapter.vendor).toBeTypeOf('string');
@@ -35,6 +36,10 @@ describe('npm run bench:gpu', () => {
     expect(report.decode).toHaveLength(1);
     expect(report.decode[0]).toMatchObject({ model: 'SmolLM2-135M', dtype: 'q8_0', context: 64 });
     expect(report.decode[0].matvecGBs).toBeGreaterThan(0);
+    // Which kernels ran and how f16 weights were read (native only on tiled with shader-f16).
+    expect(report.adapter.variant).toBe('tiled');
+    const f16 = report.adapter.features.includes('shader-f16') ? 'native' : 'packed';
+    for (const row of [report.decode[0], report.prefill[0]]) expect(row).toMatchObject({ variant: report.adapter.variant, f16 });
     expect(report.prefill).toHaveLength(1);
     expect(report.prefill[0].matmulGFlops).toBeGreaterThan(0);
     expect(readFileSync(join(results, 'log.txt'), 'utf8')).toContain('wrote');

@@ -4,6 +4,15 @@ import { greedyCase, nllCase } from '../cases/golden';
 import { golden, stories260K, tinystories656k } from '../helpers/models';
 import { CpuBackend } from '../../src/cpu/backend';
 import { loadModel } from '../../src/model/load';
+import { dequantize } from '../../src/model/dtypes';
+import { quantize } from '../../src/model/quantize';
+import type { ModelDescription } from '../../src/model/types';
+
+/** The model with every matrix stored as f16 (the CPU reads the same rounded weights). */
+function withF16Matrices(m: ModelDescription): ModelDescription {
+  const tensors = new Map([...m.tensors].map(([name, t]) => [name, t.shape.length === 2 ? { ...t, dtype: 'f16' as const, data: quantize('f16', dequantize(t)) } : t]));
+  return { ...m, tensors };
+}
 
 describe.each(['simple', 'tiled'] as const)('WebGPU backend (%s kernels) reproduces golden.json', (variant) => {
   it('stories260K, all 346 steps', async () => {
@@ -25,6 +34,22 @@ describe('teacher-forced NLL on the GPU is within 1e-3 of the CPU backend', () =
     const cpu = Array.from(await new CpuBackend(await loadModel(path)).nll(ids));
     for (const maxChunk of [32, 7]) {
       const gpu = await nllCase(await getTestDevice(), { model: path, ids, maxChunk });
+      expect(gpu).toHaveLength(cpu.length);
+      const worst = Math.max(...gpu.map((x, i) => Math.abs(x - cpu[i])));
+      expect(worst).toBeLessThan(1e-3);
+    }
+  });
+
+  // The tiled kernels' row-group products: Q8_0, and f16 read as native f16 (lavapipe has shader-f16).
+  it.each([
+    ['TinyStories-656K Q8_0', () => loadModel(tinystories656k.gguf)],
+    ['TinyStories-656K as f16', async () => withF16Matrices(await loadModel(tinystories656k.dir))],
+  ])('%s, tiled kernels, prefill chunks of 32 and of 7', async (_, load) => {
+    const ids = golden['tinystories-656k'].greedy_ids;
+    const model = await load();
+    const cpu = Array.from(await new CpuBackend(model).nll(ids));
+    for (const maxChunk of [32, 7]) {
+      const gpu = await nllCase(await getTestDevice(), { model, ids, maxChunk, variant: 'tiled' });
       expect(gpu).toHaveLength(cpu.length);
       const worst = Math.max(...gpu.map((x, i) => Math.abs(x - cpu[i])));
       expect(worst).toBeLessThan(1e-3);

@@ -68,8 +68,19 @@ describe.each(['simple', 'tiled'] as const)('matmul %s vs the float64 reference 
     ok(await matmulCase(ctx, { dtype: 'q4_0', variant, rows, cols: 64, tokens: variant === 'simple' ? 7 : 37, maxGroups, accumulate: true }));
   });
 
-  it('native f16 (shader-f16)', async () => {
+  it('native f16 (shader-f16), and packed', async () => {
     for (const cols of [3, 64]) ok(await matmulCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols, tokens: 6, f16: 'native' }));
+    for (const tokens of [1, 6]) {
+      const r = await matmulCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols: 33, tokens, f16: 'packed' });
+      expect(r.f16).toBe('packed');
+      ok(r);
+    }
+  });
+
+  it(`f16 weights read ${variant === 'tiled' ? 'as native f16 (lavapipe has shader-f16)' : 'packed'} by default`, async () => {
+    const r = await matmulCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols: 64, tokens: 6 });
+    expect(r.f16).toBe(variant === 'tiled' ? 'native' : 'packed');
+    ok(r);
   });
 });
 

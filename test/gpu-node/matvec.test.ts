@@ -35,7 +35,8 @@ describe.each(['simple', 'tiled'] as const)('matvec %s vs the float64 reference 
 
   it('wraps more workgroups than a dimension holds into a 2-D dispatch (forced small)', async () => {
     const ctx = await getTestDevice();
-    // simple: 64 rows per workgroup, 16 groups as 4 x 4, 11 as 4 x 3 with one idle; tiled: a row per workgroup.
+    // simple: 64 rows per workgroup, 16 groups as 4 x 4, 11 as 4 x 3 with one idle; tiled: a group of 8 rows
+    // per workgroup for f16 / q8_0 (125 groups as 40 x 4, 88 as 27 x 4).
     ok(await matvecCase(ctx, { dtype: 'f16', variant, rows: 1000, cols: 64, maxGroups: variant === 'simple' ? 4 : 40, accumulate: true }));
     ok(await matvecCase(ctx, { dtype: 'q8_0', variant, rows: 700, cols: 64, maxGroups: variant === 'simple' ? 4 : 27 }));
   });
@@ -82,10 +83,35 @@ describe('matvec reduction and f16 paths', () => {
   });
 
   it.each(['simple', 'tiled'] as const)('native f16 (shader-f16) %s', async (variant) => {
-    for (const cols of [3, 33, 64]) ok(await matvecCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols, f16: 'native', accumulate: cols === 33 }));
+    for (const cols of [3, 33, 64]) {
+      const r = await matvecCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols, f16: 'native', accumulate: cols === 33 });
+      expect(r.f16).toBe((await getTestDevice()).info.hasF16 ? 'native' : 'packed');
+      ok(r);
+    }
+  });
+
+  it('f16 weights: tiled reads native f16 by default where the device has shader-f16 (lavapipe does), simple stays packed', async () => {
+    const ctx = await getTestDevice();
+    expect(ctx.info.hasF16).toBe(true);
+    const tiled = await matvecCase(ctx, { dtype: 'f16', variant: 'tiled', rows: 65, cols: 64 });
+    expect(tiled.f16).toBe('native');
+    ok(tiled);
+    const simple = await matvecCase(ctx, { dtype: 'f16', variant: 'simple', rows: 65, cols: 64 });
+    expect(simple.f16).toBe('packed');
+    ok(simple);
+  });
+
+  // The row-group path of the tiled variant (f16, q8_0: 8 rows per workgroup) with packed f16, as on
+  // an adapter without shader-f16; odd rows read the group's zero padding, odd widths the element path.
+  it.each([1, 7, 9, 65, 257].flatMap((rows) => [1, 3, 33, 64].map((cols) => ({ rows, cols }))))('tiled, packed f16 %o', async ({ rows, cols }) => {
+    const r = await matvecCase(await getTestDevice(), { dtype: 'f16', variant: 'tiled', rows, cols, f16: 'packed', accumulate: rows === 9, seed: rows + cols });
+    expect(r.f16).toBe('packed');
+    ok(r);
   });
 
   it('more than 65535 workgroups: the 2-D dispatch of the tiled variant', async () => {
     ok(await matvecCase(await getTestDevice(), { dtype: 'q4_0', variant: 'tiled', rows: 65537 + 64, cols: 32 }));
+    // Row groups of 8: 65,538 workgroups.
+    ok(await matvecCase(await getTestDevice(), { dtype: 'f16', variant: 'tiled', rows: 8 * 65537 + 5, cols: 4 }));
   });
 });
