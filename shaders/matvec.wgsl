@@ -52,9 +52,9 @@ fn simple(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   // One f32 accumulator per row (a vec4 per row would take 4x the registers: on an 8-wide CPU
   // SIMD each vec4 lane set is 4 vector registers, and spills cost more than the extra adds).
   var s: array<f32, SIMPLE_ROWS>;
-  if (GROUPED) {
+  if (GROUPED && (p.cols & 31u) == 0u) {
     // The format stores these 8 rows as one group (src/gpu/weights.ts) and reads a 4-column chunk
-    // of all of them, and a block's 8 scales, in wide loads (group_dot4 / group_scales). cols % 32 == 0.
+    // of all of them, and a block's 8 scales, in wide loads (group_dot4 / group_scales).
     let g = row0 >> 3u;
     var t: array<f32, SIMPLE_ROWS>;
     for (var b = 0u; b < p.cols; b += 32u) {
@@ -116,8 +116,8 @@ const WG: u32 = 64u;
 
 // Row-grouped formats (f16, q8_0: TILED_GROUP, set by the wrapper): a workgroup per group of 8 rows,
 // invocation lid on row lid % 8 and the 4-column chunks lid / 8, lid / 8 + 8, ... The layout keeps a
-// chunk's 8 rows contiguous, so the 64 invocations read 64 consecutive 8-byte (f16: one vec4<f16> or
-// vec2<u32>) or 4-byte (q8_0) pieces per load: every load of the workgroup is one contiguous stretch.
+// chunk's 8 rows contiguous, so the 64 invocations read 64 consecutive 8-byte (f16: one vec4<f16> or two
+// adjacent packed u32 words) or 4-byte (q8_0) pieces per load: every load of the workgroup is one contiguous stretch.
 // Rows past the last read the group's zero padding. The 8 partial sums of a row are added from
 // workgroup memory after one barrier (WGSL does not say which invocations share a subgroup, so a
 // subgroup reduction could not rely on the row's 8 invocations sharing one).

@@ -12,7 +12,7 @@
  *         4 halves (8 bytes each) one after the other; element (r, c) is half
  *         ((r / 8 * ceil(cols / 4) + c / 4) * 8 + r % 8) * 4 + c % 4. One invocation of the simple
  *         matvec reads its 8 rows as one contiguous stream (lavapipe loads each lane's word
- *         separately, and 8 rows x 8 lanes of row-major streams ran 1.5-1.8x slower).
+ *         separately, and 8 rows x 8 lanes of row-major streams ran 1.3-1.5x slower).
  * - q8_0: quants = the int8 of each row (4 per u32 word), grouped like f16 by 4-column words: byte
  *         ((r / 8 * cols / 4 + c / 4) * 8 + r % 8) * 4 + c % 4; scales = the f16 block scales,
  *         grouped by blocks: half (r / 8 * cols / 32 + c / 32) * 8 + r % 8, two per u32 word.
