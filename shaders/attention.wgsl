@@ -109,6 +109,15 @@ fn partial_at(t: u32, head: u32, chunk: u32) -> u32 {
 // each of the merge's invocations redoing the group's softmax, the exps were taken HD4 times and
 // the values were read by HD4 invocations per kv head only: ~2-3x slower at 8,192 slots.)
 
+// Advances (page of the head's page table, slot within it) by one slot.
+fn next_slot(page: ptr<function, u32>, off: ptr<function, u32>) {
+  *off += 1u;
+  if (*off == kv.pageSize) {
+    *page += 1u;
+    *off = 0u;
+  }
+}
+
 @compute @workgroup_size(SPAN_GROUP)
 fn decode_spans(@builtin(global_invocation_id) gid: vec3<u32>) {
   let span = gid.x;
@@ -121,8 +130,8 @@ fn decode_spans(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qp = i32(step.pos0);
   var qs: array<vec4<f32>, GROUP * HD4>;
   for (var j = 0u; j < GROUP * HD4; j++) { qs[j] = q[head0 * HD4 + j] * p.scale; }
-  // The span's keys: the group's logits to scratch and each head's max. Pages are followed slot
-  // by slot (an integer division per slot costs more than the walk on a CPU adapter).
+  // The span's keys: the group's logits to scratch and each head's max. The slots' pages are
+  // followed along the span (no integer division per slot).
   let page0 = start / kv.pageSize;
   let table = kv.pageTableOffset + h * kv.pagesPerHead;
   var m: array<f32, GROUP>;
@@ -145,11 +154,7 @@ fn decode_spans(@builtin(global_invocation_id) gid: vec3<u32>) {
       scratch[logit_at(head0 + g, s)] = x[g];
       m[g] = max(m[g], x[g]);
     }
-    off++;
-    if (off == kv.pageSize) {
-      page++;
-      off = 0u;
-    }
+    next_slot(&page, &off);
   }
   // The span's values weighted by exp(logit - span max).
   var l: array<f32, GROUP>;
@@ -172,11 +177,7 @@ fn decode_spans(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var g = 0u; g < GROUP; g++) { acc[g * HD4 + i] += e[g] * v; }
       }
     }
-    off++;
-    if (off == kv.pageSize) {
-      page++;
-      off = 0u;
-    }
+    next_slot(&page, &off);
   }
   for (var g = 0u; g < GROUP; g++) {
     let at = partial_at(0u, head0 + g, span);

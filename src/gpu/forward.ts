@@ -38,7 +38,11 @@ export interface GpuForwardOptions {
   kvCapacity?: number;
   /** Storage of K and V. Default 'f32'. */
   kvDtype?: KvDtype;
-  /** f16 K/V as native `f16` where the device has shader-f16 (default), or packed in u32 (tests). */
+  /**
+   * f16 K/V as native `f16` where the device has shader-f16, or packed in u32. Default: packed with
+   * the simple kernels (software adapters: lavapipe's decode attention over 8,192 f16 slots measured
+   * 1.3-1.8x faster packed than native), native with the tiled ones.
+   */
   kvF16?: 'native' | 'packed';
   variant?: KernelVariant;
   /** Default: the full cache. */
@@ -116,7 +120,7 @@ export class GpuForward {
 
     this.step = new StepParams(device);
     this.rope = new RopeTable(device, c.headDim, c.rope);
-    this.kv = new GpuKvCache(device, kvCacheOptions(model, o));
+    this.kv = new GpuKvCache(device, kvCacheOptions(model, { ...o, kvF16: o.kvF16 ?? (this.variant === 'simple' ? 'packed' : 'native') }));
     this.fullKvOptions = kvCacheOptions(model, { ...o, policy: resolvePolicy(), kvCapacity: undefined });
     this.scratch = attentionScratch(device, this.kv, c.numHeads, T, this.variant);
     this.owned.push(this.step, this.rope, this.kv, this.scratch);
