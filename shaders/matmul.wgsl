@@ -2,14 +2,15 @@
 // weight format (prepended by a weights_<format>.wgsl; src/gpu/matmul.ts composes it, one dispatch
 // per row slice of the weight, yOffset including the slice's first row). T is the step's nTokens
 // (StepParams) unless fixedTokens is set; invocations past T or past the rows return.
-// Entry points: `simple` (barrier-free, a register tile of 4 tokens x 4 rows per invocation) and `tiled` (workgroup-memory tiles of 32 tokens x 32 rows,
-// 4 x 4 outputs per invocation).
+// Entry points: `simple` (barrier-free, a register tile of MM_ROWS rows x MM_TOKENS tokens per
+// invocation) and `tiled` (workgroup-memory tiles of 32 tokens x 32 rows, 4 x 4 outputs per invocation).
 
 // StepParams and MatmulParams are prepended by the wrapper (src/gpu/matmul.ts, from src/gpu/uniforms.ts).
 
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<uniform> step: StepParams;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> x_vec4: array<vec4<f32>>;
 
 fn token_count() -> u32 {
   return select(step.nTokens, p.fixedTokens, p.fixedTokens != 0u);
@@ -17,6 +18,15 @@ fn token_count() -> u32 {
 
 fn x4(t: u32, c: u32) -> vec4<f32> {
   let i = p.xOffset + t * p.cols + c;
+  return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+}
+
+// x[i .. i + 4) for a multiple of 4 columns: one vec4 load through binding 4 (x again, bound for
+// `simple`) when xOffset is a multiple of 4 too (the wrapper's constant X_VEC4), else four.
+fn x_at4(i: u32) -> vec4<f32> {
+  if (X_VEC4) {
+    return x_vec4[i >> 2u];
+  }
   return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
 
@@ -30,67 +40,74 @@ fn store(t: u32, row: u32, v: f32) {
 
 // ---- simple -------------------------------------------------------------------------------------
 
-// Each invocation computes 4 rows x 4 tokens: a decoded weight chunk serves 4 tokens and an input
-// chunk 4 rows (2.4x faster on lavapipe than 1 row x 4 tokens, and faster than `tiled` there).
-@compute @workgroup_size(64)
+// Each invocation computes a register tile of MM_ROWS rows x MM_TOKENS tokens (constants the wrapper
+// prepends, SIMPLE_TILE in src/gpu/matmul.ts: constant loop bounds keep the tile in registers).
+// Software adapters turn each load into per-lane scalar code, so loads per multiply-add set the
+// speed: a weight chunk loaded and decoded once serves MM_TOKENS tokens, and an x chunk (one vec4
+// load) MM_ROWS rows.
+@compute @workgroup_size(MM_WG)
 fn simple(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row0 = ((wg.z * p.groupsX + wg.x) * 64u + lid) * 4u;
-  let t0 = wg.y * 4u;
+  let row0 = ((wg.z * p.groupsX + wg.x) * MM_WG + lid) * MM_ROWS;
+  let t0 = wg.y * MM_TOKENS;
   let n = token_count();
   if (row0 >= p.rows || t0 >= n) {
     return;
   }
-  // Rows and tokens past the last re-read it (no out-of-bounds reads); their sums are not stored.
-  let r1 = min(row0 + 1u, p.rows - 1u);
-  let r2 = min(row0 + 2u, p.rows - 1u);
-  let r3 = min(row0 + 3u, p.rows - 1u);
-  let t1 = min(t0 + 1u, n - 1u);
-  let t2 = min(t0 + 2u, n - 1u);
-  let t3 = min(t0 + 3u, n - 1u);
-  // s_i[j]: token t0 + i, row row0 + j.
-  var s0 = vec4<f32>();
-  var s1 = vec4<f32>();
-  var s2 = vec4<f32>();
-  var s3 = vec4<f32>();
-  if ((p.cols & 3u) == 0u) {
-    // a_i: token t0 + i; its column j holds the four running partial sums of row row0 + j.
-    var a0 = mat4x4<f32>();
-    var a1 = mat4x4<f32>();
-    var a2 = mat4x4<f32>();
-    var a3 = mat4x4<f32>();
-    for (var c = 0u; c < p.cols; c += 4u) {
-      let w0 = weight4(row0, c, p.cols);
-      let w1 = weight4(r1, c, p.cols);
-      let w2 = weight4(r2, c, p.cols);
-      let w3 = weight4(r3, c, p.cols);
-      let x0 = x4(t0, c);
-      let x1v = x4(t1, c);
-      let x2 = x4(t2, c);
-      let x3 = x4(t3, c);
-      a0 += mat4x4<f32>(w0 * x0, w1 * x0, w2 * x0, w3 * x0);
-      a1 += mat4x4<f32>(w0 * x1v, w1 * x1v, w2 * x1v, w3 * x1v);
-      a2 += mat4x4<f32>(w0 * x2, w1 * x2, w2 * x2, w3 * x2);
-      a3 += mat4x4<f32>(w0 * x3, w1 * x3, w2 * x3, w3 * x3);
+  if ((p.cols & 3u) != 0u) {
+    // Odd widths (unquantized formats only; real models have none): one output at a time, in a
+    // loop the compiler keeps rolled (the tile's code below is unrolled once, not twice).
+    for (var e = 0u; e < MM_ROWS * MM_TOKENS; e++) {
+      let row = row0 + e / MM_TOKENS;
+      let t = t0 + e % MM_TOKENS;
+      if (row < p.rows && t < n) {
+        var acc = 0.0;
+        for (var c = 0u; c < p.cols; c++) { acc += weight1(row, c, p.cols) * x1(t, c); }
+        store(t, row, acc);
+      }
     }
-    let one = vec4<f32>(1.0);
-    s0 = one * a0;
-    s1 = one * a1;
-    s2 = one * a2;
-    s3 = one * a3;
-  } else {
-    for (var c = 0u; c < p.cols; c++) {
-      let w = vec4<f32>(weight1(row0, c, p.cols), weight1(r1, c, p.cols), weight1(r2, c, p.cols), weight1(r3, c, p.cols));
-      s0 += w * x1(t0, c);
-      s1 += w * x1(t1, c);
-      s2 += w * x1(t2, c);
-      s3 += w * x1(t3, c);
+    return;
+  }
+  // Rows and tokens past the last re-read it (no out-of-bounds reads); their sums are not stored.
+  var r: array<u32, MM_ROWS>;
+  for (var j = 0u; j < MM_ROWS; j++) { r[j] = min(row0 + j, p.rows - 1u); }
+  var xt: array<u32, MM_TOKENS>;
+  for (var i = 0u; i < MM_TOKENS; i++) { xt[i] = p.xOffset + min(t0 + i, n - 1u) * p.cols; }
+  // s[j * MM_TOKENS + i]: row row0 + j, token t0 + i.
+  var s: array<f32, MM_ROWS * MM_TOKENS>;
+  // In 32-column blocks (the last one shorter when cols is not a multiple of 32, which only the
+  // unquantized formats allow): a block's scale is loaded once per row and folded into the decoded
+  // weights (block-quantized formats define block_scale / weight4_unscaled; for the others the
+  // wrapper supplies 1 and weight4).
+  // GROUPED (a constant of the wrapper): the format stores the tile's 8 rows as one row group
+  // (src/gpu/weights.ts, the last one zero-padded) and reads a chunk of all of them, and a block's 8
+  // scales, in wide loads (group_weights4 / group_scales).
+  let g = row0 >> 3u;
+  for (var b = 0u; b < p.cols; b += 32u) {
+    var d: array<f32, MM_ROWS>;
+    if (GROUPED) {
+      let gd = group_scales(g, b, p.cols);
+      for (var j = 0u; j < MM_ROWS; j++) { d[j] = gd[j]; }
+    } else {
+      for (var j = 0u; j < MM_ROWS; j++) { d[j] = block_scale(r[j], b, p.cols); }
+    }
+    for (var k = b; k < min(b + 32u, p.cols); k += 4u) {
+      var w: array<vec4<f32>, MM_ROWS>;
+      if (GROUPED) {
+        let gw = group_weights4(g, k, p.cols);
+        for (var j = 0u; j < MM_ROWS; j++) { w[j] = gw[j] * d[j]; }
+      } else {
+        for (var j = 0u; j < MM_ROWS; j++) { w[j] = weight4_unscaled(r[j], k, p.cols) * d[j]; }
+      }
+      for (var i = 0u; i < MM_TOKENS; i++) {
+        let xv = x_at4(xt[i] + k);
+        for (var j = 0u; j < MM_ROWS; j++) { s[j * MM_TOKENS + i] += dot(w[j], xv); }
+      }
     }
   }
-  for (var j = 0u; j < min(4u, p.rows - row0); j++) {
-    store(t0, row0 + j, s0[j]);
-    if (t0 + 1u < n) { store(t0 + 1u, row0 + j, s1[j]); }
-    if (t0 + 2u < n) { store(t0 + 2u, row0 + j, s2[j]); }
-    if (t0 + 3u < n) { store(t0 + 3u, row0 + j, s3[j]); }
+  for (var j = 0u; j < MM_ROWS; j++) {
+    for (var i = 0u; i < MM_TOKENS; i++) {
+      if (row0 + j < p.rows && t0 + i < n) { store(t0 + i, row0 + j, s[j * MM_TOKENS + i]); }
+    }
   }
 }
 

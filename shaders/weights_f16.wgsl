@@ -40,3 +40,18 @@ fn group_dot4(g: u32, col: u32, cols: u32, xv: vec4<f32>) -> array<f32, 8> {
 fn group_scales(g: u32, col: u32, cols: u32) -> array<f32, 8> {
   return array<f32, 8>(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0);
 }
+
+// Optional group accessor of the simple matmul (src/gpu/matmul.ts): the 4-column chunk at col of
+// group g's 8 rows, decoded (four vec4 loads).
+fn group_weights4(g: u32, col: u32, cols: u32) -> array<vec4<f32>, 8> {
+  let i = (g * ((cols + 3u) >> 2u) + (col >> 2u)) * 4u;
+  let a = w_data[i];
+  let b = w_data[i + 1u];
+  let c = w_data[i + 2u];
+  let d = w_data[i + 3u];
+  return array<vec4<f32>, 8>(
+    vec4<f32>(unpack2x16float(a.x), unpack2x16float(a.y)), vec4<f32>(unpack2x16float(a.z), unpack2x16float(a.w)),
+    vec4<f32>(unpack2x16float(b.x), unpack2x16float(b.y)), vec4<f32>(unpack2x16float(b.z), unpack2x16float(b.w)),
+    vec4<f32>(unpack2x16float(c.x), unpack2x16float(c.y)), vec4<f32>(unpack2x16float(c.z), unpack2x16float(c.w)),
+    vec4<f32>(unpack2x16float(d.x), unpack2x16float(d.y)), vec4<f32>(unpack2x16float(d.z), unpack2x16float(d.w)));
+}

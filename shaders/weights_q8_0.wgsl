@@ -63,3 +63,12 @@ fn group_scales(g: u32, col: u32, cols: u32) -> array<f32, 8> {
   let e = unpack2x16float(d.w);
   return array<f32, 8>(a.x, a.y, b.x, b.y, c.x, c.y, e.x, e.y);
 }
+
+// Optional group accessor of the simple matmul (src/gpu/matmul.ts): the 4-column chunk at col of
+// group g's 8 rows, unscaled (two vec4 loads; group_scales gives the block's scales).
+fn group_weights4(g: u32, col: u32, cols: u32) -> array<vec4<f32>, 8> {
+  let i = (g * (cols >> 2u) + (col >> 2u)) * 2u;
+  let a = w_data[i];
+  let b = w_data[i + 1u];
+  return array<vec4<f32>, 8>(q8x4(a.x), q8x4(a.y), q8x4(a.z), q8x4(a.w), q8x4(b.x), q8x4(b.y), q8x4(b.z), q8x4(b.w));
+}

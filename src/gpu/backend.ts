@@ -118,7 +118,9 @@ export class WebGpuBackend implements Backend {
         const enc = device.createCommandEncoder();
         const pass = enc.beginComputePass();
         const compressNow = last && compress && !!policy.budgets;
-        f.encode(pass, part.length, { colsum: chunk.colsum, compress: compressNow, allLogits: o.allLogits });
+        // Only the call's last pass has its logits read (sampled, or the single token of nll), unless all are wanted.
+        const logits = !!o.allLogits || i + part.length === ids.length;
+        f.encode(pass, part.length, { colsum: chunk.colsum, compress: compressNow, allLogits: o.allLogits, logits });
         if (compressNow) this.compressed();
         await o.encode(enc, pass, i, part.length);
         device.queue.submit([enc.finish()]);

@@ -239,12 +239,13 @@ export class GpuForward {
   /**
    * Encodes the forward pass of `tokens` tokens (reserved first), then the KV policy when
    * `compress`, gathering the first chunk's column sums when `colsum`; logits of the last token,
-   * or of all of them.
+   * or of all of them, or none (`logits: false`: a pass whose logits nobody reads).
    */
-  encode(pass: GPUComputePassEncoder, tokens: number, o: { allLogits?: boolean; colsum?: boolean; compress?: boolean } = {}): void {
+  encode(pass: GPUComputePassEncoder, tokens: number, o: { allLogits?: boolean; logits?: boolean; colsum?: boolean; compress?: boolean } = {}): void {
     const dynamic = { tokens, slots: this.slots, colsum: o.colsum ? 1 : 0 };
     for (const k of this.body) k.encode(pass, dynamic);
     if (o.compress) this.encodeCompress(pass);
+    if (o.logits === false) return;
     for (const k of o.allLogits ? this.headAll : this.headLast) k.encode(pass, dynamic);
   }
 

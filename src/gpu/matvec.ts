@@ -119,7 +119,7 @@ export function resolveWeightKernel(ctx: GpuTarget, opts: WeightKernelOptions): 
 }
 
 /** Formats without a per-block scale read whole blocks through weight4, with a scale of 1. */
-const UNIT_BLOCK_SCALE = `
+export const UNIT_BLOCK_SCALE = `
 fn block_scale(row: u32, col: u32, cols: u32) -> f32 { return 1.0; }
 fn weight4_unscaled(row: u32, col: u32, cols: u32) -> vec4<f32> { return weight4(row, col, cols); }
 `;
@@ -130,7 +130,7 @@ fn group_dot4(g: u32, col: u32, cols: u32, xv: vec4<f32>) -> array<f32, 8> { ret
 fn group_scales(g: u32, col: u32, cols: u32) -> array<f32, 8> { return array<f32, 8>(); }
 `;
 
-const defines = (shaders: string[], fn: string) => shaders.some((n) => shaderSource(n).includes(`fn ${fn}(`));
+export const defines = (shaders: string[], fn: string) => shaders.some((n) => shaderSource(n).includes(`fn ${fn}(`));
 
 /**
  * The optional accessors the simple variant calls, supplied where the format lacks them, and

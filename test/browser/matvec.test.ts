@@ -53,6 +53,12 @@ describe('weight kernels in Chromium (SwiftShader) vs the float64 reference', ()
     ok(await run('matmulCase', { dtype: 'bf16', variant, rows: 9, cols: 1, tokens: 3 }));
   });
 
+  it.each(VARIANTS)('%s: matmul across token and row tiles, x at vec4-aligned and odd offsets', async (variant) => {
+    ok(await run('matmulCase', { dtype: 'q8_0', variant, rows: 150, cols: 64, tokens: 19, accumulate: true, xOffset: 4, rowOffset: 1 }));
+    ok(await run('matmulCase', { dtype: 'f16', variant, rows: 130, cols: 36, tokens: 10 }));
+    ok(await run('matmulCase', { dtype: 'f32', variant, rows: 131, cols: 40, tokens: 9, accumulate: true, xOffset: 3 }));
+  });
+
   it('tiled matvec with subgroups and with the workgroup-memory tree', async () => {
     const sg = await run<{ ok: boolean; subgroups: boolean }>('matvecCase', { dtype: 'f32', variant: 'tiled', rows: 9, cols: 300, subgroups: true });
     ok(sg);

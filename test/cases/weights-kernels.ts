@@ -14,7 +14,7 @@
  */
 import type { GpuContext } from '../../src/gpu/device';
 import { MatvecKernel } from '../../src/gpu/matvec';
-import { MatmulKernel } from '../../src/gpu/matmul';
+import { MatmulKernel, type MatmulTile } from '../../src/gpu/matmul';
 import { interleavePairs } from '../../src/gpu/fused';
 import { EmbeddingKernel } from '../../src/gpu/embedding';
 import { uploadTensor, type F16Mode, type GpuTensor } from '../../src/gpu/weights';
@@ -127,6 +127,8 @@ export interface ProductCase {
   parts?: number[];
   /** Adds a random bias per row. */
   bias?: boolean;
+  /** The simple matmul's register tile (default SIMPLE_TILE). */
+  tile?: MatmulTile;
   seed?: number;
 }
 
@@ -167,7 +169,7 @@ async function runProduct(ctx: GpuContext, c: ProductCase, weight: GpuTensor, x:
         await submit(device, (p) => bound.encode(p));
         bound.destroy();
       } else {
-        const k = new MatmulKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups });
+        const k = new MatmulKernel(ctx, { variant: c.variant, f16: c.f16, subgroups: c.subgroups, maxGroups: c.maxGroups, tile: c.tile });
         subgroups = tokens === 1 && k.variant === 'tiled' && k.subgroups;
         f16 = k.f16;
         const bound = k.bind({ weight, x: xb, step: step.buffer, ...out }, { accumulate: c.accumulate, xOffset: c.xOffset, yOffset: c.rowOffset });

@@ -60,12 +60,19 @@ describe.each(['simple', 'tiled'] as const)('matmul %s vs the float64 reference 
 
   it('wraps row groups past a dimension into z (forced small)', async () => {
     const ctx = await getTestDevice();
-    // simple: 256 rows x 4 tokens per workgroup (2000 rows: 8 groups as 4 x 2; the bound single-token
+    // simple: 128 rows x 8 tokens per workgroup (2000 rows: 16 groups as 6 x 3; the bound single-token
     // matvec, 64 rows per workgroup, needs 32 <= 6 * 6); tiled: 32 x 32 (1080 rows: 34 groups as 17 x 2;
     // the matvec, a workgroup per row, needs 1080 <= 33 * 33).
     const [rows, maxGroups] = variant === 'simple' ? [2000, 6] : [1080, 33];
     ok(await matmulCase(ctx, { dtype: 'f32', variant, rows, cols: 64, tokens: 6, maxGroups }));
     ok(await matmulCase(ctx, { dtype: 'q4_0', variant, rows, cols: 64, tokens: variant === 'simple' ? 7 : 37, maxGroups, accumulate: true }));
+  });
+
+  it('x at an offset of whole vec4s (simple: vec4 loads) and not (scalar loads), across token and row tiles, a shorter last block', async () => {
+    const ctx = await getTestDevice();
+    for (const xOffset of [0, 4, 6])
+      for (const [dtype, cols] of [['f16', 96], ['q8_0', 96], ['f32', 100]] as [DType, number][])
+        ok(await matmulCase(ctx, { dtype, variant, rows: 300, cols, tokens: 19, xOffset, rowOffset: 5, accumulate: xOffset > 0, seed: xOffset + 1 }));
   });
 
   it('native f16 (shader-f16), and packed', async () => {
@@ -81,6 +88,24 @@ describe.each(['simple', 'tiled'] as const)('matmul %s vs the float64 reference 
     const r = await matmulCase(await getTestDevice(), { dtype: 'f16', variant, rows: 65, cols: 64, tokens: 6 });
     expect(r.f16).toBe(variant === 'tiled' ? 'native' : 'packed');
     ok(r);
+  });
+});
+
+// The simple kernel's tile is a compile-time constant: other tiles (odd ones included) against the reference,
+// on sizes that are not multiples of them, through each weight path (32-column blocks with a scale,
+// without one and with a shorter last block, odd widths).
+describe.each([
+  { rows: 3, tokens: 5, workgroup: 7 },
+  { rows: 1, tokens: 1, workgroup: 1 },
+])('simple matmul with tile %o', (tile) => {
+  it.each([
+    { dtype: 'q8_0', cols: 96 },
+    { dtype: 'f16', cols: 36 },
+    { dtype: 'bf16', cols: 33 },
+  ] as { dtype: DType; cols: number }[])('$dtype cols $cols', async ({ dtype, cols }) => {
+    const ctx = await getTestDevice();
+    for (const [rows, tokens] of [[23, 11], [1, 2], [130, 17]]) ok(await matmulCase(ctx, { dtype, variant: 'simple', rows, cols, tokens, tile, seed: rows + tokens }));
+    ok(await matmulCase(ctx, { dtype, variant: 'simple', rows: 50, cols, tokens: 9, tile, accumulate: true, xOffset: 3, rowOffset: 2, maxBinding: 40 * cols }));
   });
 });
 
