@@ -129,7 +129,10 @@ fn decode_spans(@builtin(global_invocation_id) gid: vec3<u32>) {
   let head0 = h * GROUP;
   let qp = i32(step.pos0);
   var qs: array<vec4<f32>, GROUP * HD4>;
-  for (var j = 0u; j < GROUP * HD4; j++) { qs[j] = q[head0 * HD4 + j] * p.scale; }
+  // The queries' load and the partials' store loop to a uniform bound: unrolled (constant bound),
+  // they took 2-3x longer to compile on lavapipe (4 vs 11 s at 8 kv heads of 4 queries) and the
+  // spans ran ~1.3x slower.
+  for (var j = 0u; j < GROUP * p.hd4; j++) { qs[j] = q[head0 * HD4 + j] * p.scale; }
   // The span's keys: the group's logits to scratch and each head's max. The slots' pages are
   // followed along the span (no integer division per slot).
   let page0 = start / kv.pageSize;
@@ -181,7 +184,7 @@ fn decode_spans(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   for (var g = 0u; g < GROUP; g++) {
     let at = partial_at(0u, head0 + g, span);
-    for (var i = 0u; i < HD4; i++) {
+    for (var i = 0u; i < p.hd4; i++) {
       let a = acc[g * HD4 + i];
       scratch[at + 4u * i] = a.x;
       scratch[at + 4u * i + 1u] = a.y;
