@@ -52,10 +52,21 @@ export function cachedFetch(o: CachedFetchOptions = {}): typeof fetch {
   };
 }
 
+/** Cache writes not finished yet (a put ends after the caller has read the whole body). */
+const writes = new Set<Promise<void>>();
+
 /** Stores a 200 (not an HTML page) or a 404; the clone fills the cache as the caller reads, and a failed or aborted download stores nothing. */
 function keep(cache: Cache, url: string, r: Response): void {
   const html = /^\s*text\/html\b/i.test(r.headers.get('content-type') ?? '');
-  if ((r.status === 200 && !html) || r.status === 404) void cache.put(url, r.clone()).catch(() => {});
+  if (!((r.status === 200 && !html) || r.status === 404)) return;
+  const write = cache.put(url, r.clone()).catch(() => {});
+  writes.add(write);
+  void write.finally(() => writes.delete(write));
+}
+
+/** Resolves once the downloads kept so far are stored (or failed to be): a load awaits it, so a reload right after it finds every file. */
+export async function cacheWritesSettled(): Promise<void> {
+  await Promise.all(writes);
 }
 
 /** Drops every cached model file (e.g. from a "clear downloads" button). False where there is no Cache API. */

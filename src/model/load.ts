@@ -5,6 +5,7 @@
 import { ModelFormatError } from '../errors';
 import { loadHf, readGenerationConfig, readHfTokenizer } from './hf';
 import { parseGguf, type GgufFile } from './gguf';
+import { cacheWritesSettled } from './http-cache';
 import { parseLlama2c } from './llama2c';
 import { isNode, nodeDirSource, readFiles, resolveSource, type FileSource, type SourceOptions, type SourceSpec } from './sources';
 import type { ModelDescription, ProgressCallback, TokenizerSource } from './types';
@@ -64,9 +65,16 @@ async function mainFile(source: FileSource): Promise<string | undefined> {
 
 /**
  * Detects the format: a folder with config.json is Hugging Face safetensors; a file starting with
- * the magic "GGUF" is GGUF; another .bin is a llama2.c checkpoint.
+ * the magic "GGUF" is GGUF; another .bin is a llama2.c checkpoint. In a browser it resolves once the
+ * downloaded files are in the Cache API, so a reload right after it downloads nothing.
  */
 export async function loadModel(spec: ModelSpec, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const model = await loadFrom(spec, opts);
+  await cacheWritesSettled();
+  return model;
+}
+
+async function loadFrom(spec: ModelSpec, opts: LoadOptions): Promise<LoadedModel> {
   const { source, file: named } = typeof spec === 'object' && 'source' in spec ? spec : await resolveSource(spec, opts);
   const file = named ?? (await mainFile(source));
   if (!file) return loadHf(source, opts);
