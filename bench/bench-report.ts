@@ -46,7 +46,8 @@ export function policyMarkdown(rows: PolicyRow[], machine: string, budget: strin
       'then one untimed greedy decode step and the best of R rounds of N timed ones (another process on the shared cores only slows a round), each step a forward pass followed by the policy\'s victim selection, similarity, threshold, merge and release kernels. ' +
       'KV MiB is what the cache allocated on the GPU for the run (K/V pools, slot tables, scores and the policy\'s buffers), pages reserved up front so no geometric growth step inflates it. ' +
       '"vs full" is the ratio to the full cache at the same context in the same run. ' +
-      'Note: a real prompt of that length is prefilled into an uncompressed cache first, so a ratio budget caps the memory the decode phase adds, not the prefill\'s peak; an absolute budget with a short prompt caps both.',
+      'Where a history passes the model\'s own context (stories260K and TinyStories-656K have 512 positions, SmolLM2-135M 8,192), its limit is raised for the run: speed and memory do not depend on it, and the full cache needs it to hold the history. ' +
+      'A real prompt is read in chunks (prefillChunk, default 512), each compressed before the next, so during prefill a compressing policy holds at most its budget plus one chunk.',
   ];
   for (const g of groups(rows)) {
     out.push(

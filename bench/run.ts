@@ -170,7 +170,8 @@ if (sections.includes('profile')) {
 
 if (sections.includes('policies')) {
   const budget = '20%';
-  const contexts = quick ? [64] : [512, 1024, 2048, 4096, 8192];
+  // Quick: a second context past TinyStories-656K's 512 positions (the limit is raised for the full cache).
+  const contexts = quick ? [64, 600] : [512, 1024, 2048, 4096, 8192];
   // Timed steps per round and rounds per point: fewer where a step takes seconds on a software adapter.
   const models: [string, DType, () => Promise<ModelDescription>, { decodeTokens: number; rounds: number }][] = quick
     ? [['TinyStories-656K', 'f32', () => loadModel(`${modelsDir}/tinystories-656k`), { decodeTokens: 2, rounds: 1 }]]

@@ -35,18 +35,22 @@ describe('npm run bench (BENCH_QUICK=1)', () => {
     const results = join(out, 'results');
     const { rows, budget } = json<{ rows: PolicyRow[]; budget: string }>(join(results, 'bench-policies.json'));
     expect(budget).toBe('20%');
-    expect(rows.map((r) => r.policy)).toEqual(['full', 'streaming', 'h2o', 'd2o']);
-    const full = rows[0];
-    expect(full).toMatchObject({ speedVsFull: 1, memoryVsFull: 1 });
-    expect(full.keptTokens).toBeGreaterThanOrEqual(full.context);
-    for (const r of rows) {
-      expect(r.decodeTokS).toBeGreaterThan(0);
-      expect(r.kvMiB).toBeGreaterThan(0);
-      expect(r.speedVsFull).toBeCloseTo(r.decodeTokS / full.decodeTokS, 9);
-      expect(r.memoryVsFull).toBeCloseTo(r.kvMiB / full.kvMiB, 9);
+    // 600 tokens pass the model's 512 positions: the full cache still runs (its limit raised for the bench).
+    expect(rows.map((r) => `${r.context} ${r.policy}`)).toEqual(['64', '600'].flatMap((c) => ['full', 'streaming', 'h2o', 'd2o'].map((p) => `${c} ${p}`)));
+    for (const context of [64, 600]) {
+      const at = rows.filter((r) => r.context === context);
+      const full = at[0];
+      expect(full).toMatchObject({ speedVsFull: 1, memoryVsFull: 1 });
+      expect(full.keptTokens).toBeGreaterThanOrEqual(full.context);
+      for (const r of at) {
+        expect(r.decodeTokS).toBeGreaterThan(0);
+        expect(r.kvMiB).toBeGreaterThan(0);
+        expect(r.speedVsFull).toBeCloseTo(r.decodeTokS / full.decodeTokS, 9);
+        expect(r.memoryVsFull).toBeCloseTo(r.kvMiB / full.kvMiB, 9);
+      }
+      // A 20 % budget: each head holds about a fifth of the history (13 tokens at 64, 121 at 600).
+      for (const r of at.slice(1)) expect(r.keptTokens).toBeLessThanOrEqual(Math.ceil(0.2 * (r.context + 1)) + 1);
     }
-    // A 20 % budget of a 64-token history: each head holds about 13 tokens.
-    for (const r of rows.slice(1)) expect(r.keptTokens).toBeLessThanOrEqual(Math.ceil(0.2 * (r.context + 1)) + 1);
     const md = readFileSync(join(results, 'bench-policies.md'), 'utf8');
     expect(md).toContain('| policy | context | kept tokens/head | decode tok/s | speed vs full | KV MiB | memory vs full | timed steps × rounds |');
     expect(readdirSync(results).filter((f) => f.endsWith('.svg')).sort()).toEqual(['bench-tinystories-656k-f32-memory.svg', 'bench-tinystories-656k-f32-speed.svg']);
