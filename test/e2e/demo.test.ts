@@ -101,6 +101,11 @@ async function d2oLoaded(page: Page): Promise<void> {
   }
   const info = (await page.locator('#model-info').textContent()) ?? '';
   if (info.startsWith('tinystories-656k ·') && info.endsWith(`· D2O, ${BUDGET} tokens per layer`)) return;
+  await loadD2o(page);
+}
+
+/** Loads TinyStories-656K under D2O at BUDGET tokens per layer from the local models tab. */
+async function loadD2o(page: Page): Promise<void> {
   await page.click('#tab-local');
   await page.selectOption('#local-model', 'tinystories-656k');
   await page.selectOption('#policy', 'd2o');
@@ -311,12 +316,7 @@ describe('chat demo in Chromium (SwiftShader)', () => {
 
   it(`D2O at ${BUDGET} tokens per layer: a story streams, the numbers add up, memory below the full cache, chart and map agree, follow-ups answer`, async () => {
     const { page } = await demo();
-    await page.click('#tab-local');
-    await page.selectOption('#local-model', 'tinystories-656k');
-    await page.selectOption('#policy', 'd2o');
-    await page.selectOption('#budget-unit', 'tokens');
-    await page.fill('#budget', String(BUDGET));
-    await load(page);
+    await loadD2o(page);
     // The engine runs in a Web Worker; the GPU warm-up is reported apart from the load.
     expect(await page.locator('#load-status').textContent()).toMatch(/^Loaded tinystories-656k in [\d.]+ s on WebGPU \(in a worker\); GPU warm-up [\d.]+ s, not counted in the reply speeds\./);
     expect(await page.locator('#model-info').textContent()).toContain('2 layers');
