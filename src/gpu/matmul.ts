@@ -10,7 +10,7 @@ import { STEP_PARAMS } from './step-params';
 import { uniformStruct, wgslStructs } from './uniforms';
 import { ROW_GROUP, sliceBindings, weightShader, type F16Mode, type GpuTensor } from './weights';
 import { firstPartRows, OUTPUT_FIELDS, outputBindings, outputFields, outputPrelude, type ProductOutput } from './product_out';
-import { defines, grid2d, UNIT_BLOCK_SCALE, MatvecKernel, resolveWeightKernel, type WeightKernelOptions } from './matvec';
+import { defines, grid2d, NO_GROUP_SCALES, UNIT_BLOCK_SCALE, MatvecKernel, resolveWeightKernel, type WeightKernelOptions } from './matvec';
 
 /**
  * matmul.wgsl's uniform. Token t's input at xOffset + t * cols; fixedTokens 0 means StepParams.nTokens;
@@ -54,9 +54,8 @@ export interface MatmulTile {
  */
 export const SIMPLE_TILE: MatmulTile = { rows: 8, tokens: 8, workgroup: 16 };
 
-/** Stand-ins for the optional group accessors (weights_f16.wgsl, weights_q8_0.wgsl) where a format has none (GROUPED is false then). */
+/** Stand-in for the optional group accessor (weights_f16.wgsl, weights_q8_0.wgsl) where a format has none (GROUPED is false then). */
 const NO_GROUP_WEIGHTS = 'fn group_weights4(g: u32, col: u32, cols: u32) -> array<vec4<f32>, 8> { return array<vec4<f32>, 8>(); }\n';
-const NO_GROUP_SCALES = 'fn group_scales(g: u32, col: u32, cols: u32) -> array<f32, 8> { return array<f32, 8>(); }\n';
 
 export interface MatmulKernelOptions extends WeightKernelOptions {
   /** Simple variant: the register tile (default SIMPLE_TILE; forced in tests and benchmarks). */

@@ -124,11 +124,9 @@ fn block_scale(row: u32, col: u32, cols: u32) -> f32 { return 1.0; }
 fn weight4_unscaled(row: u32, col: u32, cols: u32) -> vec4<f32> { return weight4(row, col, cols); }
 `;
 
-/** Stand-ins for the optional group accessors (weights_q8_0.wgsl) where the simple matvec does not use them. */
-const NO_GROUP_ACCESSORS = `
-fn group_dot4(g: u32, col: u32, cols: u32, xv: vec4<f32>) -> array<f32, 8> { return array<f32, 8>(); }
-fn group_scales(g: u32, col: u32, cols: u32) -> array<f32, 8> { return array<f32, 8>(); }
-`;
+/** Stand-ins for the optional group accessors (weights_f16.wgsl, weights_q8_0.wgsl) where a format has none (GROUPED is false then). */
+export const NO_GROUP_SCALES = 'fn group_scales(g: u32, col: u32, cols: u32) -> array<f32, 8> { return array<f32, 8>(); }\n';
+const NO_GROUP_ACCESSORS = 'fn group_dot4(g: u32, col: u32, cols: u32, xv: vec4<f32>) -> array<f32, 8> { return array<f32, 8>(); }\n' + NO_GROUP_SCALES;
 
 export const defines = (shaders: string[], fn: string) => shaders.some((n) => shaderSource(n).includes(`fn ${fn}(`));
 
